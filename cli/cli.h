@@ -1,0 +1,69 @@
+/* The lsws command line: subcommand table, options, output helpers. */
+#ifndef LSWS_CLI_H
+#define LSWS_CLI_H
+
+#include <stdio.h>
+
+#include "lsws.h"
+
+/* Exit codes (documented in lsws(1), EXIT STATUS). */
+enum cli_exit {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,  /* the command failed: bad input file or payload, device error */
+    EXIT_USAGE = 2,   /* bad command line: unknown option, missing argument, bad KEY=VALUE */
+    EXIT_NODEV = 3,   /* device unavailable */
+    EXIT_AUTH = 4,    /* authentication failed */
+    EXIT_VERIFY = 5,  /* read-back differs from what was written */
+    EXIT_PARTIAL = 6, /* a batch finished with some units failed */
+};
+
+/* State shared by every subcommand: global options. */
+struct lsws_cli {
+    int json;
+    int show_secrets;
+};
+
+struct cli_option {
+    const char *name; /* long name without "--" */
+    char short_name;  /* 0 if none */
+    const char *arg;  /* argument name, NULL for a flag */
+    const char *help;
+};
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv, struct lsws_cli *cli);
+    const char *synopsis; /* after "lsws NAME " */
+    const char *summary;
+    const struct cli_option *options; /* terminated by a zero row */
+    const char *const *subcommands;   /* NULL-terminated, or NULL */
+};
+
+extern const struct cli_command cli_commands[];
+extern const struct cli_option cli_global_options[];
+const struct cli_command *cli_find_command(const char *name);
+
+/* Parses argv of a subcommand with its option table: calls on_option for
+ * each option (value NULL for flags), leaves operands in argv[*first..argc).
+ * Handles the global options. Returns EXIT_OK, EXIT_USAGE, or -1 when help was printed. */
+int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, char **argv,
+              int *first, int (*on_option)(const char *name, const char *value, void *ctx),
+              void *ctx);
+void cli_print_command_help(const struct cli_command *cmd, FILE *out);
+void cli_print_help(FILE *out);
+
+/* "lsws: message" on stderr, git style. Returns code for `return cli_error(...)`. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Exit code for a liblsws error code. */
+int cli_exit_for(int lsws_code);
+
+/* Reads a whole file (or "-" for stdin) up to max bytes into a NUL-terminated heap buffer. */
+int cli_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Writes data to path, created with mode (0600 for anything holding secrets), atomically. */
+int cli_write_file(const char *path, const char *data, size_t len, unsigned mode);
+void cli_base64(const uint8_t *in, size_t len, char *out, size_t cap);
+
+const struct lsws_model *cli_model_arg(const char *name);
+
+#endif

@@ -1,0 +1,268 @@
+/* Settings codec: configurations <-> the devices' command TLVs. Pure: no
+ * I/O, explicit lengths, every read bounded by the input length. The
+ * command layout comes from the model tables (lsws_model_commands). */
+#include "model_rows.h"
+
+#include <string.h>
+
+static uint64_t get_le(const uint8_t *p, unsigned width)
+{
+    uint64_t v = 0;
+    for (unsigned i = width; i-- > 0;)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_le(uint8_t *p, unsigned width, uint64_t v)
+{
+    for (unsigned i = 0; i < width; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static int is_signed(const struct lsws_row *row)
+{
+    return row->type == LSWS_T_INT || row->type == LSWS_T_UTC_OFFSET;
+}
+
+static int64_t wire_mul(const struct lsws_row *row)
+{
+    return row->wire_mul ? row->wire_mul : 1;
+}
+
+static void put_field(uint8_t *payload, const struct lsws_row *row, unsigned off,
+                      const struct lsws_value *v)
+{
+    switch (row->enc) {
+    case LSWS_ENC_LE:
+    case LSWS_ENC_CONST: {
+        uint64_t raw = (uint64_t)(row->enc == LSWS_ENC_CONST ? row->min : v->num * wire_mul(row));
+        if (row->bits) {
+            uint64_t mask = ((1ull << row->bits) - 1) << row->shift;
+            uint64_t cur = get_le(payload + off, row->width);
+            raw = (cur & ~mask) | ((raw << row->shift) & mask);
+        }
+        put_le(payload + off, row->width, raw);
+        break;
+    }
+    case LSWS_ENC_BYTES:
+        memcpy(payload + off, v->bytes, row->width);
+        break;
+    case LSWS_ENC_MASK:
+        payload[off] = (uint8_t)v->num;
+        memcpy(payload + off + 1, v->bytes, (size_t)row->width - 1);
+        break;
+    case LSWS_ENC_LSTR:
+        payload[off] = v->len;
+        memcpy(payload + off + 1, v->bytes, v->len);
+        break;
+    }
+}
+
+static const struct lsws_value *pick(const struct lsws_config *cfg, const struct lsws_config *base,
+                                     size_t idx)
+{
+    if (cfg->present[idx])
+        return &cfg->values[idx];
+    if (base && base->present[idx])
+        return &base->values[idx];
+    return NULL;
+}
+
+static int command_wanted(const struct lsws_config *cfg, const struct lsws_command *c,
+                          struct lsws_error *err)
+{
+    int wanted = 0;
+    for (unsigned f = 0; f < c->n_fields; f++) {
+        uint16_t ref = c->fields[f];
+        if (ref & LSWS_CMD_CONST || !cfg->present[ref])
+            continue;
+        if (cfg->model->settings[ref].row->flags & LSWS_F_READONLY)
+            return lsws_fail(err, LSWS_ERR_READONLY, SIZE_MAX, "%s is read-only",
+                             cfg->model->settings[ref].key);
+        wanted = 1;
+    }
+    return wanted;
+}
+
+int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config *base,
+                         uint8_t *out, size_t cap, size_t *len, struct lsws_error *err)
+{
+    const struct lsws_model *m = cfg->model;
+    size_t n_cmds, pos = 0;
+    const struct lsws_command *cmds = lsws_model_commands(m, &n_cmds);
+
+    for (size_t ci = 0; ci < n_cmds; ci++) {
+        const struct lsws_command *c = &cmds[ci];
+        int wanted = command_wanted(cfg, c, err);
+        if (wanted < 0)
+            return wanted;
+        if (!wanted)
+            continue;
+
+        uint8_t payload[256] = {0};
+        size_t plen = c->len;
+        char missing[160] = "";
+        for (unsigned f = 0; f < c->n_fields; f++) {
+            uint16_t ref = c->fields[f];
+            if (ref & LSWS_CMD_CONST) {
+                const struct lsws_setting *k = &m->consts[ref & ~LSWS_CMD_CONST];
+                put_field(payload, k->row, k->off, NULL);
+                continue;
+            }
+            const struct lsws_setting *s = &m->settings[ref];
+            const struct lsws_value *v = pick(cfg, base, ref);
+            if (!v) {
+                size_t used = strlen(missing);
+                snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "", s->key);
+                continue;
+            }
+            put_field(payload, s->row, s->off, v);
+            if (c->lstr)
+                plen = 1u + v->len;
+        }
+        if (missing[0])
+            return lsws_fail(err, LSWS_ERR_INCOMPLETE, SIZE_MAX,
+                             "command 0x%0*x also carries %s: give %s too", c->code_len * 2,
+                             (unsigned)c->code, missing, strchr(missing, ',') ? "them" : "it");
+        if (pos + c->code_len + plen > cap)
+            return lsws_fail(err, LSWS_ERR_RANGE, pos, "encoded settings exceed %zu bytes", cap);
+        for (unsigned b = c->code_len; b-- > 0;)
+            out[pos++] = (uint8_t)(c->code >> (8 * b));
+        memcpy(out + pos, payload, plen);
+        pos += plen;
+    }
+    *len = pos;
+    return LSWS_OK;
+}
+
+/* ---- decode ------------------------------------------------------------------ */
+
+static const struct lsws_command *match(const struct lsws_command *cmds, size_t n,
+                                        const uint8_t *in, size_t left)
+{
+    for (unsigned want = 2; want >= 1; want--) {
+        if (left < want)
+            continue;
+        uint32_t code = want == 2 ? (uint32_t)in[0] << 8 | in[1] : in[0];
+        for (size_t i = 0; i < n; i++)
+            if (cmds[i].code_len == want && cmds[i].code == code)
+                return &cmds[i];
+    }
+    return NULL;
+}
+
+/* Checks a decoded value against its row; returns 0 if acceptable. */
+static int check_value(const struct lsws_row *row, const struct lsws_value *v)
+{
+    switch (row->type) {
+    case LSWS_T_BOOL:
+        return v->num == 0 || v->num == 1 ? 0 : -1;
+    case LSWS_T_UINT:
+    case LSWS_T_INT:
+    case LSWS_T_UTC_OFFSET:
+        return v->num >= row->min && v->num <= row->max ? 0 : -1;
+    case LSWS_T_ENUM:
+        for (const struct lsws_enum *e = row->enums; e->name; e++)
+            if (e->value == v->num)
+                return 0;
+        return -1;
+    case LSWS_T_TEXT:
+    case LSWS_T_PASSWORD:
+        if (v->len < row->min || v->len > row->max)
+            return -1;
+        for (unsigned i = 0; i < v->len; i++)
+            if (v->bytes[i] < 0x20 || v->bytes[i] >= 0x7f)
+                return -1;
+        return 0;
+    case LSWS_T_CHANNELS:
+        return v->num == 0 || v->num == 1 ? 0 : -1;
+    case LSWS_T_HEX:
+        return 0;
+    }
+    return -1;
+}
+
+static int get_field(const uint8_t *payload, size_t plen, const struct lsws_row *row,
+                     unsigned off, struct lsws_value *v)
+{
+    memset(v, 0, sizeof *v);
+    switch (row->enc) {
+    case LSWS_ENC_LE:
+    case LSWS_ENC_CONST: {
+        uint64_t raw = get_le(payload + off, row->width);
+        if (row->bits)
+            raw = raw >> row->shift & ((1ull << row->bits) - 1);
+        int64_t val = (int64_t)raw;
+        if (is_signed(row) && !row->bits && row->width < 8 && raw >> (8 * row->width - 1))
+            val = (int64_t)raw - (int64_t)(1ull << (8 * row->width));
+        if (row->enc == LSWS_ENC_CONST)
+            return val == row->min ? 0 : -1;
+        if (val % wire_mul(row))
+            return -1;
+        v->num = val / wire_mul(row);
+        break;
+    }
+    case LSWS_ENC_BYTES:
+        memcpy(v->bytes, payload + off, row->width);
+        v->len = row->width;
+        break;
+    case LSWS_ENC_MASK:
+        v->num = payload[off];
+        v->len = (uint8_t)(row->width - 1);
+        memcpy(v->bytes, payload + off + 1, v->len);
+        break;
+    case LSWS_ENC_LSTR:
+        v->len = (uint8_t)(plen - 1);
+        memcpy(v->bytes, payload + 1, v->len);
+        break;
+    }
+    return check_value(row, v);
+}
+
+int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
+                         struct lsws_error *err)
+{
+    const struct lsws_model *m = cfg->model;
+    size_t n_cmds, pos = 0;
+    const struct lsws_command *cmds = lsws_model_commands(m, &n_cmds);
+
+    while (pos < len) {
+        const struct lsws_command *c = match(cmds, n_cmds, in + pos, len - pos);
+        if (!c)
+            return lsws_fail(err, LSWS_ERR_MALFORMED, pos,
+                             "unknown %s command 0x%02x at byte %zu", m->name, in[pos], pos);
+        size_t p = pos + c->code_len, left = len - p, need = c->len;
+        if (c->lstr) {
+            if (left < 1)
+                return lsws_fail(err, LSWS_ERR_TRUNCATED, p,
+                                 "truncated frame at byte %zu: command 0x%0*x needs a length byte",
+                                 p, c->code_len * 2, (unsigned)c->code);
+            if (in[p] < 1 || in[p] > c->len - 1)
+                return lsws_fail(err, LSWS_ERR_MALFORMED, p,
+                                 "bad length %u at byte %zu: command 0x%0*x takes 1-%u characters",
+                                 in[p], p, c->code_len * 2, (unsigned)c->code, c->len - 1u);
+            need = 1u + in[p];
+        }
+        if (left < need)
+            return lsws_fail(err, LSWS_ERR_TRUNCATED, p,
+                             "truncated frame at byte %zu: command 0x%0*x needs %zu bytes, %zu left",
+                             p, c->code_len * 2, (unsigned)c->code, need, left);
+        for (unsigned f = 0; f < c->n_fields; f++) {
+            uint16_t ref = c->fields[f];
+            const struct lsws_setting *s =
+                ref & LSWS_CMD_CONST ? &m->consts[ref & ~LSWS_CMD_CONST] : &m->settings[ref];
+            struct lsws_value v;
+            if (get_field(in + p, need, s->row, s->off, &v) < 0)
+                return lsws_fail(err, LSWS_ERR_MALFORMED, p + s->off,
+                                 "bad value at byte %zu: command 0x%0*x, %s", p + s->off,
+                                 c->code_len * 2, (unsigned)c->code,
+                                 s->row->key ? s->key : "fixed field");
+            if (!(ref & LSWS_CMD_CONST)) {
+                cfg->values[ref] = v;
+                cfg->present[ref] = 1;
+            }
+        }
+        pos = p + need;
+    }
+    return LSWS_OK;
+}

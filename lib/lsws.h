@@ -1,0 +1,360 @@
+/* liblsws: settings models, command codec and templates for Milesight WS523
+ * (WS52x) smart sockets and CTH01 power-monitor hubs.
+ *
+ * This is the library's one public header. The library never prints; every
+ * error comes back as a negative LSWS_ERR_* code, and functions that can fail
+ * on user input also fill a struct lsws_error with a message that names the
+ * input. Ownership: a function that returns a heap object says so; "_free"
+ * releases it. Pointers into model tables are static and never freed. */
+#ifndef LSWS_H
+#define LSWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define LSWS_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+enum lsws_status {
+    LSWS_OK = 0,
+    LSWS_ERR_INVALID = -1,      /* a value or argument is not acceptable */
+    LSWS_ERR_NOMEM = -2,        /* out of memory */
+    LSWS_ERR_TRUNCATED = -3,    /* a frame or payload ends early */
+    LSWS_ERR_MALFORMED = -4,    /* bytes that do not form a known command */
+    LSWS_ERR_UNKNOWN_KEY = -5,  /* no such setting in this model */
+    LSWS_ERR_RANGE = -6,        /* a value outside its allowed range */
+    LSWS_ERR_MODEL = -7,        /* wrong model or band */
+    LSWS_ERR_SYNTAX = -8,       /* text (JSON, hex, lists) does not parse */
+    LSWS_ERR_READONLY = -9,     /* the setting cannot be written */
+    LSWS_ERR_INCOMPLETE = -10,  /* a command needs settings that were not given */
+    LSWS_ERR_IO = -11,          /* input/output error on a file or link */
+    LSWS_ERR_TIMEOUT = -12,     /* no answer in time */
+    LSWS_ERR_NODEV = -13,       /* no such device, or it went away */
+    LSWS_ERR_AUTH = -14,        /* wrong password or not authenticated */
+    LSWS_ERR_UNSUPPORTED = -15, /* not supported by this device or transport */
+    LSWS_ERR_VERIFY = -16,      /* read-back differs from what was written */
+    LSWS_ERR_PROTOCOL = -17,    /* the device broke the protocol */
+    LSWS_ERR_DEVICE = -18,      /* the device refused the request */
+};
+#define LSWS_ERR_MIN LSWS_ERR_DEVICE
+
+/* Static text for a code ("value out of range"); never NULL. */
+const char *lsws_strerror(int code);
+/* The code's symbolic name ("LSWS_ERR_RANGE"), or NULL for an unknown code. */
+const char *lsws_errname(int code);
+
+/* Details of a failure on user input. `offset` is a byte offset into a
+ * frame or a character offset into text, or SIZE_MAX when it does not apply;
+ * `line`/`column` are 1-based for text files, 0 when unknown. */
+struct lsws_error {
+    int code;
+    size_t offset;
+    int line, column;
+    char msg[256];
+};
+void lsws_error_clear(struct lsws_error *err);
+/* Sets err (may be NULL) and returns code, so callers can `return lsws_fail(...)`. */
+int lsws_fail(struct lsws_error *err, int code, size_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- hex --------------------------------------------------------------- */
+
+/* Parses hex text (pairs of digits; spaces, ':' and '-' between pairs are
+ * ignored; an optional leading "0x") into out[0..cap). */
+int lsws_hex_parse(const char *text, uint8_t *out, size_t cap, size_t *len, struct lsws_error *err);
+/* Writes 2*len lowercase digits and a NUL; out must hold 2*len+1 bytes. */
+void lsws_hex_format(const uint8_t *in, size_t len, char *out);
+
+/* ---- settings models ---------------------------------------------------- */
+
+enum lsws_model_id { LSWS_MODEL_WS523 = 0, LSWS_MODEL_CTH01 = 1, LSWS_MODEL_COUNT };
+
+enum lsws_type {
+    LSWS_T_BOOL,       /* true/false */
+    LSWS_T_UINT,       /* unsigned integer, optionally fixed point (scale) */
+    LSWS_T_INT,        /* signed integer, optionally fixed point (scale) */
+    LSWS_T_ENUM,       /* one of a list of names */
+    LSWS_T_HEX,        /* exactly `max` bytes written as hex (EUIs, keys, addresses) */
+    LSWS_T_TEXT,       /* printable ASCII, min..max characters */
+    LSWS_T_PASSWORD,   /* 6 characters: letters, digits, underscore */
+    LSWS_T_CHANNELS,   /* channel index list: "1-40, 60", "All", "Null" */
+    LSWS_T_UTC_OFFSET, /* "UTC+05:30"; stored in minutes */
+};
+
+enum lsws_flag {
+    LSWS_F_SECRET = 1u << 0,     /* redacted in output unless asked for */
+    LSWS_F_READONLY = 1u << 1,   /* read from the device, never written */
+    LSWS_F_WRITEONLY = 1u << 2,  /* written, never read back (passwords) */
+    LSWS_F_PER_DEVICE = 1u << 3, /* default derives from the unit's identity */
+    LSWS_F_BAND = 1u << 4,       /* default derives from the frequency band */
+    LSWS_F_VENDOR = 1u << 5,     /* carried by a command code from the vendor guide */
+};
+
+/* How a field sits in its command's payload. */
+enum lsws_enc {
+    LSWS_ENC_LE,     /* little-endian integer of `width` bytes; `bits` at `shift` */
+    LSWS_ENC_BYTES,  /* `width` raw bytes in text order (EUIs, keys) */
+    LSWS_ENC_LSTR,   /* length byte then up to `width` ASCII bytes (variable) */
+    LSWS_ENC_MASK,   /* channel bitmap, `width` bytes, bit 0 of byte 0 = channel 0 */
+    LSWS_ENC_CONST,  /* not a setting: a fixed value (`min`) the command carries */
+};
+
+struct lsws_enum {
+    const char *name;
+    int64_t value; /* value on the wire */
+};
+
+/* One line of a model table. A row with count > 1 stands for indexed
+ * settings ("alarm.current[5].max"): setting i (0-based) is carried by code
+ * code + (i / per_code) * code_step at offset off + (i % per_code) * off_step. */
+struct lsws_row {
+    const char *key; /* "%s" marks where the index goes; NULL for a CONST row */
+    enum lsws_type type;
+    const char *unit;
+    int64_t min, max; /* stored value range; HEX: byte length in max; TEXT: length range */
+    uint8_t scale;    /* decimals: stored 2718 with scale 2 reads 27.18 */
+    const char *def;  /* default as text; NULL with F_PER_DEVICE or F_BAND */
+    const struct lsws_enum *enums;
+    unsigned flags;
+    uint32_t code;    /* command code, most significant byte first: 0xff24, 0x7704 */
+    uint8_t code_len; /* bytes of code on the wire */
+    uint8_t off, width, shift, bits;
+    enum lsws_enc enc;
+    int32_t wire_mul; /* wire value = stored value * wire_mul (0 means 1) */
+    uint8_t count, per_code, code_step, off_step;
+    const char *const *index_names; /* NULL: indices are 1..count */
+    const char *const *index_defs;  /* per-index defaults, overriding def */
+    const char *source;             /* guide section */
+    const char *help;
+};
+
+/* One concrete setting, a row expanded for one index. */
+struct lsws_setting {
+    char key[48];
+    const struct lsws_row *row;
+    unsigned index; /* 0-based index within the row */
+    uint32_t code;
+    uint8_t code_len;
+    uint8_t off;
+};
+
+struct lsws_band {
+    const char *name;        /* "EU868" */
+    unsigned channels;       /* channel indices 0..channels-1 */
+    uint32_t freq_min, freq_max, rx2_freq;
+    uint8_t rx2_dr;
+    const char *channels_default;
+};
+
+struct lsws_model {
+    enum lsws_model_id id;
+    const char *name;  /* "ws523" */
+    const char *title; /* "WS523 portable smart socket" */
+    const char *transport; /* how the vendor app reaches it: "nfc", "ble" */
+    const struct lsws_setting *settings;
+    size_t n_settings;
+    const struct lsws_setting *consts; /* fixed bytes commands carry (LSWS_ENC_CONST rows) */
+    size_t n_consts;
+};
+
+const struct lsws_model *lsws_model_get(enum lsws_model_id id);
+/* "ws523", "ws52x", "cth01" (case-insensitive); NULL if unknown. */
+const struct lsws_model *lsws_model_by_name(const char *name);
+/* Index of key in model->settings, or -1. */
+int lsws_model_find(const struct lsws_model *model, const char *key);
+
+const struct lsws_band *lsws_band_by_name(const char *name);
+const struct lsws_band *lsws_band_at(size_t i); /* NULL past the end */
+
+/* ---- values and configurations ----------------------------------------- */
+
+#define LSWS_VALUE_BYTES 32
+struct lsws_value {
+    int64_t num;                     /* BOOL, UINT, INT, ENUM (wire value), UTC_OFFSET */
+    uint8_t len;                     /* HEX, TEXT, PASSWORD, CHANNELS: bytes used */
+    uint8_t bytes[LSWS_VALUE_BYTES]; /* CHANNELS: bitmap, bit i = channel i */
+};
+
+/* A set of settings of one model; any subset may be present. */
+struct lsws_config {
+    const struct lsws_model *model;
+    struct lsws_value *values; /* model->n_settings entries */
+    uint8_t *present;          /* 1 where values[i] holds a value */
+};
+
+/* Returns a new empty configuration in *out (free with lsws_config_free). */
+int lsws_config_new(const struct lsws_model *model, struct lsws_config **out);
+void lsws_config_free(struct lsws_config *cfg);
+int lsws_config_copy(const struct lsws_config *src, struct lsws_config **out);
+size_t lsws_config_count(const struct lsws_config *cfg);
+
+/* Identity of one unit, for defaults that derive from it. */
+struct lsws_identity {
+    char sn[17];      /* 16 hex digits */
+    uint8_t dev_eui[8];
+};
+
+/* Sets every setting to its factory default for `band`. id may be NULL:
+ * settings whose default derives from the unit are then left absent. */
+int lsws_config_defaults(struct lsws_config *cfg, const char *band, const struct lsws_identity *id,
+                         struct lsws_error *err);
+
+/* Parses text for setting idx of the model into v, checking type and range. */
+int lsws_value_parse(const struct lsws_model *model, size_t idx, const char *text,
+                     struct lsws_value *v, struct lsws_error *err);
+/* Canonical text of a value ("20", "27.18", "on", "24e124c0002a0001"). */
+int lsws_value_format(const struct lsws_model *model, size_t idx, const struct lsws_value *v,
+                      char *buf, size_t n);
+/* What a setting accepts, for messages and listings: "1..1080 min", "abp, otaa". */
+void lsws_setting_allowed(const struct lsws_model *model, size_t idx, char *buf, size_t n);
+int lsws_value_equal(const struct lsws_model *model, size_t idx, const struct lsws_value *a,
+                     const struct lsws_value *b);
+
+/* Parses and stores KEY=VALUE text by key. */
+int lsws_config_set(struct lsws_config *cfg, const char *key, const char *text,
+                    struct lsws_error *err);
+/* Cross-setting rules (channel list within the band, alarm interval shorter
+ * than the report interval, 4000 A group rule). Checks present settings. */
+int lsws_config_check(const struct lsws_config *cfg, struct lsws_error *err);
+
+/* ---- settings codec (pure: bytes in, structs out) ---------------------- */
+
+/* Encodes the present settings of cfg as the device's command TLVs. A
+ * command that carries several settings needs all of them: missing ones are
+ * taken from base (may be NULL); if still missing, LSWS_ERR_INCOMPLETE names
+ * them. Read-only settings are an error. */
+int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config *base,
+                         uint8_t *out, size_t cap, size_t *len, struct lsws_error *err);
+/* Decodes command TLVs into cfg (settings found become present). An unknown
+ * code or short payload fails with the byte offset; cfg may then hold the
+ * settings decoded before the error. */
+int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
+                         struct lsws_error *err);
+
+/* ---- JSON templates (jansson) ---------------------------------------------- */
+
+#define LSWS_TEMPLATE_FORMAT 1
+#define LSWS_REDACTED "(redacted)"
+
+enum lsws_template_flag {
+    LSWS_TPL_REDACT = 1u << 0, /* secrets written as LSWS_REDACTED */
+};
+
+/* Parses template JSON text. On success *out is a new configuration (free
+ * with lsws_config_free) holding exactly the template's settings, checked
+ * by type, range and the cross-setting rules. Errors carry line and column:
+ * JSON syntax, duplicate or unknown keys, wrong types, out-of-range values,
+ * unknown model, read-only settings, redacted secrets. */
+int lsws_template_parse(const char *text, size_t len, struct lsws_config **out,
+                        struct lsws_error *err);
+/* Renders the present settings of cfg as template JSON (2-space indent,
+ * table order, trailing newline). *out is a heap string the caller frees. */
+int lsws_template_render(const struct lsws_config *cfg, unsigned flags, char **out);
+/* The JSON form of one value: boolean, integer, real (fixed point) or string.
+ * Returns a new reference. */
+json_t *lsws_value_to_json(const struct lsws_model *model, size_t idx, const struct lsws_value *v);
+
+/* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
+/* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,
+ * alarms, basic information, CTH01 history records and command replies),
+ * decoded into a flat list of readings. Pure and bounded: no I/O, no
+ * allocation; the caller owns every struct. Names and units: docs/decode.md. */
+
+#define LSWS_UPLINK_MAX 256   /* readings in one decoded uplink */
+#define LSWS_READING_TEXT 32  /* inline text of a reading, with its NUL */
+
+enum lsws_reading_kind {
+    LSWS_RD_NUM,   /* value / 10^scale, in unit */
+    LSWS_RD_ENUM,  /* text names value ("on", "enable", "Class C") */
+    LSWS_RD_TEXT,  /* str holds the text (SN, OEM ID in hex; versions "v1.8") */
+    LSWS_RD_ALARM, /* value / 10^scale in unit; text names the alarm type (raw in `alarm`) */
+    LSWS_RD_REPLY, /* CTH01 `ef` reply: value = result code, text = its name, str = command hex */
+};
+
+/* History context of a reading (CTH01 `ed` records). */
+enum lsws_history_mode { LSWS_HIST_PERIODIC = 1, LSWS_HIST_MONTHLY = 2 };
+enum lsws_history_type {
+    LSWS_HIST_NONE = 0,           /* no 40xx tag */
+    LSWS_HIST_MONTHLY_ENERGY = 1, /* 4001 */
+    LSWS_HIST_MONTHLY_MIN = 2,    /* 4002 */
+    LSWS_HIST_MONTHLY_MAX = 3,    /* 4003 */
+};
+
+struct lsws_reading {
+    const char *name;   /* static: "voltage", "current_alarm", "ans" */
+    const char *unit;   /* static: "V", "°C"; NULL when the value has none */
+    const char *text;   /* static: ENUM value name, ALARM type name, REPLY result name */
+    int64_t value;      /* raw wire value (versions: the little-endian bytes) */
+    uint32_t timestamp; /* history record: Unix time, seconds */
+    uint16_t record;    /* 0: live data; n: inside the payload's nth `ed` record */
+    uint16_t code;      /* command carrying it: WS523 channel << 8 | type; CTH01 command
+                           (0xcf00 for cf00) */
+    uint8_t kind;       /* enum lsws_reading_kind */
+    uint8_t channel;    /* 1-based channel, 0 when the reading has none */
+    uint8_t scale;      /* decimals: value 2226 with scale 1 is 222.6 */
+    uint8_t mode;       /* history record: enum lsws_history_mode, as on the wire */
+    uint8_t history_type; /* history record: enum lsws_history_type */
+    uint8_t alarm;      /* ALARM: alarm type as on the wire */
+    char str[LSWS_READING_TEXT]; /* TEXT and REPLY: NUL-terminated text */
+};
+
+/* A decoded uplink. Large (about 23 KiB): keep one and reuse it. */
+struct lsws_uplink {
+    enum lsws_model_id model;
+    size_t n;        /* readings used in r */
+    size_t records;  /* history records (readings with record 1..records) */
+    struct lsws_reading r[LSWS_UPLINK_MAX];
+};
+
+/* Decodes one uplink payload. model LSWS_MODEL_COUNT tries both models: the
+ * one that decodes wins; if both do, LSWS_ERR_MODEL. Errors:
+ * LSWS_ERR_TRUNCATED (ends early), LSWS_ERR_MALFORMED (unknown command or
+ * bad value), LSWS_ERR_RANGE (more than LSWS_UPLINK_MAX readings), each with
+ * the byte offset in err. On error *out holds what decoded before it. */
+int lsws_uplink_decode(enum lsws_model_id model, const uint8_t *in, size_t len,
+                       struct lsws_uplink *out, struct lsws_error *err);
+
+/* The inverse of decode: encode(decode(x)) == x. Readings of one command
+ * must be consecutive and in decode order; a reading whose record differs
+ * from the one before starts a new `ed` record. */
+int lsws_uplink_encode(const struct lsws_uplink *up, uint8_t *out, size_t cap, size_t *len,
+                       struct lsws_error *err);
+
+/* One compact JSON object, no newline; like snprintf: writes at most cap
+ * bytes with a NUL and returns the length it needs (without the NUL). */
+size_t lsws_uplink_json(const struct lsws_uplink *up, char *buf, size_t cap);
+/* Human-readable: one "name  value unit" line per reading; same contract. */
+size_t lsws_uplink_text(const struct lsws_uplink *up, char *buf, size_t cap);
+/* The value of one reading as text ("222.6", "on", "v1.8"); same contract. */
+size_t lsws_reading_format(const struct lsws_reading *r, char *buf, size_t cap);
+/* Static names: "periodic"/"monthly"; "monthly_energy"/"monthly_min"/"monthly_max"; NULL if none. */
+const char *lsws_history_mode_name(unsigned mode);
+const char *lsws_history_type_name(unsigned type);
+
+/* Building an uplink to encode (the simulator). Readings of a command are
+ * added in the order decode gives them (all 12 currents of CTH01 `05`, then
+ * the next command). Values are raw wire values: 2226 for 222.6 V. */
+void lsws_uplink_init(struct lsws_uplink *up, enum lsws_model_id model);
+/* Starts a CTH01 history record: later readings go into it. history_type
+ * 0 means no 40xx tag. */
+int lsws_uplink_add_record(struct lsws_uplink *up, unsigned mode, uint32_t timestamp,
+                           unsigned history_type, struct lsws_error *err);
+/* A number, enum or version reading, e.g. ("current", 3, 150) or
+ * ("socket_status", 0, 0x11). channel 0 when it has none. */
+int lsws_uplink_add(struct lsws_uplink *up, const char *name, unsigned channel, int64_t raw,
+                    struct lsws_error *err);
+/* A byte-string reading given as hex: ("sn", 0, "6527f41809380000"). */
+int lsws_uplink_add_hex(struct lsws_uplink *up, const char *name, const char *hex,
+                        struct lsws_error *err);
+/* A CTH01 alarm: ("current_alarm", 5, 0x02, 10300). */
+int lsws_uplink_add_alarm(struct lsws_uplink *up, const char *name, unsigned channel,
+                          unsigned type, int64_t raw, struct lsws_error *err);
+/* A CTH01 `ef` reply: result code 0..15 and the command bytes it answers. */
+int lsws_uplink_add_reply(struct lsws_uplink *up, unsigned result, const uint8_t *cmd,
+                          size_t len, struct lsws_error *err);
+/* ---- end of uplink telemetry ------------------------------------------- */
+
+#endif

@@ -1,0 +1,51 @@
+/* Private: shorthands for writing model tables (lib/model_*.c), and the
+ * tables themselves. Not part of the public API. */
+#ifndef LSWS_MODEL_ROWS_H
+#define LSWS_MODEL_ROWS_H
+
+#include "lsws.h"
+
+/* What a row is. */
+#define BOOL(k, d) .key = (k), .type = LSWS_T_BOOL, .min = 0, .max = 1, .def = (d)
+#define UINT(k, u, lo, hi, d) .key = (k), .type = LSWS_T_UINT, .unit = (u), .min = (lo), .max = (hi), .def = (d)
+#define INT(k, u, lo, hi, d) .key = (k), .type = LSWS_T_INT, .unit = (u), .min = (lo), .max = (hi), .def = (d)
+#define ENUM(k, e, d) .key = (k), .type = LSWS_T_ENUM, .enums = (e), .def = (d)
+#define HEX(k, n, d) .key = (k), .type = LSWS_T_HEX, .min = (n), .max = (n), .def = (d)
+#define CONST(v) .key = NULL, .enc = LSWS_ENC_CONST, .min = (v)
+
+/* Where it travels: command code of clen bytes, offset and width in the payload. */
+#define AT(c, clen, o, w) .code = (c), .code_len = (clen), .off = (o), .width = (w)
+/* Indexed rows: n settings, per_code of them in each command, codes step by one. */
+#define EACH(n, per, ostep) .count = (n), .per_code = (per), .code_step = 1, .off_step = (ostep)
+
+#define VENDOR LSWS_F_VENDOR
+#define SECRET LSWS_F_SECRET
+
+extern const struct lsws_row lsws_rows_lorawan[];
+extern const size_t lsws_rows_lorawan_n;
+extern const struct lsws_row lsws_rows_ws523[];
+extern const size_t lsws_rows_ws523_n;
+extern const struct lsws_row lsws_rows_cth01[];
+extern const size_t lsws_rows_cth01_n;
+
+extern const struct lsws_enum lsws_enum_bool[];
+
+/* A command of a model: a code and the fields its payload carries, derived
+ * from the table when the model is first used. */
+#define LSWS_CMD_FIELDS 16
+#define LSWS_CMD_CONST 0x8000u /* field refers to model->consts */
+struct lsws_command {
+    uint32_t code;
+    uint8_t code_len;
+    uint8_t len;  /* fixed payload length; for a length-prefixed text the maximum */
+    uint8_t lstr; /* payload is a length byte and text */
+    uint8_t n_fields;
+    uint16_t fields[LSWS_CMD_FIELDS];
+};
+const struct lsws_command *lsws_model_commands(const struct lsws_model *model, size_t *n);
+/* Command carrying setting idx. */
+const struct lsws_command *lsws_model_command_of(const struct lsws_model *model, size_t idx);
+/* Default text of setting s, or NULL when it derives from band or unit. */
+const char *lsws_setting_default(const struct lsws_setting *s);
+
+#endif
