@@ -306,6 +306,9 @@ struct lsws_uplink {
     enum lsws_model_id model;
     size_t n;        /* readings used in r */
     size_t records;  /* history records (readings with record 1..records) */
+    /* The last record's context; lsws_uplink_add* put new readings in it. */
+    uint8_t mode, history_type;
+    uint32_t timestamp;
     struct lsws_reading r[LSWS_UPLINK_MAX];
 };
 
