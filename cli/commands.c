@@ -110,9 +110,9 @@ int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, cha
               void *ctx)
 {
     struct option longs[32];
-    char shorts[64] = "+";
+    char shorts[64] = "";
     const struct cli_option *all[32];
-    size_t n = 0, s = 1;
+    size_t n = 0, s = 0;
     const struct cli_option *tables[2] = {cmd->options, cli_global_options};
     for (int t = 0; t < 2; t++)
         for (const struct cli_option *o = tables[t]; o->name && n < 31; o++) {
