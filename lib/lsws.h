@@ -257,6 +257,99 @@ int lsws_template_render(const struct lsws_config *cfg, unsigned flags, char **o
  * Returns a new reference. */
 json_t *lsws_value_to_json(const struct lsws_model *model, size_t idx, const struct lsws_value *v);
 
+/* ---- configuration protocol (docs/protocol.md) -------------------------- */
+/* lsws's own application protocol, the same on every transport. A message
+ * is: version (1) | sequence (1) | op (1; responses set bit 7) | [status (1),
+ * responses only] | payload. Payloads of READ and WRITE are the settings
+ * TLVs of the codec above. */
+
+#define LSWS_PROTO_VERSION 1
+#define LSWS_MSG_MAX 1024 /* largest message, header included */
+#define LSWS_OP_RESPONSE 0x80
+
+enum lsws_op {
+    LSWS_OP_IDENTIFY = 0x01,  /* -> struct lsws_device_info */
+    LSWS_OP_AUTH = 0x02,      /* password (6 bytes) -> status */
+    LSWS_OP_READ = 0x03,      /* cursor (2) [codes] -> next cursor (2) + TLVs */
+    LSWS_OP_WRITE = 0x04,     /* flags (1) + TLVs; applied all-or-nothing on the last frame */
+    LSWS_OP_RESET = 0x05,     /* factory defaults, then reboot */
+    LSWS_OP_REBOOT = 0x06,
+    LSWS_OP_TIME_SYNC = 0x07, /* unix time (4) + UTC offset minutes (2, signed) */
+    LSWS_OP_PASSWORD = 0x08,  /* new password (6 bytes) */
+    LSWS_OP_FW_BEGIN = 0x10,  /* designed, not yet served: docs/protocol.md */
+    LSWS_OP_FW_DATA = 0x11,
+    LSWS_OP_FW_END = 0x12,
+    LSWS_OP_HISTORY = 0x20,   /* designed, not yet served: docs/protocol.md */
+};
+
+enum lsws_proto_status {
+    LSWS_ST_OK = 0,
+    LSWS_ST_BAD_REQUEST = 1,   /* malformed request */
+    LSWS_ST_UNKNOWN_OP = 2,
+    LSWS_ST_AUTH_REQUIRED = 3, /* authenticate first */
+    LSWS_ST_AUTH_FAILED = 4,   /* wrong password */
+    LSWS_ST_RATE_LIMITED = 5,  /* too many failures: payload = seconds to wait (2) */
+    LSWS_ST_INVALID = 6,       /* a setting was refused: payload = byte offset (2) + message */
+    LSWS_ST_BUSY = 7,
+    LSWS_ST_UNSUPPORTED = 8,   /* not on this model or firmware */
+    LSWS_ST_STORAGE = 9,       /* could not persist */
+    LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction */
+};
+#define LSWS_WRITE_MORE 0x01 /* WRITE flags: more frames of this transaction follow */
+#define LSWS_READ_DONE 0xffff /* READ cursor: nothing more */
+
+const char *lsws_proto_status_text(int status);
+
+struct lsws_msg {
+    uint8_t version, seq, op, status;
+    int response;
+    const uint8_t *payload; /* points into the decoded buffer */
+    size_t len;
+};
+
+/* Builds a request (status < 0) or a response (status >= 0) in out. */
+int lsws_msg_encode(uint8_t seq, uint8_t op, int status, const uint8_t *payload, size_t len,
+                    uint8_t *out, size_t cap, size_t *olen);
+int lsws_msg_decode(const uint8_t *in, size_t len, struct lsws_msg *msg, struct lsws_error *err);
+
+/* What IDENTIFY answers. */
+struct lsws_device_info {
+    enum lsws_model_id model;
+    uint8_t proto;         /* protocol version */
+    char sn[17];           /* 16 hex digits */
+    uint8_t dev_eui[8];
+    uint16_t hw, fw;       /* versions as on the wire: 0x0110 is v1.1 (hw), 0x0108 v1.8 (fw) */
+    uint8_t band;          /* lorawan.band wire value */
+    uint16_t max_payload;  /* largest message the device takes */
+    uint8_t flags;         /* LSWS_INFO_* */
+    uint32_t time;         /* device clock, Unix seconds (CTH01; 0 if none) */
+    int16_t tz_minutes;
+};
+#define LSWS_INFO_DEFAULT_PASSWORD 0x01 /* the password is still 123456 */
+#define LSWS_INFO_LEN 32
+int lsws_info_encode(const struct lsws_device_info *info, uint8_t *out, size_t cap, size_t *len);
+int lsws_info_decode(const uint8_t *in, size_t len, struct lsws_device_info *info,
+                     struct lsws_error *err);
+
+/* Serial framing: 0x7e | byte-stuffed (message | CRC-16/CCITT-FALSE, little
+ * endian) | 0x7e; 0x7e and 0x7d inside are sent as 0x7d, byte ^ 0x20. */
+#define LSWS_FRAME_MAX (2 * (LSWS_MSG_MAX + 2) + 2)
+uint16_t lsws_crc16(const uint8_t *data, size_t len);
+int lsws_frame_encode(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, size_t *olen);
+struct lsws_deframer {
+    uint8_t buf[LSWS_MSG_MAX + 2];
+    size_t len;
+    int in_frame, escaped, overflow;
+};
+void lsws_deframer_init(struct lsws_deframer *d);
+/* Consumes bytes from in until a frame ends. Returns 1 with msg and mlen set
+ * (pointing into d->buf, valid until the next call) when a good frame
+ * ended, a negative LSWS_ERR_* for a bad one (CRC, too long, too short),
+ * 0 when all input was used without a frame end. *used says how many
+ * bytes were consumed; call again with the rest. */
+int lsws_deframer_feed(struct lsws_deframer *d, const uint8_t *in, size_t len, size_t *used,
+                       const uint8_t **msg, size_t *mlen, struct lsws_error *err);
+
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,
  * alarms, basic information, CTH01 history records and command replies),
