@@ -3,6 +3,7 @@
  * command layout comes from the model tables (lsws_model_commands). */
 #include "model_rows.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static uint64_t get_le(const uint8_t *p, unsigned width)
@@ -219,6 +220,55 @@ static int get_field(const uint8_t *payload, size_t plen, const struct lsws_row 
     return check_value(row, v);
 }
 
+int lsws_settings_span(const struct lsws_model *m, const uint8_t *in, size_t len, size_t *span,
+                       struct lsws_error *err)
+{
+    size_t n_cmds;
+    const struct lsws_command *cmds = lsws_model_commands(m, &n_cmds);
+    const struct lsws_command *c = match(cmds, n_cmds, in, len);
+    if (!c)
+        return lsws_fail(err, LSWS_ERR_MALFORMED, 0, "unknown %s command 0x%02x", m->name,
+                         len ? in[0] : 0);
+    size_t p = c->code_len, left = len - p, need = c->len;
+    if (c->lstr) {
+        if (left < 1)
+            return lsws_fail(err, LSWS_ERR_TRUNCATED, p, "command 0x%0*x needs a length byte",
+                             c->code_len * 2, (unsigned)c->code);
+        if (in[p] < 1 || in[p] > c->len - 1)
+            return lsws_fail(err, LSWS_ERR_MALFORMED, p,
+                             "bad length %u: command 0x%0*x takes 1-%u characters", in[p],
+                             c->code_len * 2, (unsigned)c->code, c->len - 1u);
+        need = 1u + in[p];
+    }
+    if (left < need)
+        return lsws_fail(err, LSWS_ERR_TRUNCATED, p, "command 0x%0*x needs %zu bytes, %zu left",
+                         c->code_len * 2, (unsigned)c->code, need, left);
+    *span = p + need;
+    return LSWS_OK;
+}
+
+/* Adds to a span error where it happened in the whole frame: "truncated
+ * frame at byte N: ..." or "... at byte N". */
+static int at_offset(struct lsws_error *err, int rc, size_t base)
+{
+    if (!err)
+        return rc;
+    size_t at = base + (err->offset == SIZE_MAX ? 0 : err->offset);
+    char prefix[48] = "", suffix[32] = "";
+    if (rc == LSWS_ERR_TRUNCATED)
+        snprintf(prefix, sizeof prefix, "truncated frame at byte %zu: ", at);
+    else
+        snprintf(suffix, sizeof suffix, " at byte %zu", at);
+    size_t pl = strlen(prefix), sl = strlen(suffix), ml = strlen(err->msg);
+    if (pl + ml + sl >= sizeof err->msg)
+        ml = sizeof err->msg - 1 - pl - sl;
+    memmove(err->msg + pl, err->msg, ml);
+    memcpy(err->msg, prefix, pl);
+    memcpy(err->msg + pl + ml, suffix, sl + 1);
+    err->offset = at;
+    return rc;
+}
+
 int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
                          struct lsws_error *err)
 {
@@ -227,26 +277,12 @@ int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
     const struct lsws_command *cmds = lsws_model_commands(m, &n_cmds);
 
     while (pos < len) {
+        size_t span;
+        int rc = lsws_settings_span(m, in + pos, len - pos, &span, err);
+        if (rc != LSWS_OK)
+            return at_offset(err, rc, pos);
         const struct lsws_command *c = match(cmds, n_cmds, in + pos, len - pos);
-        if (!c)
-            return lsws_fail(err, LSWS_ERR_MALFORMED, pos,
-                             "unknown %s command 0x%02x at byte %zu", m->name, in[pos], pos);
-        size_t p = pos + c->code_len, left = len - p, need = c->len;
-        if (c->lstr) {
-            if (left < 1)
-                return lsws_fail(err, LSWS_ERR_TRUNCATED, p,
-                                 "truncated frame at byte %zu: command 0x%0*x needs a length byte",
-                                 p, c->code_len * 2, (unsigned)c->code);
-            if (in[p] < 1 || in[p] > c->len - 1)
-                return lsws_fail(err, LSWS_ERR_MALFORMED, p,
-                                 "bad length %u at byte %zu: command 0x%0*x takes 1-%u characters",
-                                 in[p], p, c->code_len * 2, (unsigned)c->code, c->len - 1u);
-            need = 1u + in[p];
-        }
-        if (left < need)
-            return lsws_fail(err, LSWS_ERR_TRUNCATED, p,
-                             "truncated frame at byte %zu: command 0x%0*x needs %zu bytes, %zu left",
-                             p, c->code_len * 2, (unsigned)c->code, need, left);
+        size_t p = pos + c->code_len, need = span - c->code_len;
         for (unsigned f = 0; f < c->n_fields; f++) {
             uint16_t ref = c->fields[f];
             const struct lsws_setting *s =
@@ -262,7 +298,7 @@ int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
                 cfg->present[ref] = 1;
             }
         }
-        pos = p + need;
+        pos += span;
     }
     return LSWS_OK;
 }

@@ -233,6 +233,10 @@ int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config
  * settings decoded before the error. */
 int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
                          struct lsws_error *err);
+/* Length in *span of the one command at the start of in (code and payload),
+ * without decoding its values; for splitting TLVs at command boundaries. */
+int lsws_settings_span(const struct lsws_model *model, const uint8_t *in, size_t len, size_t *span,
+                       struct lsws_error *err);
 
 /* ---- JSON templates (jansson) ---------------------------------------------- */
 
@@ -349,6 +353,69 @@ void lsws_deframer_init(struct lsws_deframer *d);
  * bytes were consumed; call again with the rest. */
 int lsws_deframer_feed(struct lsws_deframer *d, const uint8_t *in, size_t len, size_t *used,
                        const uint8_t **msg, size_t *mlen, struct lsws_error *err);
+
+/* ---- transports and the protocol client ----------------------------------- */
+
+struct lsws_link_opts {
+    int trace;     /* dump every frame in hex to stderr (--trace) */
+    unsigned baud; /* serial; 0 = default 115200 */
+};
+
+/* A transport: how application messages reach a device (transports/). One
+ * small vtable; a missing slot means "not supported", never success. */
+struct lsws_transport {
+    const char *scheme; /* "serial", "sim", "nfc", "ble" */
+    const char *help;   /* URI form, for messages and --help */
+    /* rest: the URI after "scheme:". Returns a handle in *h. */
+    int (*open)(const char *rest, const struct lsws_link_opts *opts, void **h, struct lsws_error *err);
+    void (*close)(void *h);
+    /* Sends one application message (the transport frames it). */
+    int (*send)(void *h, const uint8_t *msg, size_t len, struct lsws_error *err);
+    /* Receives one application message within timeout_ms. LSWS_ERR_TIMEOUT
+     * when none came; a corrupted frame is dropped and waiting goes on;
+     * LSWS_ERR_NODEV when the link went away. */
+    int (*recv)(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_ms, struct lsws_error *err);
+    /* Optional: lists device URIs this transport can see, one per call to found(uri, ctx). */
+    int (*list)(void (*found)(const char *uri, void *ctx), void *ctx);
+    /* Optional: bytes sent and received on the wire so far (framing included). */
+    void (*wire_bytes)(void *h, unsigned long *sent, unsigned long *received);
+    int timeout_ms; /* default reply timeout */
+};
+
+struct lsws_client_stats {
+    unsigned exchanges, retries;
+    unsigned long msg_bytes_out, msg_bytes_in;   /* application messages */
+    unsigned long wire_bytes_out, wire_bytes_in; /* framed, when the transport tells */
+};
+
+struct lsws_client;
+
+/* Opens a protocol session over transport t (rest: the URI after the
+ * scheme). *out is freed with lsws_client_close. */
+int lsws_client_open(const struct lsws_transport *t, const char *rest, const struct lsws_link_opts *opts,
+                     struct lsws_client **out, struct lsws_error *err);
+void lsws_client_close(struct lsws_client *c);
+/* log(ctx, line) receives one line per exchange (op, bytes, time, retries) for -v. */
+void lsws_client_set_log(struct lsws_client *c, void (*log)(void *ctx, const char *line), void *ctx);
+void lsws_client_set_timeout(struct lsws_client *c, int timeout_ms, int attempts);
+void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *stats);
+
+int lsws_client_identify(struct lsws_client *c, struct lsws_device_info *info, struct lsws_error *err);
+int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_error *err);
+/* Reads settings into cfg (a config of the device's model): all of them, or
+ * when only is not NULL just the commands carrying settings present in only. */
+int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struct lsws_config *only,
+                     struct lsws_error *err);
+/* Writes the present settings of changes as one all-or-nothing transaction;
+ * settings sharing a command with them are taken from base (the device's
+ * current settings). */
+int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
+                      const struct lsws_config *base, struct lsws_error *err);
+int lsws_client_password(struct lsws_client *c, const char *new_password, struct lsws_error *err);
+int lsws_client_reset(struct lsws_client *c, struct lsws_error *err);
+int lsws_client_reboot(struct lsws_client *c, struct lsws_error *err);
+int lsws_client_time_sync(struct lsws_client *c, uint32_t unix_time, int16_t tz_minutes,
+                          struct lsws_error *err);
 
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,
