@@ -21,7 +21,17 @@ enum cli_exit {
 struct lsws_cli {
     int json;
     int show_secrets;
+    int verbose;               /* -v: each exchange on stderr */
+    int trace;                 /* --trace: frames in hex on stderr */
+    int yes;                   /* --yes: no confirmation prompts */
+    int timeout_ms;            /* --timeout: per-exchange reply timeout, 0 = transport default */
+    const char *device;        /* -d URI, else $LSWS_DEVICE */
+    const char *password_file; /* --password-file */
 };
+
+/* Applies a global option (from cli_global_options); returns EXIT_OK,
+ * EXIT_USAGE, or -1 when it printed help or the version. */
+int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const char *value);
 
 struct cli_option {
     const char *name; /* long name without "--" */
@@ -62,8 +72,34 @@ int cli_exit_for(int lsws_code);
 int cli_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Writes data to path, created with mode (0600 for anything holding secrets), atomically. */
 int cli_write_file(const char *path, const char *data, size_t len, unsigned mode);
+/* Prints a JSON value (indented, newline) and releases it. */
+void cli_print_json(json_t *o);
 void cli_base64(const uint8_t *in, size_t len, char *out, size_t cap);
 
 const struct lsws_model *cli_model_arg(const char *name);
+
+/* ---- a session with a device (cli/session.c) ---- */
+struct session {
+    struct lsws_client *client;
+    struct lsws_device_info info;
+    const struct lsws_model *model;
+    const char *uri;
+};
+/* Opens cli->device, identifies it and, if need_auth, authenticates with the
+ * password from --password-file, $LSWS_PASSWORD or a prompt. Prints its own
+ * errors; returns an exit code. */
+int session_open(struct lsws_cli *cli, struct session *s, int need_auth);
+void session_close(struct session *s);
+/* Prints a liblsws error from a device operation; returns the exit code. */
+int session_fail(const struct session *s, const char *what, int rc, const struct lsws_error *err);
+/* Reads every setting of the device into a new config. */
+int session_read_all(struct session *s, struct lsws_config **cfg);
+/* Saves cfg as a template in the backup directory; prints the path. */
+int session_backup(struct lsws_cli *cli, const struct session *s, const struct lsws_config *cfg);
+/* Asks "question [y/N]" on the terminal; 1 for yes. */
+int cli_confirm(const char *question);
+/* Reads a secret: from a file's first line, or prompts on the terminal without echo. */
+int cli_read_secret_file(const char *path, char *buf, size_t n);
+int cli_prompt_secret(const char *prompt, char *buf, size_t n);
 
 #endif

@@ -12,8 +12,22 @@ int cmd_encode(int argc, char **argv, struct lsws_cli *cli);
 int cmd_template(int argc, char **argv, struct lsws_cli *cli);
 int cmd_keys(int argc, char **argv, struct lsws_cli *cli);
 int cmd_help(int argc, char **argv, struct lsws_cli *cli);
+int cmd_list(int argc, char **argv, struct lsws_cli *cli);
+int cmd_info(int argc, char **argv, struct lsws_cli *cli);
+int cmd_get(int argc, char **argv, struct lsws_cli *cli);
+int cmd_set(int argc, char **argv, struct lsws_cli *cli);
+int cmd_reset(int argc, char **argv, struct lsws_cli *cli);
+int cmd_reboot(int argc, char **argv, struct lsws_cli *cli);
+int cmd_password(int argc, char **argv, struct lsws_cli *cli);
+int cmd_time(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
+    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
+    {"password-file", 0, "FILE", "read the device password from FILE (else $LSWS_PASSWORD or a prompt)"},
+    {"timeout", 0, "MS", "reply timeout per exchange in milliseconds"},
+    {"yes", 'y', NULL, "do not ask for confirmation"},
+    {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
+    {"trace", 0, NULL, "dump every frame in hex"},
     {"json", 0, NULL, "machine-readable JSON output"},
     {"show-secrets", 0, NULL, "print keys and passwords instead of redacting them"},
     {"help", 'h', NULL, "show help"},
@@ -41,6 +55,12 @@ static const struct cli_option keys_options[] = {
     {0},
 };
 static const struct cli_option no_options[] = {{0}};
+static const struct cli_option time_options[] = {
+    {"at", 0, "UNIX", "set this Unix time instead of the computer's clock"},
+    {"tz", 0, "OFFSET", "time zone as UTC+HH:MM (default: the computer's)"},
+    {0},
+};
+static const char *const time_subcommands[] = {"sync", NULL};
 
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
 
@@ -53,9 +73,54 @@ const struct cli_command cli_commands[] = {
      "create, check or show a JSON settings template", template_options, template_subcommands},
     {"keys", cmd_keys, "--model MODEL [PATTERN]",
      "list a model's settings: type, range, default, source", keys_options, NULL},
+    {"list", cmd_list, "", "list the devices lsws can see (also: lsws alone)", no_options, NULL},
+    {"info", cmd_info, "", "identify the device: model, serial number, versions, band", no_options, NULL},
+    {"get", cmd_get, "[KEY|PATTERN...]", "read settings from the device (secrets redacted)", no_options, NULL},
+    {"set", cmd_set, "KEY=VALUE...",
+     "change settings in one transaction, after a backup, and verify by reading back", no_options, NULL},
+    {"reset", cmd_reset, "", "restore factory defaults (asks first unless --yes)", no_options, NULL},
+    {"reboot", cmd_reboot, "", "reboot the device", no_options, NULL},
+    {"password", cmd_password, "",
+     "change the device password (new one from $LSWS_NEW_PASSWORD or a prompt)", no_options, NULL},
+    {"time", cmd_time, "sync [--at UNIX] [--tz OFFSET]", "set the CTH01 clock and time zone", time_options,
+     time_subcommands},
     {"help", cmd_help, "[COMMAND]", "show help for lsws or a command", no_options, NULL},
     {0},
 };
+
+int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const char *value)
+{
+    const char *name = o->name;
+    if (strcmp(name, "help") == 0) {
+        cli_print_help(stdout);
+        return -1;
+    }
+    if (strcmp(name, "version") == 0) {
+        printf("lsws %s\n", LSWS_VERSION);
+        return -1;
+    }
+    if (strcmp(name, "device") == 0)
+        cli->device = value;
+    else if (strcmp(name, "password-file") == 0)
+        cli->password_file = value;
+    else if (strcmp(name, "timeout") == 0) {
+        char *end;
+        long ms = strtol(value, &end, 10);
+        if (*end || ms < 10 || ms > 600000)
+            return cli_error(EXIT_USAGE, "--timeout takes milliseconds from 10 to 600000, not '%s'", value);
+        cli->timeout_ms = (int)ms;
+    } else if (strcmp(name, "yes") == 0)
+        cli->yes = 1;
+    else if (strcmp(name, "verbose") == 0)
+        cli->verbose = 1;
+    else if (strcmp(name, "trace") == 0)
+        cli->trace = 1;
+    else if (strcmp(name, "json") == 0)
+        cli->json = 1;
+    else if (strcmp(name, "show-secrets") == 0)
+        cli->show_secrets = 1;
+    return EXIT_OK;
+}
 
 const struct cli_command *cli_find_command(const char *name)
 {
@@ -93,7 +158,8 @@ void cli_print_command_help(const struct cli_command *cmd, FILE *out)
 void cli_print_help(FILE *out)
 {
     fprintf(out, "usage: lsws [global options] COMMAND [options] [arguments]\n\n"
-                 "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n\n"
+                 "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n"
+                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0.\n\n"
                  "commands:\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
@@ -109,13 +175,13 @@ int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, cha
               int *first, int (*on_option)(const char *name, const char *value, void *ctx),
               void *ctx)
 {
-    struct option longs[32];
-    char shorts[64] = "";
-    const struct cli_option *all[32];
+    struct option longs[40];
+    char shorts[80] = "";
+    const struct cli_option *all[40];
     size_t n = 0, s = 0;
     const struct cli_option *tables[2] = {cmd->options, cli_global_options};
     for (int t = 0; t < 2; t++)
-        for (const struct cli_option *o = tables[t]; o->name && n < 31; o++) {
+        for (const struct cli_option *o = tables[t]; o->name && n < 39; o++) {
             all[n] = o;
             longs[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
                                        (int)(256 + n)};
@@ -152,19 +218,11 @@ int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, cha
             cli_print_command_help(cmd, stdout);
             return -1;
         }
-        if (strcmp(o->name, "version") == 0) {
-            printf("lsws %s\n", LSWS_VERSION);
-            return -1;
-        }
-        if (strcmp(o->name, "json") == 0) {
-            cli->json = 1;
-            continue;
-        }
-        if (strcmp(o->name, "show-secrets") == 0) {
-            cli->show_secrets = 1;
-            continue;
-        }
-        int rc = on_option(o->name, o->arg ? optarg : NULL, ctx);
+        int rc;
+        if (o >= cli_global_options && o < cli_global_options + sizeof cli_global_options / sizeof *o)
+            rc = cli_global_option(cli, o, o->arg ? optarg : NULL);
+        else
+            rc = on_option ? on_option(o->name, o->arg ? optarg : NULL, ctx) : EXIT_OK;
         if (rc != EXIT_OK)
             return rc;
     }

@@ -1,17 +1,29 @@
-/* lsws: entry point. Global options, then dispatch through cli_commands. */
+/* lsws: entry point. Global options (the same table the subcommands
+ * accept), then dispatch through cli_commands; no command lists devices. */
 #include "cli.h"
 
 #include <string.h>
 
-static int global_option(struct lsws_cli *cli, const char *arg)
+int cmd_list(int argc, char **argv, struct lsws_cli *cli);
+
+/* Finds argv[i] in the global option table; handles "--name=value". */
+static const struct cli_option *global(const char *arg, const char **inline_value)
 {
-    if (strcmp(arg, "--json") == 0)
-        cli->json = 1;
-    else if (strcmp(arg, "--show-secrets") == 0)
-        cli->show_secrets = 1;
-    else
-        return 0;
-    return 1;
+    *inline_value = NULL;
+    for (const struct cli_option *o = cli_global_options; o->name; o++) {
+        size_t n = strlen(o->name);
+        if (arg[0] == '-' && arg[1] == '-' && strncmp(arg + 2, o->name, n) == 0) {
+            if (arg[2 + n] == '\0')
+                return o;
+            if (arg[2 + n] == '=' && o->arg) {
+                *inline_value = arg + 3 + n;
+                return o;
+            }
+        }
+        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name && arg[2] == '\0')
+            return o;
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -19,21 +31,23 @@ int main(int argc, char **argv)
     struct lsws_cli cli = {0};
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            cli_print_help(stdout);
-            return EXIT_OK;
-        }
-        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
-            printf("lsws %s\n", LSWS_VERSION);
-            return EXIT_OK;
-        }
-        if (!global_option(&cli, argv[i]))
+        const char *value;
+        const struct cli_option *o = global(argv[i], &value);
+        if (!o)
             return cli_error(EXIT_USAGE, "unknown option '%s'\nusage: lsws [global options] "
                                          "COMMAND [options] [arguments]", argv[i]);
+        if (o->arg && !value) {
+            if (i + 1 >= argc)
+                return cli_error(EXIT_USAGE, "option '%s' needs %s", argv[i], o->arg);
+            value = argv[++i];
+        }
+        int rc = cli_global_option(&cli, o, value);
+        if (rc != EXIT_OK)
+            return rc < 0 ? EXIT_OK : rc;
     }
     if (i == argc) {
-        cli_print_help(stdout);
-        return EXIT_OK;
+        char *list_argv[] = {"list", NULL};
+        return cmd_list(1, list_argv, &cli);
     }
     const struct cli_command *cmd = cli_find_command(argv[i]);
     if (!cmd)

@@ -130,3 +130,10 @@ const struct lsws_model *cli_model_arg(const char *name)
         cli_error(EXIT_USAGE, "unknown model '%s' (known: ws523, ws52x, cth01)", name);
     return m;
 }
+
+void cli_print_json(json_t *o)
+{
+    json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    putchar('\n');
+    json_decref(o);
+}

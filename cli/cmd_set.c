@@ -1,0 +1,215 @@
+/* lsws set KEY=VALUE...: validate against the model table (nothing is sent
+ * on bad input), back up the device's settings, write the changes as one
+ * all-or-nothing transaction, then read them back and compare. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RANGE_4000A "4000a"
+
+/* KEY=VALUE arguments into changes. */
+static int parse_args(struct lsws_config *changes, int n, char **args)
+{
+    for (int i = 0; i < n; i++) {
+        char *eq = strchr(args[i], '=');
+        if (!eq || eq == args[i])
+            return cli_error(EXIT_USAGE, "'%s' is not KEY=VALUE", args[i]);
+        *eq = '\0';
+        int idx = lsws_model_find(changes->model, args[i]);
+        if (idx >= 0 && changes->model->settings[idx].row->flags & LSWS_F_WRITEONLY)
+            return cli_error(EXIT_USAGE, "%s is not set on the command line: use 'lsws password'", args[i]);
+        if (idx >= 0 && changes->model->settings[idx].row->flags & LSWS_F_READONLY)
+            return cli_error(EXIT_USAGE, "%s is read-only", args[i]);
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        if (lsws_config_set(changes, args[i], eq + 1, &err) != LSWS_OK)
+            return cli_error(EXIT_USAGE, "%s", err.msg);
+    }
+    return EXIT_OK;
+}
+
+/* CTH01: 4000 A is a group range. As the ToolBox app does (CTH01 guide,
+ * Configure Interface Parameters), setting one channel to 4000 A moves the
+ * other two of its group to 4000 A, and moving one off 4000 A moves them
+ * with it, unless they were given explicitly. */
+static void link_group_ranges(struct lsws_config *changes, const struct lsws_config *current)
+{
+    const struct lsws_model *m = changes->model;
+    for (int ch = 1; ch <= 12; ch++) {
+        char key[48];
+        snprintf(key, sizeof key, "interface.current[%d].range", ch);
+        int idx = lsws_model_find(m, key);
+        if (idx < 0 || !changes->present[idx])
+            continue;
+        char val[32];
+        lsws_value_format(m, (size_t)idx, &changes->values[idx], val, sizeof val);
+        int to_4000 = strcmp(val, RANGE_4000A) == 0;
+        int g = (ch - 1) / 3;
+        for (int sib = g * 3 + 1; sib <= g * 3 + 3; sib++) {
+            char skey[48], cur[32];
+            snprintf(skey, sizeof skey, "interface.current[%d].range", sib);
+            int sidx = lsws_model_find(m, skey);
+            if (sib == ch || changes->present[sidx] || !current->present[sidx])
+                continue;
+            lsws_value_format(m, (size_t)sidx, &current->values[sidx], cur, sizeof cur);
+            if (to_4000 || strcmp(cur, RANGE_4000A) == 0) {
+                changes->values[sidx] = changes->values[idx];
+                changes->present[sidx] = 1;
+                fprintf(stderr, "lsws: %s also set to %s: 4000 A applies to the whole group %c\n", skey, val,
+                        'a' + g);
+            }
+        }
+    }
+}
+
+/* Keeps in changes only what differs from current; returns how many. */
+static size_t drop_unchanged(struct lsws_config *changes, const struct lsws_config *current)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < changes->model->n_settings; i++) {
+        if (!changes->present[i])
+            continue;
+        if (current->present[i] && lsws_value_equal(changes->model, i, &changes->values[i], &current->values[i]))
+            changes->present[i] = 0;
+        else
+            n++;
+    }
+    return n;
+}
+
+static void format(const struct lsws_cli *cli, const struct lsws_config *cfg, size_t i, char *buf, size_t n)
+{
+    if (!cfg->present[i])
+        snprintf(buf, n, "(none)");
+    else if ((cfg->model->settings[i].row->flags & LSWS_F_SECRET) && !cli->show_secrets)
+        snprintf(buf, n, "%s", LSWS_REDACTED);
+    else
+        lsws_value_format(cfg->model, i, &cfg->values[i], buf, n);
+}
+
+/* Reads back what was written and compares; prints each mismatch. */
+static int verify(struct session *s, const struct lsws_config *changes, struct lsws_cli *cli)
+{
+    struct lsws_config *back;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_config_new(s->model, &back) != LSWS_OK)
+        return cli_error(EXIT_FAILED, "out of memory");
+    int rc = lsws_client_read(s->client, back, changes, &err);
+    if (rc != LSWS_OK) {
+        lsws_config_free(back);
+        return session_fail(s, "cannot read back from", rc, &err);
+    }
+    int bad = 0;
+    for (size_t i = 0; i < s->model->n_settings; i++) {
+        if (!changes->present[i])
+            continue;
+        if (back->present[i] && lsws_value_equal(s->model, i, &changes->values[i], &back->values[i]))
+            continue;
+        char want[128], got[128];
+        format(cli, changes, i, want, sizeof want);
+        format(cli, back, i, got, sizeof got);
+        cli_error(EXIT_VERIFY, "verify mismatch on '%s': %s: wrote %s, read %s", s->uri, s->model->settings[i].key,
+                  want, got);
+        bad = 1;
+    }
+    lsws_config_free(back);
+    return bad ? EXIT_VERIFY : EXIT_OK;
+}
+
+static void report(struct lsws_cli *cli, const struct session *s, const struct lsws_config *changes,
+                   const struct lsws_config *current, size_t n)
+{
+    json_t *list = cli->json ? json_array() : NULL;
+    for (size_t i = 0; i < s->model->n_settings; i++) {
+        if (!changes->present[i])
+            continue;
+        char old[128], now[128];
+        format(cli, current, i, old, sizeof old);
+        format(cli, changes, i, now, sizeof now);
+        if (list)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "key", s->model->settings[i].key, "old",
+                                                  old, "new", now));
+        else
+            printf("%-42s %s -> %s\n", s->model->settings[i].key, old, now);
+    }
+    if (list) {
+        json_t *o = json_pack("{s:s, s:s, s:o, s:b}", "device", s->uri, "sn", s->info.sn, "changed", list,
+                              "verified", 1);
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        putchar('\n');
+        json_decref(o);
+    } else {
+        printf("%zu setting%s written to %s %s and verified\n", n, n == 1 ? "" : "s", s->model->name, s->info.sn);
+    }
+}
+
+int cmd_set(int argc, char **argv, struct lsws_cli *cli)
+{
+    int first;
+    int rc = cli_parse(cli_find_command("set"), cli, argc, argv, &first, NULL, NULL);
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    if (first >= argc)
+        return cli_error(EXIT_USAGE, "set needs KEY=VALUE...");
+    struct session s;
+    if ((rc = session_open(cli, &s, 1)) != EXIT_OK)
+        return rc;
+    struct lsws_config *changes = NULL, *current = NULL, *merged = NULL;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_config_new(s.model, &changes) != LSWS_OK) {
+        rc = cli_error(EXIT_FAILED, "out of memory");
+        goto out;
+    }
+    if ((rc = parse_args(changes, argc - first, argv + first)) != EXIT_OK)
+        goto out;
+    if ((rc = session_read_all(&s, &current)) != EXIT_OK)
+        goto out;
+    link_group_ranges(changes, current);
+    if (lsws_config_copy(current, &merged) != LSWS_OK) {
+        rc = cli_error(EXIT_FAILED, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < s.model->n_settings; i++)
+        if (changes->present[i]) {
+            merged->values[i] = changes->values[i];
+            merged->present[i] = 1;
+        }
+    if (lsws_config_check(merged, &err) != LSWS_OK) {
+        rc = cli_error(EXIT_USAGE, "%s (nothing was written)", err.msg);
+        goto out;
+    }
+    size_t n = drop_unchanged(changes, current);
+    if (n == 0) {
+        if (!cli->json)
+            printf("nothing to change: %s %s already has these settings\n", s.model->name, s.info.sn);
+        else
+            cli_print_json(json_pack("{s:s, s:[], s:b}", "device", s.uri, "changed", "verified", 1));
+        goto out;
+    }
+    if ((rc = session_backup(cli, &s, current)) != EXIT_OK)
+        goto out;
+    int wrc = lsws_client_write(s.client, changes, current, &err);
+    if (wrc != LSWS_OK) {
+        /* The device applies a transaction whole or not at all: a refusal
+         * changed nothing; a lost link leaves old or new, not a mix. */
+        rc = session_fail(&s, "cannot write to", wrc, &err);
+        if (wrc == LSWS_ERR_DEVICE || wrc == LSWS_ERR_AUTH || wrc == LSWS_ERR_UNSUPPORTED)
+            fprintf(stderr, "lsws: nothing was changed on '%s'\n", s.uri);
+        else
+            fprintf(stderr, "lsws: '%s' holds either all of the old or all of the new settings: "
+                            "check with 'lsws get'\n", s.uri);
+        goto out;
+    }
+    if ((rc = verify(&s, changes, cli)) != EXIT_OK)
+        goto out;
+    report(cli, &s, changes, current, n);
+out:
+    lsws_config_free(changes);
+    lsws_config_free(current);
+    lsws_config_free(merged);
+    session_close(&s);
+    return rc;
+}

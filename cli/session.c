@@ -1,0 +1,240 @@
+/* A session with a device: open the URI, identify, authenticate; backups
+ * and password input for the device commands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transport.h"
+
+#define DEFAULT_PASSWORD "123456" /* both guides, Preface / Access the Device */
+
+static void log_line(void *ctx, const char *line)
+{
+    fprintf(stderr, "lsws: %s: %s\n", (const char *)ctx, line);
+}
+
+int session_fail(const struct session *s, const char *what, int rc, const struct lsws_error *err)
+{
+    return cli_error(cli_exit_for(rc), "%s '%s': %s", what, s->uri, err->msg[0] ? err->msg : lsws_strerror(rc));
+}
+
+int cli_read_secret_file(const char *path, char *buf, size_t n)
+{
+    char *text;
+    size_t len;
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        cli_warn("'%s' can be read by other users: chmod 600 it", path);
+    int rc = cli_read_file(path, 4096, &text, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    text[strcspn(text, "\r\n")] = '\0';
+    snprintf(buf, n, "%s", text);
+    memset(text, 0, len);
+    free(text);
+    return EXIT_OK;
+}
+
+int cli_prompt_secret(const char *prompt, char *buf, size_t n)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    struct termios old, quiet;
+    int have_termios = tcgetattr(fd, &old) == 0;
+    if (have_termios) {
+        quiet = old;
+        quiet.c_lflag &= (tcflag_t)~ECHO;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) { /* nothing to do: the read decides */
+    }
+    size_t len = 0;
+    char c;
+    while (len + 1 < n && read(fd, &c, 1) == 1 && c != '\n' && c != '\r')
+        buf[len++] = c;
+    buf[len] = '\0';
+    if (have_termios)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+    }
+    close(fd);
+    return 0;
+}
+
+int cli_confirm(const char *question)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (fd < 0)
+        return 0;
+    char answer[8] = "";
+    FILE *tty = fdopen(fd, "r+");
+    if (!tty) {
+        close(fd);
+        return 0;
+    }
+    fprintf(tty, "%s [y/N] ", question);
+    fflush(tty);
+    if (!fgets(answer, sizeof answer, tty))
+        answer[0] = '\0';
+    fclose(tty);
+    return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+/* The password: --password-file, $LSWS_PASSWORD, or a prompt on the
+ * terminal; with none of those, the factory default when the device says
+ * it still has it. Never from argv (it would show in ps and history). */
+static int get_password(struct lsws_cli *cli, const struct session *s, char *buf, size_t n)
+{
+    const char *env = getenv("LSWS_PASSWORD");
+    if (cli->password_file)
+        return cli_read_secret_file(cli->password_file, buf, n);
+    if (env && *env) {
+        snprintf(buf, n, "%s", env);
+        return EXIT_OK;
+    }
+    if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD) {
+        snprintf(buf, n, "%s", DEFAULT_PASSWORD);
+        return EXIT_OK;
+    }
+    if (isatty(STDIN_FILENO) && cli_prompt_secret("device password: ", buf, n) == 0)
+        return EXIT_OK;
+    return cli_error(EXIT_AUTH, "'%s' needs its password: use --password-file FILE, LSWS_PASSWORD or a terminal",
+                     s->uri);
+}
+
+int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
+{
+    memset(s, 0, sizeof *s);
+    s->uri = cli->device ? cli->device : getenv("LSWS_DEVICE");
+    if (!s->uri || !*s->uri)
+        return cli_error(EXIT_USAGE, "no device: give -d URI (or set LSWS_DEVICE); 'lsws list' shows devices");
+    const char *rest;
+    const struct lsws_transport *t = lsws_transport_for(s->uri, &rest);
+    if (!t)
+        return cli_error(EXIT_USAGE, "cannot open '%s': unknown transport (this build has: sim%s)", s->uri,
+#ifdef LSWS_HAVE_SERIAL
+                         ", serial"
+#else
+                         ""
+#endif
+        );
+    struct lsws_link_opts opts = {.trace = cli->trace};
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    int rc = lsws_client_open(t, rest, &opts, &s->client, &err);
+    if (rc != LSWS_OK)
+        return cli_error(cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc), "cannot open '%s': %s",
+                         s->uri, err.msg);
+    if (cli->verbose)
+        lsws_client_set_log(s->client, log_line, (void *)s->uri);
+    if (cli->timeout_ms)
+        lsws_client_set_timeout(s->client, cli->timeout_ms, 0);
+    rc = lsws_client_identify(s->client, &s->info, &err);
+    if (rc != LSWS_OK) {
+        int code = session_fail(s, "cannot identify", rc, &err);
+        session_close(s);
+        return code == EXIT_FAILED ? EXIT_NODEV : code;
+    }
+    s->model = lsws_model_get(s->info.model);
+    if (!need_auth)
+        return EXIT_OK;
+    char password[64];
+    rc = get_password(cli, s, password, sizeof password);
+    if (rc == EXIT_OK) {
+        rc = lsws_client_auth(s->client, password, &err);
+        memset(password, 0, sizeof password);
+        if (rc != LSWS_OK)
+            rc = session_fail(s, "cannot log in to", rc, &err);
+    }
+    if (rc != EXIT_OK) {
+        session_close(s);
+        return rc;
+    }
+    if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD)
+        cli_warn("'%s' still has the factory default password: change it with 'lsws password'", s->uri);
+    return EXIT_OK;
+}
+
+void session_close(struct session *s)
+{
+    lsws_client_close(s->client);
+    s->client = NULL;
+}
+
+int session_read_all(struct session *s, struct lsws_config **cfg)
+{
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_config_new(s->model, cfg) != LSWS_OK)
+        return cli_error(EXIT_FAILED, "out of memory");
+    int rc = lsws_client_read(s->client, *cfg, NULL, &err);
+    if (rc != LSWS_OK) {
+        lsws_config_free(*cfg);
+        *cfg = NULL;
+        return session_fail(s, "cannot read settings from", rc, &err);
+    }
+    return EXIT_OK;
+}
+
+static int mkdirs(char *path, int last)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0700);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    return last && mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* $LSWS_BACKUP_DIR, else $XDG_STATE_HOME/lsws/backups, else ~/.local/state/lsws/backups. */
+int session_backup(struct lsws_cli *cli, const struct session *s, const struct lsws_config *cfg)
+{
+    char dir[2048], path[2400];
+    const char *env = getenv("LSWS_BACKUP_DIR"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (env && *env)
+        snprintf(dir, sizeof dir, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(dir, sizeof dir, "%s/lsws/backups", xdg);
+    else if (home && *home)
+        snprintf(dir, sizeof dir, "%s/.local/state/lsws/backups", home);
+    else
+        return cli_error(EXIT_FAILED, "no place for a backup: set LSWS_BACKUP_DIR");
+    if (mkdirs(dir, 1) < 0)
+        return cli_error(EXIT_FAILED, "cannot create '%s': %s", dir, strerror(errno));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(path, sizeof path, "%s/%s-%s-%s-%03ld.json", dir, s->model->name, s->info.sn, stamp,
+             ts.tv_nsec / 1000000);
+    /* Read-only settings stay out: a backup must restore as a template. */
+    struct lsws_config *copy;
+    char *text = NULL;
+    if (lsws_config_copy(cfg, &copy) != LSWS_OK)
+        return cli_error(EXIT_FAILED, "out of memory");
+    for (size_t i = 0; i < copy->model->n_settings; i++)
+        if (copy->model->settings[i].row->flags & LSWS_F_READONLY)
+            copy->present[i] = 0;
+    int rc = lsws_template_render(copy, 0, &text) == LSWS_OK ? EXIT_OK : cli_error(EXIT_FAILED, "out of memory");
+    lsws_config_free(copy);
+    if (rc == EXIT_OK)
+        rc = cli_write_file(path, text, strlen(text), 0600);
+    free(text);
+    if (rc == EXIT_OK && !cli->json)
+        fprintf(stderr, "lsws: previous settings saved to %s\n", path);
+    return rc;
+}

@@ -1,0 +1,488 @@
+/* The serial transport: lsws messages over a serial port with libserialport
+ * (factory jigs, USB readers that appear as a serial port, devices with a
+ * UART/USB configuration port).
+ *
+ *   serial:/dev/ttyUSB0[?baud=115200]          8N1, no flow control
+ *
+ * Framing (docs/protocol.md, "Serial"): 7e | stuffed(message | CRC-16) | 7e,
+ * by lsws_frame_encode / lsws_deframer_* in lib/frame_serial.c. A bad frame
+ * (CRC, too short, too long) is dropped and waiting goes on; the protocol
+ * client's retry covers the loss. docs/serial.md has the details.
+ *
+ * Every libserialport failure is translated here into an LSWS_ERR_* code with
+ * a message naming the URI and carrying sp_last_error_message(), which is
+ * freed with sp_free_error_message(). libserialport is used unmodified. */
+#include "transport.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+
+#include <libserialport.h>
+
+#define SERIAL_DEFAULT_BAUD 115200u
+#define SERIAL_URI_MAX 512
+/* recv reads in slices so that a link that hangs up (read() returning 0,
+ * which libserialport's blocking reads do not report) is noticed quickly. */
+#define SERIAL_SLICE_MS 50
+
+/* libserialport 0.1.1's standard rates on Linux (plain termios speeds);
+ * others would need termios2, which its Debian build may lack. */
+static const unsigned std_rates[] = {50,   75,   110,  134,   150,   200,   300,    600,    1200,  1800,
+                                     2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800};
+#define STD_RATES_TEXT "1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800 (or 50-600, 1800)"
+
+struct serial_link {
+    struct sp_port *port;
+    char uri[SERIAL_URI_MAX + 8]; /* "serial:..." for messages */
+    unsigned baud;
+    int trace;
+    int closed; /* the link went away: every later call says so */
+    unsigned long sent, received;
+    struct lsws_deframer df;
+    uint8_t rx[512]; /* bytes read but not yet fed to the deframer */
+    size_t rx_pos, rx_len;
+    uint8_t raw[LSWS_FRAME_MAX]; /* trace: raw bytes of the frame being received */
+    size_t raw_len;
+    unsigned long raw_extra; /* trace: bytes beyond raw[] */
+    uint8_t tx[LSWS_FRAME_MAX];
+};
+
+/* ---- errors ---------------------------------------------------------------- */
+
+static int errno_gone(int e)
+{
+    return e == EIO || e == ENXIO || e == ENODEV || e == EPIPE || e == EBADF;
+}
+
+/* Translates a libserialport failure ret of an operation (what: "cannot open")
+ * into code, with libserialport's own message. The message is taken before
+ * anything else can change errno and freed with libserialport's function. */
+static int sp_fail(struct lsws_error *err, int code, enum sp_return ret, const char *what, const char *uri,
+                   const char *hint)
+{
+    char *m = sp_last_error_message();
+    const char *kind = ret == SP_ERR_ARG ? "invalid argument: "
+                       : ret == SP_ERR_MEM ? "out of memory: "
+                       : ret == SP_ERR_SUPP ? "not supported by the port: "
+                                            : "";
+    if (ret == SP_ERR_MEM)
+        code = LSWS_ERR_NOMEM;
+    lsws_fail(err, code, SIZE_MAX, "%s '%s': %s%s%s", what, uri, kind, m ? m : "libserialport error",
+              hint ? hint : "");
+    sp_free_error_message(m);
+    return code;
+}
+
+/* ---- URI ------------------------------------------------------------------- */
+
+static int std_rate(unsigned long v)
+{
+    for (size_t i = 0; i < sizeof std_rates / sizeof std_rates[0]; i++)
+        if (std_rates[i] == v)
+            return 1;
+    return 0;
+}
+
+/* rest: "/dev/ttyUSB0?baud=9600". Only the key baud is known; its value is
+ * decimal and one of the standard rates. A baud in opts (--baud) must agree
+ * with the URI's. */
+static int parse_uri(const char *uri, const char *rest, const struct lsws_link_opts *opts, char *path,
+                     size_t cap, unsigned *baud, struct lsws_error *err)
+{
+    const char *q = strchr(rest, '?');
+    size_t plen = q ? (size_t)(q - rest) : strlen(rest);
+    if (plen == 0)
+        return lsws_fail(err, LSWS_ERR_INVALID, 0, "invalid URI '%s': no device path (serial:/dev/ttyUSB0[?baud=115200])",
+                         uri);
+    if (rest[0] != '/')
+        return lsws_fail(err, LSWS_ERR_INVALID, 0,
+                         "invalid URI '%s': the device path must be absolute, like serial:/dev/ttyUSB0", uri);
+    if (plen >= cap)
+        return lsws_fail(err, LSWS_ERR_INVALID, 0, "invalid URI '%s': device path too long", uri);
+    memcpy(path, rest, plen);
+    path[plen] = '\0';
+
+    unsigned long from_uri = 0;
+    if (q) {
+        const char *p = q + 1;
+        if (!*p)
+            return lsws_fail(err, LSWS_ERR_INVALID, (size_t)(p - rest),
+                             "invalid URI '%s': nothing after '?' (serial:PATH?baud=RATE)", uri);
+        while (*p) {
+            size_t n = strcspn(p, "&");
+            const char *eq = memchr(p, '=', n);
+            size_t at = (size_t)(p - rest);
+            if (n == 0)
+                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': empty option", uri);
+            if (!eq)
+                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': '%.*s' is not NAME=VALUE", uri,
+                                 (int)n, p);
+            size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
+            if (klen != 4 || memcmp(p, "baud", 4) != 0)
+                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': unknown option '%.*s' (only baud)",
+                                 uri, (int)klen, p);
+            if (from_uri)
+                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': baud given twice", uri);
+            const char *v = eq + 1;
+            if (vlen == 0 || vlen > 7 || strspn(v, "0123456789") < vlen)
+                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': baud '%.*s' is not a number", uri,
+                                 (int)vlen, v);
+            char num[8];
+            memcpy(num, v, vlen);
+            num[vlen] = '\0';
+            from_uri = strtoul(num, NULL, 10);
+            if (!std_rate(from_uri))
+                return lsws_fail(err, LSWS_ERR_INVALID, at,
+                                 "invalid URI '%s': baud %lu is not a standard rate (" STD_RATES_TEXT ")", uri,
+                                 from_uri);
+            p += n;
+            if (*p == '&') {
+                p++;
+                if (!*p)
+                    return lsws_fail(err, LSWS_ERR_INVALID, (size_t)(p - rest),
+                                     "invalid URI '%s': empty option", uri);
+            }
+        }
+    }
+    unsigned from_opts = opts ? opts->baud : 0;
+    if (from_opts && !std_rate(from_opts))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "baud %u for '%s' is not a standard rate (" STD_RATES_TEXT ")", from_opts, uri);
+    if (from_opts && from_uri && from_opts != from_uri)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "baud %u conflicts with the URI '%s'", from_opts, uri);
+    *baud = from_uri ? (unsigned)from_uri : from_opts ? from_opts : SERIAL_DEFAULT_BAUD;
+    return LSWS_OK;
+}
+
+/* ---- trace ------------------------------------------------------------------- */
+
+/* One line "> 7e...7e" or "< 7e...7e (dropped: why)" on stderr, written at
+ * once. The only printing a transport does, and only with opts->trace. */
+static void trace_line(char dir, const uint8_t *bytes, size_t len, unsigned long extra, const char *note)
+{
+    static const char hex[] = "0123456789abcdef";
+    char line[2 * LSWS_FRAME_MAX + 320];
+    size_t n = 0;
+    line[n++] = dir;
+    line[n++] = ' ';
+    for (size_t i = 0; i < len && n + 2 < 2 * LSWS_FRAME_MAX + 4; i++) {
+        line[n++] = hex[bytes[i] >> 4];
+        line[n++] = hex[bytes[i] & 15];
+    }
+    line[n] = '\0';
+    if (extra)
+        snprintf(line + n, sizeof line - n, "... (%lu more bytes)", extra);
+    n = strlen(line);
+    if (note)
+        snprintf(line + n, sizeof line - n, " (dropped: %s)", note);
+    n = strlen(line);
+    if (n + 1 < sizeof line) {
+        line[n++] = '\n';
+        line[n] = '\0';
+    }
+    fputs(line, stderr);
+    fflush(stderr);
+}
+
+static void trace_collect(struct serial_link *l, const uint8_t *in, size_t len)
+{
+    if (!l->trace)
+        return;
+    size_t room = sizeof l->raw - l->raw_len, take = len < room ? len : room;
+    memcpy(l->raw + l->raw_len, in, take);
+    l->raw_len += take;
+    l->raw_extra += len - take;
+}
+
+/* ---- the vtable ---------------------------------------------------------------- */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void serial_close(void *h)
+{
+    struct serial_link *l = h;
+    if (!l)
+        return;
+    if (l->port) {
+        sp_close(l->port); /* nothing useful to do with a failure here */
+        sp_free_port(l->port);
+    }
+    free(l);
+}
+
+/* Puts the opened port in raw 8N1 at the baud, with no flow control. */
+static int configure(struct serial_link *l, struct lsws_error *err)
+{
+    struct sp_port_config *cfg = NULL;
+    enum sp_return ret = sp_new_config(&cfg);
+    if (ret == SP_OK)
+        ret = sp_set_config_baudrate(cfg, (int)l->baud);
+    if (ret == SP_OK)
+        ret = sp_set_config_bits(cfg, 8);
+    if (ret == SP_OK)
+        ret = sp_set_config_parity(cfg, SP_PARITY_NONE);
+    if (ret == SP_OK)
+        ret = sp_set_config_stopbits(cfg, 1);
+    if (ret == SP_OK)
+        ret = sp_set_config_flowcontrol(cfg, SP_FLOWCONTROL_NONE);
+    if (ret == SP_OK)
+        ret = sp_set_config(l->port, cfg);
+    if (ret != SP_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "cannot set %u 8N1 on", l->baud);
+        sp_fail(err, LSWS_ERR_IO, ret, what, l->uri, NULL);
+        sp_free_config(cfg);
+        return err ? err->code : LSWS_ERR_IO;
+    }
+    sp_free_config(cfg);
+
+    /* libserialport 0.1.1 looks for CRTSCTS in c_iflag instead of c_cflag,
+     * so RTS/CTS flow control left on by a previous program survives
+     * SP_FLOWCONTROL_NONE. Clear it on the descriptor it gives us. */
+    int fd = -1;
+    struct termios t;
+    if (sp_get_port_handle(l->port, &fd) == SP_OK && fd >= 0 && tcgetattr(fd, &t) == 0 && (t.c_cflag & CRTSCTS)) {
+        t.c_cflag &= ~(tcflag_t)CRTSCTS;
+        if (tcsetattr(fd, TCSANOW, &t) < 0)
+            return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot turn off RTS/CTS flow control on '%s': %s",
+                             l->uri, strerror(errno));
+    }
+    /* Bytes that arrived before we opened are not answers to us. */
+    ret = sp_flush(l->port, SP_BUF_INPUT);
+    if (ret != SP_OK)
+        return sp_fail(err, LSWS_ERR_IO, ret, "cannot flush", l->uri, NULL);
+    return LSWS_OK;
+}
+
+static int serial_open(const char *rest, const struct lsws_link_opts *opts, void **h, struct lsws_error *err)
+{
+    *h = NULL;
+    if (!rest)
+        rest = "";
+    struct serial_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    if (strlen(rest) > SERIAL_URI_MAX) {
+        free(l);
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "invalid URI 'serial:%.40s...': too long", rest);
+    }
+    snprintf(l->uri, sizeof l->uri, "serial:%s", rest);
+    l->trace = opts && opts->trace;
+    lsws_deframer_init(&l->df);
+
+    char path[SERIAL_URI_MAX + 1], real[PATH_MAX];
+    int rc = parse_uri(l->uri, rest, opts, path, sizeof path, &l->baud, err);
+    if (rc != LSWS_OK) {
+        free(l);
+        return rc;
+    }
+    /* libserialport finds a port by its /dev name's /sys/class/tty entry, so
+     * stable symlinks (/dev/serial/by-id/...) are resolved first. */
+    if (!realpath(path, real)) {
+        int e = errno;
+        free(l);
+        if (e == ENOENT || e == ENOTDIR)
+            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no such device", l->uri);
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': %s", l->uri, strerror(e));
+    }
+
+    enum sp_return ret = sp_get_port_by_name(real, &l->port);
+    if (ret != SP_OK) {
+        l->port = NULL;
+        char what[SERIAL_URI_MAX + 64];
+        snprintf(what, sizeof what, "%s", "cannot open");
+        const char *hint = strncmp(real, "/dev/pts/", 9) == 0
+                               ? " (not a serial port: libserialport cannot open pseudo-terminals)"
+                               : " (not a serial port libserialport knows: no /sys/class/tty entry)";
+        if (ret == SP_ERR_MEM)
+            hint = NULL;
+        /* The message names the URI; the failure's own text comes first. */
+        rc = sp_fail(err, LSWS_ERR_NODEV, ret, what, l->uri, hint);
+        serial_close(l);
+        return rc;
+    }
+    ret = sp_open(l->port, SP_MODE_READ_WRITE);
+    if (ret != SP_OK) {
+        int e = sp_last_error_code();
+        rc = sp_fail(err, LSWS_ERR_NODEV, ret, "cannot open", l->uri,
+                     e == EACCES ? " (is the user in the dialout group?)" : NULL);
+        sp_free_port(l->port);
+        l->port = NULL;
+        serial_close(l);
+        return rc;
+    }
+    rc = configure(l, err);
+    if (rc != LSWS_OK) {
+        serial_close(l);
+        return rc;
+    }
+    *h = l;
+    return LSWS_OK;
+}
+
+static int link_closed(struct serial_link *l, struct lsws_error *err)
+{
+    l->closed = 1;
+    return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': link closed", l->uri);
+}
+
+static int serial_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *err)
+{
+    struct serial_link *l = h;
+    if (l->closed)
+        return link_closed(l, err);
+    size_t n = 0;
+    if (lsws_frame_encode(msg, len, l->tx, sizeof l->tx, &n) != LSWS_OK)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "message of %zu bytes for '%s' is larger than %d bytes",
+                         len, l->uri, LSWS_MSG_MAX);
+    if (l->trace)
+        trace_line('>', l->tx, n, 0, NULL);
+    /* Twice the time the bytes take on the wire (10 bits a byte), plus 1 s. */
+    unsigned timeout = (unsigned)(n * 10u * 1000u * 2u / l->baud) + 1000u;
+    int w = sp_blocking_write(l->port, l->tx, n, timeout);
+    if (w < 0) {
+        int e = sp_last_error_code();
+        if (w == SP_ERR_FAIL && errno_gone(e)) {
+            char *m = sp_last_error_message();
+            lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': link closed (%s)", l->uri, m ? m : "write failed");
+            sp_free_error_message(m);
+            l->closed = 1;
+            return LSWS_ERR_NODEV;
+        }
+        return sp_fail(err, LSWS_ERR_IO, (enum sp_return)w, "cannot write to", l->uri, NULL);
+    }
+    l->sent += (unsigned long)w;
+    if ((size_t)w < n)
+        return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "'%s': only %d of %zu bytes sent within %u ms", l->uri,
+                         w, n, timeout);
+    return LSWS_OK;
+}
+
+/* 1 when the other end hung up (pty master closed, USB adapter unplugged):
+ * poll() says POLLHUP/POLLERR and read() returns 0. */
+static int hung_up(struct serial_link *l)
+{
+    int fd = -1;
+    if (sp_get_port_handle(l->port, &fd) != SP_OK || fd < 0)
+        return 1;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
+
+static int serial_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_ms, struct lsws_error *err)
+{
+    struct serial_link *l = h;
+    if (l->closed)
+        return link_closed(l, err);
+    if (timeout_ms < 0)
+        timeout_ms = 0;
+    double deadline = now_ms() + timeout_ms;
+    unsigned dropped = 0;
+    char why[128] = "";
+    for (;;) {
+        while (l->rx_pos < l->rx_len) {
+            const uint8_t *msg = NULL;
+            size_t used = 0, mlen = 0;
+            struct lsws_error ferr;
+            lsws_error_clear(&ferr);
+            int rc = lsws_deframer_feed(&l->df, l->rx + l->rx_pos, l->rx_len - l->rx_pos, &used, &msg, &mlen, &ferr);
+            trace_collect(l, l->rx + l->rx_pos, used);
+            l->rx_pos += used;
+            if (rc == 0)
+                continue;
+            if (l->trace)
+                trace_line('<', l->raw, l->raw_len, l->raw_extra, rc < 0 ? ferr.msg : NULL);
+            l->raw_len = 0;
+            l->raw_extra = 0;
+            if (rc < 0) {
+                dropped++;
+                snprintf(why, sizeof why, "%s", ferr.msg);
+                continue;
+            }
+            if (mlen > cap)
+                return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                                 "message of %zu bytes from '%s' does not fit in %zu bytes", mlen, l->uri, cap);
+            memcpy(buf, msg, mlen);
+            *len = mlen;
+            return LSWS_OK;
+        }
+        l->rx_pos = l->rx_len = 0;
+        double left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        unsigned slice = left < SERIAL_SLICE_MS ? (unsigned)left + 1 : SERIAL_SLICE_MS;
+        int n = sp_blocking_read_next(l->port, l->rx, sizeof l->rx, slice);
+        if (n < 0) {
+            int e = sp_last_error_code();
+            if (n == SP_ERR_FAIL && errno_gone(e)) {
+                char *m = sp_last_error_message();
+                lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': link closed (%s)", l->uri, m ? m : "read failed");
+                sp_free_error_message(m);
+                l->closed = 1;
+                return LSWS_ERR_NODEV;
+            }
+            return sp_fail(err, LSWS_ERR_IO, (enum sp_return)n, "cannot read from", l->uri, NULL);
+        }
+        l->rx_len = (size_t)n;
+        l->received += (unsigned long)n;
+        if (n == 0 && hung_up(l))
+            return link_closed(l, err);
+    }
+    if (dropped)
+        return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX,
+                         "no valid frame from '%s' within %d ms (%u bad frame%s dropped, last: %s)", l->uri,
+                         timeout_ms, dropped, dropped == 1 ? "" : "s", why);
+    return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer from '%s' within %d ms", l->uri, timeout_ms);
+}
+
+static int serial_list(void (*found)(const char *uri, void *ctx), void *ctx)
+{
+    struct sp_port **ports = NULL;
+    enum sp_return ret = sp_list_ports(&ports);
+    if (ret != SP_OK) {
+        /* list has no error slot: the message is freed unread. */
+        sp_free_error_message(sp_last_error_message());
+        return ret == SP_ERR_MEM ? LSWS_ERR_NOMEM : LSWS_ERR_IO;
+    }
+    for (size_t i = 0; ports[i]; i++) {
+        const char *name = sp_get_port_name(ports[i]);
+        char uri[SERIAL_URI_MAX + 8];
+        if (name && strlen(name) <= SERIAL_URI_MAX) {
+            snprintf(uri, sizeof uri, "serial:%s", name);
+            found(uri, ctx);
+        }
+    }
+    sp_free_port_list(ports);
+    return LSWS_OK;
+}
+
+static void serial_wire_bytes(void *h, unsigned long *sent, unsigned long *received)
+{
+    const struct serial_link *l = h;
+    *sent = l->sent;
+    *received = l->received;
+}
+
+const struct lsws_transport lsws_transport_serial = {
+    .scheme = "serial",
+    .help = "serial:/dev/ttyUSB0[?baud=115200]",
+    .open = serial_open,
+    .close = serial_close,
+    .send = serial_send,
+    .recv = serial_recv,
+    .list = serial_list,
+    .wire_bytes = serial_wire_bytes,
+    .timeout_ms = 1000,
+};

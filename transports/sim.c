@@ -1,0 +1,242 @@
+/* The in-process `sim:` transport: a simulated device (sim/) linked into
+ * lsws itself, the embedded default that needs no hardware.
+ *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&<fault>=...]
+ * Without state=, the device keeps its state in the user's state directory
+ * ($XDG_STATE_HOME/lsws, else ~/.local/state/lsws), one file per model, so
+ * a write survives between runs as it would on a real unit. Faults are the
+ * simulator's (sim/sim.h); with no framing in-process, a corrupted frame is
+ * one the link CRC would reject, so it reaches the client as a loss. */
+#include "transport.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "sim.h"
+
+struct sim_link {
+    struct lsws_sim *sim;
+    struct lsws_sim_faults faults;
+    unsigned frames;          /* requests received */
+    uint8_t resp[LSWS_MSG_MAX];
+    size_t resp_len;          /* 0: nothing queued */
+    double deliver_at;        /* ms, monotonic */
+    unsigned long sent, received;
+    int closed;
+    int trace;
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(double ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (double)(time_t)(ms / 1000) * 1000) * 1e6)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0700);
+        *p = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
+/* Default state file for a model: $XDG_STATE_HOME/lsws/sim-MODEL.json. */
+static int default_state(const char *model, char *buf, size_t n, struct lsws_error *err)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    int w;
+    if (xdg && *xdg)
+        w = snprintf(buf, n, "%s/lsws/sim-%s.json", xdg, model);
+    else if (home && *home)
+        w = snprintf(buf, n, "%s/.local/state/lsws/sim-%s.json", home, model);
+    else
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "no HOME or XDG_STATE_HOME for the simulator's state");
+    if (w < 0 || (size_t)w >= n || mkdirs(buf) < 0)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot create the directory of '%s': %s", buf,
+                         strerror(errno));
+    return LSWS_OK;
+}
+
+static int is_fault_option(const char *name)
+{
+    static const char *const names[] = {"drop", "corrupt", "delay", "delay_ms", "refuse", "refuse_status",
+                                        "disconnect_after", "link_bps", "latency_ms", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (strcmp(*n, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* rest: "ws523?state=/tmp/x.json&drop=3". */
+static int sim_open(const char *rest, const struct lsws_link_opts *opts, void **h, struct lsws_error *err)
+{
+    char spec[1024], state[1024];
+    if (snprintf(spec, sizeof spec, "%s", rest) >= (int)sizeof spec)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "sim: URI too long");
+    char *query = strchr(spec, '?');
+    if (query)
+        *query++ = '\0';
+    const struct lsws_model *model = lsws_model_by_name(spec);
+    if (!model)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "no simulated device '%s' (sim:ws523 or sim:cth01)", spec);
+    struct sim_link *link = calloc(1, sizeof *link);
+    if (!link)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    struct lsws_sim_opts so = {.model = model->id};
+    int rc = LSWS_OK;
+    for (char *save = NULL, *kv = query ? strtok_r(query, "&", &save) : NULL; kv && rc == LSWS_OK;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "sim: '%s' is not NAME=VALUE", kv);
+            break;
+        }
+        *eq++ = '\0';
+        if (strcmp(kv, "state") == 0)
+            so.state_path = eq;
+        else if (strcmp(kv, "band") == 0)
+            so.band = eq;
+        else if (strcmp(kv, "sn") == 0)
+            so.sn = eq;
+        else if (is_fault_option(kv))
+            rc = lsws_sim_fault_option(&link->faults, kv, eq, err);
+        else
+            rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                           "sim: unknown option '%s' (state, band, sn, or a fault: see lsws-sim --help)", kv);
+    }
+    if (rc == LSWS_OK && !so.state_path && (rc = default_state(model->name, state, sizeof state, err)) == LSWS_OK)
+        so.state_path = state;
+    if (rc == LSWS_OK)
+        rc = lsws_sim_new(&so, &link->sim, err);
+    if (rc != LSWS_OK) {
+        free(link);
+        return rc;
+    }
+    link->trace = opts && opts->trace;
+    *h = link;
+    return LSWS_OK;
+}
+
+static void sim_close(void *h)
+{
+    struct sim_link *link = h;
+    lsws_sim_disconnect(link->sim);
+    lsws_sim_free(link->sim);
+    free(link);
+}
+
+static int listed(const unsigned *list, unsigned n)
+{
+    for (int i = 0; i < LSWS_SIM_FAULTS && list[i]; i++)
+        if (list[i] == n)
+            return 1;
+    return 0;
+}
+
+static void trace(const char *dir, const uint8_t *msg, size_t len)
+{
+    fprintf(stderr, "%s ", dir);
+    for (size_t i = 0; i < len; i++)
+        fprintf(stderr, "%02x", msg[i]);
+    fputc('\n', stderr);
+}
+
+static int sim_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *err)
+{
+    struct sim_link *link = h;
+    struct lsws_sim_faults *f = &link->faults;
+    if (link->closed)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "sim: link closed");
+    if (link->trace)
+        trace(">", msg, len);
+    link->sent += len;
+    unsigned n = ++link->frames;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    link->resp_len = 0;
+    lsws_sim_handle(link->sim, msg, len, link->resp, sizeof link->resp, &link->resp_len, now);
+    if (listed(f->drop, n) || listed(f->corrupt, n)) {
+        link->resp_len = 0;
+        return LSWS_OK;
+    }
+    if (listed(f->refuse, n) && link->resp_len >= 4)
+        link->resp[3] = (uint8_t)f->refuse_status;
+    double delay = f->latency_ms + (listed(f->delay, n) ? f->delay_ms : 0);
+    if (f->link_bps)
+        delay += (len + link->resp_len) * 1000.0 / f->link_bps;
+    link->deliver_at = now_ms() + delay;
+    return LSWS_OK;
+}
+
+static int sim_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_ms, struct lsws_error *err)
+{
+    struct sim_link *link = h;
+    double deadline = now_ms() + timeout_ms;
+    if (link->closed)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "sim: link closed");
+    if (!link->resp_len || link->deliver_at > deadline) {
+        sleep_ms(deadline - now_ms());
+        return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "sim: no answer within %d ms", timeout_ms);
+    }
+    sleep_ms(link->deliver_at - now_ms());
+    if (link->faults.disconnect_after && link->received + link->resp_len > link->faults.disconnect_after) {
+        link->closed = 1;
+        lsws_sim_disconnect(link->sim);
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "sim: link closed after %lu bytes", link->received);
+    }
+    if (link->resp_len > cap)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "sim: response larger than the buffer");
+    memcpy(buf, link->resp, link->resp_len);
+    *len = link->resp_len;
+    link->received += link->resp_len;
+    link->resp_len = 0;
+    if (link->trace)
+        trace("<", buf, *len);
+    return LSWS_OK;
+}
+
+static int sim_list(void (*found)(const char *uri, void *ctx), void *ctx)
+{
+    found("sim:ws523", ctx);
+    found("sim:cth01", ctx);
+    return LSWS_OK;
+}
+
+static void sim_wire_bytes(void *h, unsigned long *sent, unsigned long *received)
+{
+    const struct sim_link *link = h;
+    *sent = link->sent;
+    *received = link->received;
+}
+
+const struct lsws_transport lsws_transport_sim = {
+    .scheme = "sim",
+    .help = "sim:ws523|cth01[?state=FILE&band=BAND&sn=SN&FAULT=N]",
+    .open = sim_open,
+    .close = sim_close,
+    .send = sim_send,
+    .recv = sim_recv,
+    .list = sim_list,
+    .wire_bytes = sim_wire_bytes,
+    .timeout_ms = 1000,
+};
