@@ -32,10 +32,15 @@ static void format_scaled(int64_t v, unsigned scale, char *buf, size_t n)
         snprintf(buf, n, "%" PRId64, v);
         return;
     }
-    int64_t p = pow10i(scale);
+    if (scale > 18)
+        scale = 18;
     uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    snprintf(buf, n, "%s%" PRIu64 ".%0*" PRIu64, v < 0 ? "-" : "", a / (uint64_t)p, (int)scale,
-             a % (uint64_t)p);
+    uint64_t p = (uint64_t)pow10i(scale), f = a % p;
+    char frac[20];
+    for (unsigned i = scale; i-- > 0; f /= 10)
+        frac[i] = (char)('0' + f % 10);
+    frac[scale] = '\0';
+    snprintf(buf, n, "%s%" PRIu64 ".%s", v < 0 ? "-" : "", a / p, frac);
 }
 
 /* Parses "-12.5" with at most `scale` decimals into a scaled integer. */

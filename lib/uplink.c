@@ -1,0 +1,1145 @@
+/* Uplink telemetry codec: WS523 channel/type TLVs and CTH01 command TLVs,
+ * decoded into a flat list of readings and encoded back, byte for byte.
+ *
+ * Both directions walk the same tables: a command is a list of fields, each
+ * field a width, a count and how its bytes read. Decode turns each value
+ * field into a reading; encode takes the readings back in the same order.
+ * Pure: no I/O, no allocation, every read bounded by the payload length.
+ * Names, units and the choices made where the guides disagree: docs/decode.md. */
+#include "lsws.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- tables ---------------------------------------------------------------- */
+
+enum ftype {
+    FT_UINT,   /* unsigned little-endian integer */
+    FT_SINT,   /* signed little-endian integer */
+    FT_ENUM,   /* unsigned integer with named values; width 0 is a flag with no data */
+    FT_HEX,    /* bytes shown as hex (SN, OEM ID) */
+    FT_VER1,   /* one byte: 01 = v1 */
+    FT_VER_HW, /* major byte, minor in the high nibble of the next: 01 40 = v1.4 */
+    FT_VER,    /* major byte, minor byte, in hex as the guides print them: 01 14 = v1.14 */
+    FT_CONST,  /* a fixed byte (arg); no reading */
+    FT_CHAN,   /* 0-based channel 0..arg of the readings after it; no reading */
+    FT_ATYPE,  /* alarm type of the reading after it; no reading */
+};
+
+#define UF_SOCKET 1u /* WS523 socket status: bit 4 says the button caused it */
+#define UF_MASK 2u   /* CTH01 group mask: only the bits in `arg` may be set */
+
+struct ufield {
+    const char *name;
+    uint8_t type, width, count, scale;
+    uint8_t ch0;   /* channel of the first of `count` values; 0: none, or from FT_CHAN */
+    uint8_t arg;   /* FT_CONST: the byte; FT_CHAN: highest wire channel; UF_MASK: bits */
+    uint8_t flags; /* UF_* */
+    const char *unit;
+    const struct lsws_enum *names; /* FT_ENUM, FT_ATYPE; ends with a NULL name */
+};
+
+#define UC_HISTORY 1u /* may appear inside a CTH01 `ed` history record */
+
+struct ucmd {
+    uint16_t code;    /* code bytes, first byte in the high half when code_len is 2 */
+    uint8_t code_len; /* 1 or 2 */
+    uint8_t flags;    /* UC_* */
+    const struct ufield *f;
+    uint8_t nf;
+};
+
+#define FIELDS(...)                                                                                \
+    (const struct ufield[]){__VA_ARGS__},                                                          \
+        (uint8_t)(sizeof((const struct ufield[]){__VA_ARGS__}) / sizeof(struct ufield))
+#define CMD(code, len, flags, ...) {code, len, flags, FIELDS(__VA_ARGS__)}
+
+#define NUM(n, w, s, u) {n, FT_UINT, w, 1, s, 0, 0, 0, u, NULL}
+#define SNUM(n, w, s, u) {n, FT_SINT, w, 1, s, 0, 0, 0, u, NULL}
+#define ARR(n, w, cnt, c0, s, u) {n, FT_UINT, w, cnt, s, c0, 0, 0, u, NULL}
+#define SARR(n, w, cnt, c0, s, u) {n, FT_SINT, w, cnt, s, c0, 0, 0, u, NULL}
+#define ENUM(n, w, tab) {n, FT_ENUM, w, 1, 0, 0, 0, 0, NULL, tab}
+#define HEX(n, w) {n, FT_HEX, w, 1, 0, 0, 0, 0, NULL, NULL}
+#define VER(n, t, w) {n, t, w, 1, 0, 0, 0, 0, NULL, NULL}
+#define CONST(b) {NULL, FT_CONST, 1, 1, 0, 0, b, 0, NULL, NULL}
+#define CHAN(max) {NULL, FT_CHAN, 1, 1, 0, 0, max, 0, NULL, NULL}
+#define ATYPE {NULL, FT_ATYPE, 1, 1, 0, 0, 0, 0, NULL, alarm_types}
+/* Single/three-phase mask: the guide gives the unused bits as 0. Checking
+ * them also keeps WS523 payloads from passing for CTH01 ones (the WS523
+ * periodic example is 26 bytes, the size of a CTH01 `08` command). */
+#define MASK(n, bits) {n, FT_UINT, 1, 1, 0, 0, bits, UF_MASK, NULL, NULL}
+
+/* Names used by more than one row are single static strings, so readings of
+ * one quantity share a pointer and the JSON renderer groups them cheaply. */
+static const char n_voltage[] = "voltage", n_current[] = "current",
+                  n_power_factor[] = "power_factor", n_active_power[] = "active_power",
+                  n_reactive_power[] = "reactive_power", n_apparent_power[] = "apparent_power",
+                  n_fwd_active[] = "forward_active_energy", n_rev_active[] = "reverse_active_energy",
+                  n_fwd_reactive[] = "forward_reactive_energy",
+                  n_rev_reactive[] = "reverse_reactive_energy",
+                  n_apparent_energy[] = "apparent_energy", n_socket_change[] = "socket_change",
+                  n_ans[] = "ans";
+
+static const struct lsws_enum enable_disable[] = {{"disable", 0}, {"enable", 1}, {NULL, 0}};
+static const struct lsws_enum off_on[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
+/* 0x: periodic status or change by command; 1x: change by the button. */
+static const struct lsws_enum socket_states[] = {
+    {"off", 0x00}, {"on", 0x01}, {"off", 0x10}, {"on", 0x11}, {NULL, 0}};
+/* Bit 15 of a little-endian UINT16: "0000-disabled, 0080-enabled". */
+static const struct lsws_enum button_lock[] = {{"disable", 0x0000}, {"enable", 0x8000}, {NULL, 0}};
+static const struct lsws_enum ff_on[] = {{"on", 0xff}, {NULL, 0}};
+static const struct lsws_enum ff_yes[] = {{"yes", 0xff}, {NULL, 0}};
+static const struct lsws_enum flag_yes[] = {{"yes", 0}, {NULL, 0}};
+static const struct lsws_enum flag_reset[] = {{"reset", 0}, {NULL, 0}};
+static const struct lsws_enum lorawan_class[] = {
+    {"Class A", 0}, {"Class B", 1}, {"Class C", 2}, {"Class C to B", 3}, {NULL, 0}};
+static const struct lsws_enum threshold_condition[] = {
+    {"disable", 0}, {"below", 1}, {"above", 2}, {"within", 3}, {"below_or_above", 4}, {NULL, 0}};
+/* One list for every CTH01 alarm (30..35); the guide lists a subset per alarm. */
+static const struct lsws_enum alarm_types[] = {
+    {"collect_error", 0x00},
+    {"below_range", 0x01},
+    {"above_range", 0x02},
+    {"no_data", 0x03},
+    {"above_range_dismiss", 0x04},
+    {"below_threshold_dismiss", 0x10},
+    {"below_threshold", 0x11},
+    {"above_threshold_dismiss", 0x12},
+    {"above_threshold", 0x13},
+    {"within_threshold_dismiss", 0x14},
+    {"within_threshold", 0x15},
+    {"out_of_threshold_dismiss", 0x16},
+    {"out_of_threshold", 0x17},
+    {NULL, 0}};
+/* ef reply result codes: the guide's four; others are "unknown" (raw kept). */
+static const struct lsws_enum reply_results[] = {{"success", 0},
+                                                 {"parameter_error", 5},
+                                                 {"execute_error", 7},
+                                                 {"association_error", 10},
+                                                 {NULL, 0}};
+
+/* WS523 / WS52x guides 000-003, "Uplink Data". */
+static const struct ucmd ws523_cmds[] = {
+    CMD(0xff01, 2, 0, VER("ipso_version", FT_VER1, 1)),
+    CMD(0xff09, 2, 0, VER("hardware_version", FT_VER_HW, 2)),
+    CMD(0xff0a, 2, 0, VER("firmware_version", FT_VER, 2)),
+    CMD(0xff0b, 2, 0, ENUM("device_status", 1, ff_on)),
+    CMD(0xff16, 2, 0, HEX("sn", 8)),
+    CMD(0xff24, 2, 0, ENUM("overcurrent_alarm_enable", 1, enable_disable),
+        NUM("overcurrent_alarm_threshold", 1, 0, "A")),
+    CMD(0xff25, 2, 0, ENUM("button_lock", 2, button_lock)),
+    CMD(0xff26, 2, 0, ENUM("power_consumption_enable", 1, enable_disable)),
+    CMD(0xff30, 2, 0, ENUM("overcurrent_protection_enable", 1, enable_disable),
+        NUM("overcurrent_protection_threshold", 1, 0, "A")),
+    CMD(0xff3f, 2, 0, ENUM("power_outage", 1, ff_yes)),
+    CMD(0x0374, 2, 0, NUM(n_voltage, 2, 1, "V")),
+    CMD(0x0480, 2, 0, NUM(n_active_power, 4, 0, "W")),
+    CMD(0x0581, 2, 0, NUM(n_power_factor, 1, 0, "%")),
+    CMD(0x0683, 2, 0, NUM("power_consumption", 4, 0, "Wh")),
+    CMD(0x07c9, 2, 0, NUM(n_current, 2, 0, "mA")),
+    CMD(0x0870, 2, 0, {"socket_status", FT_ENUM, 1, 1, 0, 0, 0, UF_SOCKET, NULL, socket_states}),
+};
+
+/* A CTH01 power or energy pair: mask byte + 6 x 4 bytes, channels 1-6 (a+b)
+ * or 7-12 (c+d). */
+#define PAIR(ab, cd, mask_ab, mask_cd, ARRT, name, unit)                                           \
+    CMD(ab, 1, UC_HISTORY, MASK(mask_ab, 0x03), ARRT(name, 4, 6, 1, 0, unit)),                     \
+        CMD(cd, 1, UC_HISTORY, MASK(mask_cd, 0x03), ARRT(name, 4, 6, 7, 0, unit))
+
+/* CTH01 guide 004, chapter 5. Current values are UINT24 everywhere (DESIGN.md). */
+static const struct ucmd cth01_cmds[] = {
+    CMD(0x01, 1, UC_HISTORY, SNUM("temperature", 2, 2, "°C")),
+    CMD(0x02, 1, UC_HISTORY, NUM("voltage_unbalance", 2, 2, "%")),
+    CMD(0x03, 1, UC_HISTORY, ARR("thdi", 2, 12, 1, 2, "%")),
+    CMD(0x04, 1, UC_HISTORY, ARR("thdv", 2, 3, 1, 2, "%")),
+    CMD(0x05, 1, UC_HISTORY, ARR(n_current, 3, 12, 1, 2, "A")),
+    CMD(0x06, 1, UC_HISTORY, ARR(n_voltage, 2, 3, 1, 2, "V")),
+    CMD(0x07, 1, UC_HISTORY, MASK("power_factor_mask", 0x0f),
+        ARR(n_power_factor, 1, 12, 1, 0, "%")),
+    PAIR(0x08, 0x09, "active_power_mask_ab", "active_power_mask_cd", SARR, n_active_power, "W"),
+    PAIR(0x0a, 0x0b, "reactive_power_mask_ab", "reactive_power_mask_cd", SARR, n_reactive_power,
+         "var"),
+    PAIR(0x0c, 0x0d, "apparent_power_mask_ab", "apparent_power_mask_cd", SARR, n_apparent_power,
+         "VA"),
+    PAIR(0x0e, 0x0f, "forward_active_energy_mask_ab", "forward_active_energy_mask_cd", ARR,
+         n_fwd_active, "Wh"),
+    PAIR(0x10, 0x11, "reverse_active_energy_mask_ab", "reverse_active_energy_mask_cd", ARR,
+         n_rev_active, "Wh"),
+    PAIR(0x12, 0x13, "forward_reactive_energy_mask_ab", "forward_reactive_energy_mask_cd", ARR,
+         n_fwd_reactive, "varh"),
+    PAIR(0x14, 0x15, "reverse_reactive_energy_mask_ab", "reverse_reactive_energy_mask_cd", ARR,
+         n_rev_reactive, "varh"),
+    PAIR(0x16, 0x17, "apparent_energy_mask_ab", "apparent_energy_mask_cd", ARR, n_apparent_energy,
+         "VAh"),
+    CMD(0x30, 1, UC_HISTORY, ATYPE, SNUM("temperature_alarm", 2, 2, "°C")),
+    CMD(0x31, 1, UC_HISTORY, CHAN(11), ATYPE, NUM("current_alarm", 3, 2, "A")),
+    CMD(0x32, 1, UC_HISTORY, CHAN(2), ATYPE, NUM("voltage_alarm", 2, 2, "V")),
+    CMD(0x33, 1, UC_HISTORY, CHAN(11), ATYPE, NUM("thdi_alarm", 2, 2, "%")),
+    CMD(0x34, 1, UC_HISTORY, CHAN(2), ATYPE, NUM("thdv_alarm", 2, 2, "%")),
+    CMD(0x35, 1, UC_HISTORY, ATYPE, NUM("voltage_unbalance_alarm", 2, 2, "%")),
+    CMD(0x36, 1, UC_HISTORY, ENUM("power_loss_alarm", 0, flag_yes)),
+    /* Replies to configuration queries (b9, 58xx) that the guide shows. */
+    CMD(0x61, 1, 0, CONST(0x01), NUM("reporting_interval", 2, 0, "min")),
+    CMD(0x76, 1, 0, ENUM("temperature_threshold_enable", 1, enable_disable),
+        ENUM("temperature_threshold_condition", 1, threshold_condition),
+        SNUM("temperature_threshold_min", 2, 2, "°C"),
+        SNUM("temperature_threshold_max", 2, 2, "°C")),
+    CMD(0x77, 1, 0, CHAN(11), ENUM("current_threshold_enable", 1, enable_disable),
+        ENUM("current_threshold_condition", 1, threshold_condition),
+        SNUM("current_threshold_min", 2, 0, "A"), SNUM("current_threshold_max", 2, 0, "A")),
+    CMD(0x78, 1, 0, CHAN(2), ENUM("voltage_threshold_enable", 1, enable_disable),
+        ENUM("voltage_threshold_condition", 1, threshold_condition),
+        SNUM("voltage_threshold_min", 2, 0, "V"), SNUM("voltage_threshold_max", 2, 0, "V")),
+    CMD(0x79, 1, 0, CHAN(11), ENUM("thdi_threshold_enable", 1, enable_disable),
+        ENUM("thdi_threshold_condition", 1, threshold_condition),
+        NUM("thdi_threshold_min", 2, 0, "%"), NUM("thdi_threshold_max", 2, 0, "%")),
+    CMD(0x7a, 1, 0, CHAN(2), ENUM("thdv_threshold_enable", 1, enable_disable),
+        ENUM("thdv_threshold_condition", 1, threshold_condition),
+        NUM("thdv_threshold_min", 2, 0, "%"), NUM("thdv_threshold_max", 2, 0, "%")),
+    CMD(0x7b, 1, 0, ENUM("voltage_unbalance_threshold_enable", 1, enable_disable),
+        ENUM("voltage_unbalance_threshold_condition", 1, threshold_condition),
+        NUM("voltage_unbalance_threshold_min", 2, 0, "%"),
+        NUM("voltage_unbalance_threshold_max", 2, 0, "%")),
+    /* Basic information packet. */
+    CMD(0xdf, 1, 0, VER("tsl_version", FT_VER, 2)),
+    CMD(0xee, 1, 0, ENUM("device_request", 0, flag_reset)),
+    CMD(0xdb, 1, 0, HEX("sn", 8)),
+    CMD(0xda, 1, 0, VER("hardware_version", FT_VER_HW, 2), VER("firmware_version", FT_VER, 6)),
+    CMD(0xd9, 1, 0, HEX("oem_id", 2)),
+    CMD(0xc8, 1, 0, ENUM("device_status", 1, off_on)),
+    CMD(0xcf00, 2, 0, ENUM("work_mode", 1, lorawan_class)),
+};
+
+#define CTH01_HISTORY 0xed /* ed mode(1) timestamp(4) [40 type] commands... */
+#define CTH01_HISTORY_TAG 0x40
+#define CTH01_REPLY 0xef /* ef result<<4|len command(len) */
+
+struct table {
+    const char *name;
+    const struct ucmd *cmds;
+    size_t n;
+};
+
+static const struct table tables[LSWS_MODEL_COUNT] = {
+    [LSWS_MODEL_WS523] = {"ws523", ws523_cmds, sizeof ws523_cmds / sizeof ws523_cmds[0]},
+    [LSWS_MODEL_CTH01] = {"cth01", cth01_cmds, sizeof cth01_cmds / sizeof cth01_cmds[0]},
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static const char *enum_name(const struct lsws_enum *e, uint64_t v)
+{
+    for (; e->name; e++)
+        if ((uint64_t)e->value == v)
+            return e->name;
+    return NULL;
+}
+
+/* "00, 01, 10 or 11": the wire values an enum accepts, for messages. */
+static const char *enum_list(const struct lsws_enum *e, unsigned width, char *buf, size_t cap)
+{
+    size_t n = 0, count = 0;
+    for (const struct lsws_enum *p = e; p->name; p++)
+        count++;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count && n < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == count ? " or " : ", ";
+        /* Wire order: little-endian bytes, as the guides print them. */
+        uint64_t v = (uint64_t)e[i].value;
+        char hex[17];
+        for (unsigned b = 0; b < width && b < 8; b++)
+            snprintf(hex + 2 * b, 3, "%02x", (unsigned)(v >> (8 * b)) & 0xffu);
+        hex[2 * (width < 8 ? width : 8)] = '\0';
+        int w = snprintf(buf + n, cap - n, "%s%s", sep, hex);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+    }
+    return buf;
+}
+
+static uint64_t read_le(const uint8_t *b, unsigned width)
+{
+    uint64_t v = 0;
+    for (unsigned i = width; i-- > 0;)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static void write_le(uint8_t *b, uint64_t v, unsigned width)
+{
+    for (unsigned i = 0; i < width; i++, v >>= 8)
+        b[i] = (uint8_t)v;
+}
+
+static int64_t sign_extend(uint64_t v, unsigned width)
+{
+    if (width == 0 || width >= 8)
+        return (int64_t)v;
+    uint64_t sign = (uint64_t)1 << (8 * width - 1);
+    return v & sign ? (int64_t)(v - (sign << 1)) : (int64_t)v;
+}
+
+static size_t cmd_data_len(const struct ucmd *c)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < c->nf; i++)
+        n += (size_t)c->f[i].width * c->f[i].count;
+    return n;
+}
+
+static int makes_reading(const struct ufield *f)
+{
+    return f->type != FT_CONST && f->type != FT_CHAN && f->type != FT_ATYPE;
+}
+
+static int has_field(const struct ucmd *c, enum ftype t)
+{
+    for (unsigned i = 0; i < c->nf; i++)
+        if (c->f[i].type == t)
+            return 1;
+    return 0;
+}
+
+/* "channel 0x03 type 0x74" or "command 0x05": how messages name a command. */
+static const char *cmd_label(enum lsws_model_id model, unsigned code, unsigned code_len, char *buf,
+                             size_t cap)
+{
+    if (model == LSWS_MODEL_WS523)
+        snprintf(buf, cap, "channel 0x%02x type 0x%02x", code >> 8, code & 0xffu);
+    else if (code_len == 2)
+        snprintf(buf, cap, "command 0x%04x", code);
+    else
+        snprintf(buf, cap, "command 0x%02x", code);
+    return buf;
+}
+
+static void format_version(char *s, size_t cap, enum ftype t, const uint8_t *b, unsigned width)
+{
+    if (t == FT_VER1) {
+        snprintf(s, cap, "v%u", b[0]);
+    } else if (t == FT_VER_HW) {
+        if (b[1] & 0x0f) /* not in the guides; kept visible rather than dropped */
+            snprintf(s, cap, "v%x.%x.%x", b[0], b[1] >> 4, b[1] & 0x0fu);
+        else
+            snprintf(s, cap, "v%x.%x", b[0], b[1] >> 4);
+    } else {
+        int n = snprintf(s, cap, "v%x.%x", b[0], b[1]);
+        /* CTH01 `da` pads the software version with 4 bytes the guide gives as
+         * 00000000; show them only when they are not. */
+        int tail = 0;
+        for (unsigned i = 2; i < width; i++)
+            tail |= b[i];
+        if (tail && n > 0 && (size_t)n + 1 + 2 * (width - 2) < cap) {
+            s[n] = '-';
+            lsws_hex_format(b + 2, width - 2, s + n + 1);
+        }
+    }
+}
+
+/* Fills reading r from the wire bytes b of field f (value k of its count).
+ * chan is the 1-based channel an FT_CHAN field set (0: none), atype the
+ * alarm type an FT_ATYPE field set (-1: none). at is b's offset for errors. */
+static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const struct ufield *f,
+                        unsigned k, unsigned chan, int atype, const uint8_t *b, size_t at,
+                        struct lsws_error *err)
+{
+    uint64_t raw = f->width <= 8 ? read_le(b, f->width) : 0;
+    r->name = f->name;
+    r->unit = f->unit;
+    r->text = NULL;
+    r->code = cmd->code;
+    r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
+    r->scale = f->scale;
+    r->alarm = 0;
+    r->str[0] = '\0';
+    r->value = f->type == FT_SINT ? sign_extend(raw, f->width) : (int64_t)raw;
+    switch ((enum ftype)f->type) {
+    case FT_UINT:
+    case FT_SINT:
+        if ((f->flags & UF_MASK) && (raw & ~(uint64_t)f->arg))
+            return lsws_fail(err, LSWS_ERR_MALFORMED, at,
+                             "malformed frame at byte %zu: %s is 0x%02x: expected bits 0x%02x "
+                             "at most",
+                             at, f->name, (unsigned)raw, f->arg);
+        r->kind = LSWS_RD_NUM;
+        if (atype >= 0) {
+            r->kind = LSWS_RD_ALARM;
+            r->alarm = (uint8_t)atype;
+            r->text = enum_name(alarm_types, (unsigned)atype);
+        }
+        break;
+    case FT_ENUM:
+        r->kind = LSWS_RD_ENUM;
+        r->text = enum_name(f->names, raw);
+        if (!r->text) {
+            /* Found and expected values both in wire order, as the guides print them. */
+            char list[96], found[2 * 8 + 1];
+            lsws_hex_format(b, f->width, found);
+            return lsws_fail(err, LSWS_ERR_MALFORMED, at,
+                             "malformed frame at byte %zu: %s is %s: expected %s", at, f->name,
+                             found, enum_list(f->names, f->width, list, sizeof list));
+        }
+        break;
+    case FT_HEX:
+        r->kind = LSWS_RD_TEXT;
+        r->value = 0;
+        lsws_hex_format(b, f->width, r->str);
+        break;
+    case FT_VER1:
+    case FT_VER_HW:
+    case FT_VER:
+        r->kind = LSWS_RD_TEXT;
+        format_version(r->str, sizeof r->str, (enum ftype)f->type, b, f->width);
+        break;
+    default:
+        break;
+    }
+    return LSWS_OK;
+}
+
+/* ---- decode ------------------------------------------------------------------ */
+
+struct dctx {
+    enum lsws_model_id model;
+    const uint8_t *in;
+    size_t len;
+    struct lsws_uplink *up; /* NULL: only check that it decodes */
+    struct lsws_reading scratch;
+    size_t n;
+    /* The history record being read (record 0: live data). */
+    uint16_t record;
+    uint8_t mode, history_type;
+    uint32_t timestamp;
+    size_t record_at;   /* offset of its `ed` */
+    int record_empty;   /* no command in it yet */
+    struct lsws_error *err;
+};
+
+/* The slot for the next reading (scratch when only checking), or NULL with
+ * LSWS_ERR_RANGE when the uplink is full. */
+static struct lsws_reading *next_reading(struct dctx *c, size_t at)
+{
+    if (c->n >= LSWS_UPLINK_MAX) {
+        lsws_fail(c->err, LSWS_ERR_RANGE, at,
+                  "payload too long at byte %zu: more than %d readings", at, LSWS_UPLINK_MAX);
+        return NULL;
+    }
+    struct lsws_reading *r = c->up ? &c->up->r[c->n] : &c->scratch;
+    r->record = c->record;
+    r->mode = c->mode;
+    r->history_type = c->history_type;
+    r->timestamp = c->timestamp;
+    return r;
+}
+
+static void commit_reading(struct dctx *c)
+{
+    c->n++;
+    if (c->up)
+        c->up->n = c->n;
+}
+
+static int truncated(struct dctx *c, size_t at, const char *what, size_t need)
+{
+    size_t left = c->len - at - 1;
+    return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                     "truncated frame at byte %zu: %s needs %zu byte%s, %zu left", at, what,
+                     need, need == 1 ? "" : "s", left);
+}
+
+/* Finds the command at c->in[at]; fails with a message if there is none. */
+static int find_command(struct dctx *c, size_t at, const struct ucmd **out)
+{
+    const struct table *t = &tables[c->model];
+    uint8_t b0 = c->in[at];
+    int second_missing = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct ucmd *cmd = &t->cmds[i];
+        if (cmd->code_len == 1) {
+            if (b0 == cmd->code) {
+                *out = cmd;
+                return LSWS_OK;
+            }
+            continue;
+        }
+        if (b0 != cmd->code >> 8)
+            continue;
+        if (at + 1 >= c->len) {
+            second_missing = 1;
+            continue;
+        }
+        if (c->in[at + 1] == (cmd->code & 0xffu)) {
+            *out = cmd;
+            return LSWS_OK;
+        }
+    }
+    if (c->model == LSWS_MODEL_WS523 && at + 1 >= c->len)
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                         "truncated frame at byte %zu: channel 0x%02x needs a type byte", at, b0);
+    if (second_missing)
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                         "truncated frame at byte %zu: command 0x%02x needs a second code byte",
+                         at, b0);
+    if (c->model == LSWS_MODEL_WS523)
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: unknown channel 0x%02x type 0x%02x", at,
+                         b0, c->in[at + 1]);
+    if (b0 == 0xcf)
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: unknown command 0xcf%02x", at,
+                         c->in[at + 1]);
+    return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                     "malformed frame at byte %zu: unknown command 0x%02x", at, b0);
+}
+
+static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, size_t *next)
+{
+    char label[40];
+    size_t p = at + cmd->code_len;
+    size_t need = cmd_data_len(cmd);
+    if (c->len - p < need) {
+        cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                         "truncated frame at byte %zu: %s needs %zu byte%s, %zu left", at, label,
+                         need, need == 1 ? "" : "s", c->len - p);
+    }
+    if (c->record && !(cmd->flags & UC_HISTORY)) {
+        cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: %s cannot appear in a history record", at,
+                         label);
+    }
+    unsigned chan = 0;
+    int atype = -1;
+    for (unsigned i = 0; i < cmd->nf; i++) {
+        const struct ufield *f = &cmd->f[i];
+        for (unsigned k = 0; k < f->count; k++, p += f->width) {
+            const uint8_t *b = c->in + p;
+            if (f->type == FT_CONST) {
+                if (b[0] != f->arg) {
+                    cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+                    return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
+                                     "malformed frame at byte %zu: %s is followed by %02x: "
+                                     "expected %02x",
+                                     p, label, b[0], f->arg);
+                }
+                continue;
+            }
+            if (f->type == FT_CHAN) {
+                if (b[0] > f->arg) {
+                    cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+                    return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
+                                     "malformed frame at byte %zu: %s channel is %u: "
+                                     "expected 0-%u",
+                                     p, label, b[0], f->arg);
+                }
+                chan = b[0] + 1u;
+                continue;
+            }
+            if (f->type == FT_ATYPE) {
+                if (!enum_name(alarm_types, b[0])) {
+                    char list[256];
+                    cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+                    return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
+                                     "malformed frame at byte %zu: %s alarm type is %02x: "
+                                     "expected %s",
+                                     p, label, b[0], enum_list(alarm_types, 1, list, sizeof list));
+                }
+                atype = b[0];
+                continue;
+            }
+            struct lsws_reading *r = next_reading(c, at);
+            if (!r)
+                return LSWS_ERR_RANGE;
+            int rc = fill_reading(r, cmd, f, k, chan, atype, b, p, c->err);
+            if (rc)
+                return rc;
+            commit_reading(c);
+            if (f->flags & UF_SOCKET) {
+                /* 1x: changed by the button. 0x is also the periodic status,
+                 * so "command" is said only of a lone socket TLV, which is
+                 * what the guide's socket change report is. */
+                const char *cause = b[0] & 0x10                ? "button"
+                                    : at == 0 && c->len == 3 ? "command"
+                                                              : NULL;
+                if (cause) {
+                    struct lsws_reading *s = next_reading(c, at);
+                    if (!s)
+                        return LSWS_ERR_RANGE;
+                    *s = *r;
+                    s->name = n_socket_change;
+                    s->text = cause;
+                    commit_reading(c);
+                }
+            }
+        }
+    }
+    *next = p;
+    return LSWS_OK;
+}
+
+/* ed mode timestamp [40 type]: starts a history record. */
+static int decode_history(struct dctx *c, size_t at, size_t *next)
+{
+    if (c->record && c->record_empty)
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: history record at byte %zu holds no data",
+                         at, c->record_at);
+    if (c->len - at - 1 < 5)
+        return truncated(c, at, "command 0xed", 5);
+    uint8_t mode = c->in[at + 1];
+    if (mode != LSWS_HIST_PERIODIC && mode != LSWS_HIST_MONTHLY)
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at + 1,
+                         "malformed frame at byte %zu: history mode is %02x: expected 01 "
+                         "(periodic) or 02 (monthly)",
+                         at + 1, mode);
+    size_t p = at + 6;
+    uint8_t type = LSWS_HIST_NONE;
+    if (p < c->len && c->in[p] == CTH01_HISTORY_TAG) {
+        if (p + 1 >= c->len)
+            return lsws_fail(c->err, LSWS_ERR_TRUNCATED, p,
+                             "truncated frame at byte %zu: history tag 0x40 needs 1 byte, 0 left",
+                             p);
+        type = c->in[p + 1];
+        if (type < LSWS_HIST_MONTHLY_ENERGY || type > LSWS_HIST_MONTHLY_MAX)
+            return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
+                             "malformed frame at byte %zu: history tag is 40%02x: expected 4001, "
+                             "4002 or 4003",
+                             p, type);
+        p += 2;
+    }
+    if (c->record == UINT16_MAX)
+        return lsws_fail(c->err, LSWS_ERR_RANGE, at, "payload too long at byte %zu: too many "
+                         "history records", at);
+    c->record++;
+    c->mode = mode;
+    c->history_type = type;
+    c->timestamp = (uint32_t)read_le(c->in + at + 2, 4);
+    c->record_at = at;
+    c->record_empty = 1;
+    if (c->up) {
+        c->up->records = c->record;
+        c->up->mode = mode;
+        c->up->history_type = type;
+        c->up->timestamp = c->timestamp;
+    }
+    *next = p;
+    return LSWS_OK;
+}
+
+/* ef result<<4|len command(len): the reply to a downlink. */
+static int decode_reply(struct dctx *c, size_t at, size_t *next)
+{
+    if (c->record)
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: command 0xef cannot appear in a history "
+                         "record",
+                         at);
+    if (c->len - at - 1 < 1)
+        return truncated(c, at, "command 0xef", 1);
+    unsigned result = c->in[at + 1] >> 4, n = c->in[at + 1] & 0x0fu;
+    if (c->len - at - 2 < n)
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                         "truncated frame at byte %zu: command 0xef needs %u bytes, %zu left", at,
+                         1 + n, c->len - at - 1);
+    struct lsws_reading *r = next_reading(c, at);
+    if (!r)
+        return LSWS_ERR_RANGE;
+    r->name = n_ans;
+    r->unit = NULL;
+    r->kind = LSWS_RD_REPLY;
+    r->value = result;
+    r->text = enum_name(reply_results, result);
+    if (!r->text)
+        r->text = "unknown";
+    r->code = CTH01_REPLY;
+    r->channel = 0;
+    r->scale = 0;
+    r->alarm = 0;
+    lsws_hex_format(c->in + at + 2, n, r->str);
+    commit_reading(c);
+    *next = at + 2 + n;
+    return LSWS_OK;
+}
+
+static int decode_one(enum lsws_model_id model, const uint8_t *in, size_t len,
+                      struct lsws_uplink *out, struct lsws_error *err)
+{
+    struct dctx c = {.model = model, .in = in, .len = len, .up = out, .err = err};
+    if (out)
+        lsws_uplink_init(out, model);
+    if (len == 0)
+        return lsws_fail(err, LSWS_ERR_TRUNCATED, 0, "empty payload: expected at least one %s",
+                         model == LSWS_MODEL_WS523 ? "channel" : "command");
+    size_t p = 0;
+    while (p < len) {
+        size_t next = p;
+        int rc;
+        if (model == LSWS_MODEL_CTH01 && in[p] == CTH01_HISTORY) {
+            rc = decode_history(&c, p, &next);
+        } else if (model == LSWS_MODEL_CTH01 && in[p] == CTH01_REPLY) {
+            rc = decode_reply(&c, p, &next);
+        } else {
+            const struct ucmd *cmd = NULL;
+            rc = find_command(&c, p, &cmd);
+            if (rc == LSWS_OK)
+                rc = decode_command(&c, cmd, p, &next);
+            c.record_empty = 0; /* the current record (if any) now holds data */
+        }
+        if (rc)
+            return rc;
+        p = next;
+    }
+    if (c.record && c.record_empty)
+        return lsws_fail(err, LSWS_ERR_TRUNCATED, c.record_at,
+                         "truncated frame at byte %zu: history record needs a command after its "
+                         "header",
+                         c.record_at);
+    return LSWS_OK;
+}
+
+int lsws_uplink_decode(enum lsws_model_id model, const uint8_t *in, size_t len,
+                       struct lsws_uplink *out, struct lsws_error *err)
+{
+    if (!out || (!in && len))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "no payload or no output");
+    if (model < LSWS_MODEL_COUNT)
+        return decode_one(model, in, len, out, err);
+    if (model != LSWS_MODEL_COUNT)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "unknown model %d", (int)model);
+
+    /* Auto-detect: the CTH01 attempt only checks, so one struct suffices. */
+    struct lsws_error ew, ec;
+    lsws_error_clear(&ew);
+    lsws_error_clear(&ec);
+    int rw = decode_one(LSWS_MODEL_WS523, in, len, out, &ew);
+    int rcth = decode_one(LSWS_MODEL_CTH01, in, len, NULL, &ec);
+    if (rw == LSWS_OK && rcth == LSWS_OK)
+        return lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
+                         "ambiguous payload: give --model (it decodes as ws523 and as cth01)");
+    if (rw == LSWS_OK)
+        return LSWS_OK;
+    if (rcth == LSWS_OK)
+        return decode_one(LSWS_MODEL_CTH01, in, len, out, err);
+    /* Neither: report the model that read further (on a tie, the one that
+     * only ran out of bytes), naming it. */
+    size_t sw = ew.offset == SIZE_MAX ? 0 : 2 * ew.offset + (rw == LSWS_ERR_TRUNCATED);
+    size_t sc = ec.offset == SIZE_MAX ? 0 : 2 * ec.offset + (rcth == LSWS_ERR_TRUNCATED);
+    int cth_further = sc > sw;
+    const struct lsws_error *best = cth_further ? &ec : &ew;
+    if (cth_further)
+        decode_one(LSWS_MODEL_CTH01, in, len, out, NULL);
+    return lsws_fail(err, best->code, best->offset, "%s: %s",
+                     tables[cth_further ? LSWS_MODEL_CTH01 : LSWS_MODEL_WS523].name, best->msg);
+}
+
+/* ---- encode ------------------------------------------------------------------ */
+
+struct ectx {
+    const struct lsws_uplink *up;
+    uint8_t *out;
+    size_t cap, len;
+    struct lsws_error *err;
+};
+
+static void put(struct ectx *e, const uint8_t *b, size_t n)
+{
+    if (e->len <= e->cap && n <= e->cap - e->len)
+        memcpy(e->out + e->len, b, n);
+    e->len += n;
+}
+
+static void put_byte(struct ectx *e, uint8_t b)
+{
+    put(e, &b, 1);
+}
+
+static int bad_reading(struct ectx *e, size_t i, const char *what)
+{
+    const struct lsws_reading *r = &e->up->r[i];
+    return lsws_fail(e->err, LSWS_ERR_INVALID, SIZE_MAX, "reading %zu ('%s'): %s", i,
+                     r->name ? r->name : "(null)", what);
+}
+
+/* Checks that raw fits the field and gives its wire bytes. */
+static int field_bytes(const struct ufield *f, int64_t raw, const char *str, uint8_t *b,
+                       char *why, size_t whycap)
+{
+    unsigned w = f->width;
+    if (f->type == FT_HEX) {
+        size_t n = 0;
+        if (!str || strlen(str) != 2u * w || lsws_hex_parse(str, b, w, &n, NULL) || n != w) {
+            snprintf(why, whycap, "expected %u bytes as %u hex digits", w, 2 * w);
+            return LSWS_ERR_RANGE;
+        }
+        return LSWS_OK;
+    }
+    if (f->type == FT_SINT) {
+        int64_t lo = -((int64_t)1 << (8 * w - 1)), hi = ((int64_t)1 << (8 * w - 1)) - 1;
+        if (raw < lo || raw > hi) {
+            snprintf(why, whycap, "%lld does not fit %u signed bytes", (long long)raw, w);
+            return LSWS_ERR_RANGE;
+        }
+    } else if (raw < 0 || (w < 8 && (uint64_t)raw >> (8 * w))) {
+        snprintf(why, whycap, "%lld does not fit %u unsigned byte%s", (long long)raw, w,
+                 w == 1 ? "" : "s");
+        return LSWS_ERR_RANGE;
+    }
+    if ((f->flags & UF_MASK) && ((uint64_t)raw & ~(uint64_t)f->arg)) {
+        snprintf(why, whycap, "0x%llx: expected bits 0x%02x at most", (unsigned long long)raw,
+                 f->arg);
+        return LSWS_ERR_RANGE;
+    }
+    if (f->type == FT_ENUM && !enum_name(f->names, (uint64_t)raw)) {
+        char list[96];
+        snprintf(why, whycap, "0x%llx: expected %s", (unsigned long long)raw,
+                 enum_list(f->names, w, list, sizeof list));
+        return LSWS_ERR_RANGE;
+    }
+    write_le(b, (uint64_t)raw, w);
+    return LSWS_OK;
+}
+
+static const struct ucmd *cmd_by_code(enum lsws_model_id model, unsigned code)
+{
+    const struct table *t = &tables[model];
+    for (size_t i = 0; i < t->n; i++)
+        if (t->cmds[i].code == code)
+            return &t->cmds[i];
+    return NULL;
+}
+
+static int encode_command(struct ectx *e, const struct ucmd *cmd, size_t *pi)
+{
+    const struct lsws_uplink *up = e->up;
+    size_t i = *pi;
+    uint16_t record = up->r[i].record;
+    char why[160];
+    if (cmd->code_len == 2)
+        put_byte(e, (uint8_t)(cmd->code >> 8));
+    put_byte(e, (uint8_t)cmd->code);
+    unsigned chan = 0;
+    for (unsigned fi = 0; fi < cmd->nf; fi++) {
+        const struct ufield *f = &cmd->f[fi];
+        for (unsigned k = 0; k < f->count; k++) {
+            if (f->type == FT_CONST) {
+                put_byte(e, f->arg);
+                continue;
+            }
+            /* FT_CHAN and FT_ATYPE come from the reading that follows them. */
+            if (i >= up->n)
+                return lsws_fail(e->err, LSWS_ERR_INCOMPLETE, SIZE_MAX,
+                                 "reading %zu: command 0x%x needs '%s' after it", i, cmd->code,
+                                 f->name ? f->name : "a value");
+            const struct lsws_reading *r = &up->r[i];
+            if (f->type == FT_CHAN) {
+                if (r->channel < 1 || r->channel > f->arg + 1u) {
+                    snprintf(why, sizeof why, "channel %u: expected 1-%u", r->channel,
+                             f->arg + 1u);
+                    return bad_reading(e, i, why);
+                }
+                chan = r->channel;
+                put_byte(e, (uint8_t)(chan - 1));
+                continue;
+            }
+            if (f->type == FT_ATYPE) {
+                if (!enum_name(alarm_types, r->alarm))
+                    return bad_reading(e, i, "unknown alarm type");
+                put_byte(e, r->alarm);
+                continue;
+            }
+            if (!r->name || strcmp(r->name, f->name) != 0) {
+                snprintf(why, sizeof why, "expected '%s' of command 0x%x here", f->name,
+                         cmd->code);
+                return bad_reading(e, i, why);
+            }
+            if (r->record != record)
+                return bad_reading(e, i, "readings of one command must share a record");
+            unsigned want = f->ch0 ? f->ch0 + k : chan;
+            if (r->channel != want) {
+                snprintf(why, sizeof why, "channel %u: expected %u", r->channel, want);
+                return bad_reading(e, i, why);
+            }
+            uint8_t b[16];
+            if (field_bytes(f, r->value, r->str, b, why, sizeof why))
+                return bad_reading(e, i, why);
+            put(e, b, f->width);
+            i++;
+            /* socket_change is derived from socket_status: nothing to write. */
+            if ((f->flags & UF_SOCKET) && i < up->n && up->r[i].name &&
+                strcmp(up->r[i].name, n_socket_change) == 0 && up->r[i].record == record)
+                i++;
+        }
+    }
+    *pi = i;
+    return LSWS_OK;
+}
+
+static int encode_reply(struct ectx *e, size_t i)
+{
+    const struct lsws_reading *r = &e->up->r[i];
+    uint8_t b[16];
+    size_t n = 0;
+    if (r->value < 0 || r->value > 15)
+        return bad_reading(e, i, "result code: expected 0-15");
+    if (strlen(r->str) > 30 || (r->str[0] && lsws_hex_parse(r->str, b, 15, &n, NULL)) ||
+        strlen(r->str) != 2 * n)
+        return bad_reading(e, i, "command: expected up to 15 bytes as hex digits");
+    put_byte(e, CTH01_REPLY);
+    put_byte(e, (uint8_t)(r->value << 4 | (int64_t)n));
+    put(e, b, n);
+    return LSWS_OK;
+}
+
+static int encode_history(struct ectx *e, size_t i)
+{
+    const struct lsws_reading *r = &e->up->r[i];
+    if (r->mode != LSWS_HIST_PERIODIC && r->mode != LSWS_HIST_MONTHLY)
+        return bad_reading(e, i, "history mode: expected 1 (periodic) or 2 (monthly)");
+    if (r->history_type > LSWS_HIST_MONTHLY_MAX)
+        return bad_reading(e, i, "history type: expected 0-3");
+    uint8_t b[8] = {CTH01_HISTORY, r->mode};
+    write_le(b + 2, r->timestamp, 4);
+    put(e, b, 6);
+    if (r->history_type) {
+        put_byte(e, CTH01_HISTORY_TAG);
+        put_byte(e, r->history_type);
+    }
+    return LSWS_OK;
+}
+
+int lsws_uplink_encode(const struct lsws_uplink *up, uint8_t *out, size_t cap, size_t *len,
+                       struct lsws_error *err)
+{
+    if (!up || (!out && cap) || up->model >= LSWS_MODEL_COUNT || up->n > LSWS_UPLINK_MAX)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "no uplink, or an unknown model");
+    struct ectx e = {.up = up, .out = out, .cap = cap, .err = err};
+    if (up->n == 0)
+        return lsws_fail(err, LSWS_ERR_INCOMPLETE, SIZE_MAX, "uplink has no readings");
+    unsigned record = 0;
+    for (size_t i = 0; i < up->n;) {
+        const struct lsws_reading *r = &up->r[i];
+        if (r->record != record) {
+            if (up->model != LSWS_MODEL_CTH01)
+                return bad_reading(&e, i, "only cth01 uplinks have history records");
+            if (r->record < record)
+                return bad_reading(&e, i, "history records must follow live data, in order");
+            int rc = encode_history(&e, i);
+            if (rc)
+                return rc;
+            record = r->record;
+        }
+        if (r->kind == LSWS_RD_REPLY) {
+            if (up->model != LSWS_MODEL_CTH01 || record)
+                return bad_reading(&e, i, "a reply belongs to live cth01 data");
+            int rc = encode_reply(&e, i);
+            if (rc)
+                return rc;
+            i++;
+            continue;
+        }
+        const struct ucmd *cmd = cmd_by_code(up->model, r->code);
+        if (!cmd)
+            return bad_reading(&e, i, "no command carries it");
+        if (record && !(cmd->flags & UC_HISTORY))
+            return bad_reading(&e, i, "cannot appear in a history record");
+        /* The command's first value reading must be this one. */
+        int rc = encode_command(&e, cmd, &i);
+        if (rc)
+            return rc;
+    }
+    if (e.len > cap)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "encoded uplink needs %zu bytes, the buffer holds %zu", e.len, cap);
+    if (len)
+        *len = e.len;
+    return LSWS_OK;
+}
+
+/* ---- building uplinks ---------------------------------------------------- */
+
+void lsws_uplink_init(struct lsws_uplink *up, enum lsws_model_id model)
+{
+    up->model = model;
+    up->n = 0;
+    up->records = 0;
+    up->mode = 0;
+    up->history_type = 0;
+    up->timestamp = 0;
+}
+
+/* The slot for a new reading, in the current record (up->records). */
+static struct lsws_reading *builder_next(struct lsws_uplink *up, struct lsws_error *err)
+{
+    if (up->model >= LSWS_MODEL_COUNT) {
+        lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "uplink has an unknown model");
+        return NULL;
+    }
+    if (up->n >= LSWS_UPLINK_MAX) {
+        lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "uplink full: at most %d readings",
+                  LSWS_UPLINK_MAX);
+        return NULL;
+    }
+    struct lsws_reading *r = &up->r[up->n];
+    r->record = (uint16_t)up->records;
+    r->mode = up->records ? up->mode : 0;
+    r->history_type = up->records ? up->history_type : 0;
+    r->timestamp = up->records ? up->timestamp : 0;
+    return r;
+}
+
+int lsws_uplink_add_record(struct lsws_uplink *up, unsigned mode, uint32_t timestamp,
+                           unsigned history_type, struct lsws_error *err)
+{
+    if (up->model != LSWS_MODEL_CTH01)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "only cth01 uplinks have history records");
+    if (mode != LSWS_HIST_PERIODIC && mode != LSWS_HIST_MONTHLY)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "history mode %u: expected 1 (periodic) or 2 (monthly)", mode);
+    if (history_type > LSWS_HIST_MONTHLY_MAX)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "history type %u: expected 0-3",
+                         history_type);
+    if (up->records >= UINT16_MAX)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "too many history records");
+    up->records++;
+    up->mode = (uint8_t)mode;
+    up->history_type = (uint8_t)history_type;
+    up->timestamp = timestamp;
+    return LSWS_OK;
+}
+
+/* Finds the field that carries reading `name` on `channel`. */
+static int find_field(enum lsws_model_id model, const char *name, unsigned channel, int alarm,
+                      const struct ucmd **pc, const struct ufield **pf, unsigned *pk,
+                      struct lsws_error *err)
+{
+    const struct table *t = &tables[model];
+    int named = 0, other_kind = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct ucmd *c = &t->cmds[i];
+        for (unsigned fi = 0; fi < c->nf; fi++) {
+            const struct ufield *f = &c->f[fi];
+            if (!makes_reading(f) || strcmp(f->name, name) != 0)
+                continue;
+            named = 1;
+            if (has_field(c, FT_ATYPE) != alarm) {
+                other_kind = 1;
+                continue;
+            }
+            unsigned k = 0;
+            if (f->ch0) {
+                if (channel < f->ch0 || channel >= f->ch0 + f->count)
+                    continue;
+                k = channel - f->ch0;
+            } else if (has_field(c, FT_CHAN)) {
+                const struct ufield *cf = c->f; /* FT_CHAN is always first */
+                if (channel < 1 || channel > cf->arg + 1u)
+                    continue;
+            } else if (channel != 0) {
+                continue;
+            }
+            *pc = c;
+            *pf = f;
+            *pk = k;
+            return LSWS_OK;
+        }
+    }
+    if (other_kind)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' %s", name,
+                         alarm ? "is not an alarm: use lsws_uplink_add"
+                               : "is an alarm: use lsws_uplink_add_alarm");
+    if (named)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "%s reading '%s' has no %s%u%s",
+                         tables[model].name, name, alarm ? "alarm on channel " : "channel ",
+                         channel, channel ? "" : " (or it needs one)");
+    return lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX, "no reading '%s' in %s uplinks", name,
+                     tables[model].name);
+}
+
+static int add_common(struct lsws_uplink *up, const char *name, unsigned channel, int alarm,
+                      unsigned type, int64_t raw, const char *hex, struct lsws_error *err)
+{
+    struct lsws_reading *r = builder_next(up, err);
+    if (!r)
+        return err ? err->code : LSWS_ERR_INVALID;
+    const struct ucmd *c = NULL;
+    const struct ufield *f = NULL;
+    unsigned k = 0;
+    int rc = find_field(up->model, name, channel, alarm, &c, &f, &k, err);
+    if (rc)
+        return rc;
+    if ((f->type == FT_HEX) != (hex != NULL))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' takes %s", name,
+                         f->type == FT_HEX ? "hex (lsws_uplink_add_hex)" : "a number");
+    if (alarm && !enum_name(alarm_types, type))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "alarm type 0x%02x is unknown", type);
+    uint8_t b[16];
+    char why[160];
+    if (field_bytes(f, raw, hex, b, why, sizeof why))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': %s", name, why);
+    rc = fill_reading(r, c, f, k, f->ch0 ? 0 : channel, alarm ? (int)type : -1, b, SIZE_MAX, err);
+    if (rc)
+        return rc;
+    up->n++;
+    return LSWS_OK;
+}
+
+int lsws_uplink_add(struct lsws_uplink *up, const char *name, unsigned channel, int64_t raw,
+                    struct lsws_error *err)
+{
+    return add_common(up, name, channel, 0, 0, raw, NULL, err);
+}
+
+int lsws_uplink_add_hex(struct lsws_uplink *up, const char *name, const char *hex,
+                        struct lsws_error *err)
+{
+    return add_common(up, name, 0, 0, 0, 0, hex ? hex : "", err);
+}
+
+int lsws_uplink_add_alarm(struct lsws_uplink *up, const char *name, unsigned channel,
+                          unsigned type, int64_t raw, struct lsws_error *err)
+{
+    return add_common(up, name, channel, 1, type, raw, NULL, err);
+}
+
+int lsws_uplink_add_reply(struct lsws_uplink *up, unsigned result, const uint8_t *cmd,
+                          size_t len, struct lsws_error *err)
+{
+    if (up->model != LSWS_MODEL_CTH01)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "only cth01 uplinks carry replies");
+    if (result > 15 || len > 15 || (!cmd && len))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "reply: result 0-15 and at most 15 command bytes");
+    struct lsws_reading *r = builder_next(up, err);
+    if (!r)
+        return err ? err->code : LSWS_ERR_INVALID;
+    if (r->record)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "a reply cannot go into a history record");
+    r->name = n_ans;
+    r->unit = NULL;
+    r->kind = LSWS_RD_REPLY;
+    r->value = result;
+    r->text = enum_name(reply_results, result);
+    if (!r->text)
+        r->text = "unknown";
+    r->code = CTH01_REPLY;
+    r->channel = 0;
+    r->scale = 0;
+    r->alarm = 0;
+    lsws_hex_format(cmd, len, r->str);
+    up->n++;
+    return LSWS_OK;
+}
+
+const char *lsws_history_mode_name(unsigned mode)
+{
+    return mode == LSWS_HIST_PERIODIC ? "periodic" : mode == LSWS_HIST_MONTHLY ? "monthly" : NULL;
+}
+
+const char *lsws_history_type_name(unsigned type)
+{
+    static const char *const names[] = {NULL, "monthly_energy", "monthly_min", "monthly_max"};
+    return type < sizeof names / sizeof names[0] ? names[type] : NULL;
+}
