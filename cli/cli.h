@@ -17,6 +17,8 @@ enum cli_exit {
     EXIT_PARTIAL = 6, /* a batch finished with some units failed */
 };
 
+struct cli_option;
+
 /* State shared by every subcommand: global options. */
 struct lsws_cli {
     int json;

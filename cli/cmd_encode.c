@@ -34,10 +34,10 @@ static int load_base(const char *file, const struct lsws_model *m, struct lsws_c
         return err.line ? cli_error(EXIT_FAILED, "%s:%d:%d: %s", file, err.line, err.column, err.msg)
                         : cli_error(EXIT_FAILED, "%s: %s", file, err.msg);
     if ((*base)->model != m) {
+        const char *other = (*base)->model->name;
         lsws_config_free(*base);
         *base = NULL;
-        return cli_error(EXIT_FAILED, "%s: template is for %s, not %s", file, (*base)->model->name,
-                         m->name);
+        return cli_error(EXIT_FAILED, "%s: template is for %s, not %s", file, other, m->name);
     }
     return EXIT_OK;
 }

@@ -11,15 +11,22 @@ static const char *const type_names[] = {
     [LSWS_T_PASSWORD] = "password", [LSWS_T_CHANNELS] = "channels", [LSWS_T_UTC_OFFSET] = "utc-offset",
 };
 
-static void default_text(const struct lsws_setting *s, char *buf, size_t n)
+/* The default in canonical form; secrets redacted unless --show-secrets. */
+static void default_text(const struct lsws_model *m, size_t i, int show_secrets, char *buf, size_t n)
 {
-    const struct lsws_row *row = s->row;
+    const struct lsws_row *row = m->settings[i].row;
+    const char *def = row->index_defs ? row->index_defs[m->settings[i].index] : row->def;
+    struct lsws_value v;
     if (row->flags & LSWS_F_PER_DEVICE)
         snprintf(buf, n, "(per unit)");
     else if (row->flags & LSWS_F_BAND)
         snprintf(buf, n, "(per band)");
+    else if ((row->flags & LSWS_F_SECRET) && !show_secrets)
+        snprintf(buf, n, "%s", LSWS_REDACTED);
+    else if (def && lsws_value_parse(m, i, def, &v, NULL) == LSWS_OK)
+        lsws_value_format(m, i, &v, buf, n);
     else
-        snprintf(buf, n, "%s", row->index_defs ? row->index_defs[s->index] : row->def ? row->def : "");
+        snprintf(buf, n, "%s", def ? def : "");
 }
 
 static void flags_text(unsigned f, char *buf, size_t n)
@@ -58,7 +65,7 @@ int cmd_keys(int argc, char **argv, struct lsws_cli *cli)
             continue;
         char allow[256], def[64], flags[48], code[16];
         lsws_setting_allowed(m, i, allow, sizeof allow);
-        default_text(s, def, sizeof def);
+        default_text(m, i, cli->show_secrets, def, sizeof def);
         flags_text(s->row->flags, flags, sizeof flags);
         snprintf(code, sizeof code, "%0*x", s->code_len * 2, (unsigned)s->code);
         const char *owner = s->row->flags & LSWS_F_VENDOR ? "vendor" : "lsws";

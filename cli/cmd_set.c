@@ -63,6 +63,33 @@ static void link_group_ranges(struct lsws_config *changes, const struct lsws_con
     }
 }
 
+/* A new band brings its own RX2 and channel defaults (as choosing the
+ * frequency in the app does), unless they were given explicitly. */
+static void follow_band(struct lsws_config *changes, const struct lsws_config *current)
+{
+    const struct lsws_model *m = changes->model;
+    int band = lsws_model_find(m, "lorawan.band");
+    if (!changes->present[band] ||
+        (current->present[band] && current->values[band].num == changes->values[band].num))
+        return;
+    struct lsws_config *defaults;
+    if (lsws_config_new(m, &defaults) != LSWS_OK)
+        return;
+    const struct lsws_band *b = lsws_band_at((size_t)changes->values[band].num);
+    if (b && lsws_config_defaults(defaults, b->name, NULL, NULL) == LSWS_OK) {
+        for (size_t i = 0; i < m->n_settings; i++) {
+            if (!(m->settings[i].row->flags & LSWS_F_BAND) || (int)i == band || changes->present[i])
+                continue;
+            changes->values[i] = defaults->values[i];
+            changes->present[i] = 1;
+            char v[64];
+            lsws_value_format(m, i, &changes->values[i], v, sizeof v);
+            fprintf(stderr, "lsws: %s set to %s, the %s default\n", m->settings[i].key, v, b->name);
+        }
+    }
+    lsws_config_free(defaults);
+}
+
 /* Keeps in changes only what differs from current; returns how many. */
 static size_t drop_unchanged(struct lsws_config *changes, const struct lsws_config *current)
 {
@@ -168,6 +195,7 @@ int cmd_set(int argc, char **argv, struct lsws_cli *cli)
     if ((rc = session_read_all(&s, &current)) != EXIT_OK)
         goto out;
     link_group_ranges(changes, current);
+    follow_band(changes, current);
     if (lsws_config_copy(current, &merged) != LSWS_OK) {
         rc = cli_error(EXIT_FAILED, "out of memory");
         goto out;

@@ -95,8 +95,8 @@ static int template_lint(int nfiles, char **files, struct lsws_cli *cli)
             if (rc == EXIT_OK) {
                 json_object_set_new(o, "model", json_string(cfg->model->name));
                 json_object_set_new(o, "settings", json_integer((json_int_t)lsws_config_count(cfg)));
-            } else if (err.msg[0]) {
-                json_object_set_new(o, "error", json_string(err.msg));
+            } else {
+                json_object_set_new(o, "error", json_string(err.msg[0] ? err.msg : "cannot read the file"));
                 if (err.line) {
                     json_object_set_new(o, "line", json_integer(err.line));
                     json_object_set_new(o, "column", json_integer(err.column));

@@ -20,8 +20,14 @@ static const struct cli_option *global(const char *arg, const char **inline_valu
                 return o;
             }
         }
-        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name && arg[2] == '\0')
-            return o;
+        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name) {
+            if (arg[2] == '\0')
+                return o;
+            if (o->arg) { /* -dURI */
+                *inline_value = arg + 2;
+                return o;
+            }
+        }
     }
     return NULL;
 }

@@ -12,8 +12,8 @@ struct error_row {
     const char *text;
 };
 
-/* One row per code; a unit test checks every code from LSWS_ERR_MIN to 0
- * is here and appears in man/lsws.1. */
+/* One row per code; tests/unit/test_model.c checks every code from
+ * LSWS_ERR_MIN to 0 is here, tests/e2e/test_docs.sh that each is in lsws(1). */
 static const struct error_row errors[] = {
     {LSWS_OK, "LSWS_OK", "success"},
     {LSWS_ERR_INVALID, "LSWS_ERR_INVALID", "invalid value"},

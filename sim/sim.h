@@ -5,6 +5,7 @@
 #ifndef LSWS_SIM_H
 #define LSWS_SIM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,62 @@ const char *lsws_sim_name(const struct lsws_sim *sim);
  * "disconnect_after=100" "link_bps=11520" "latency_ms=5". */
 int lsws_sim_fault_option(struct lsws_sim_faults *f, const char *name, const char *value,
                           struct lsws_error *err);
+
+/* ---- additions (sim/device.c, sim/faults.c, sim/pty.c) ---------------------- */
+
+/* lsws_sim_handle: give cap >= LSWS_MSG_MAX. A smaller cap makes READ pages
+ * smaller; another answer that does not fit is not sent (*rlen = 0). */
+
+/* What the device answers to IDENTIFY now. */
+void lsws_sim_info(const struct lsws_sim *sim, struct lsws_device_info *info);
+
+/* Counters, for -v output and tests. */
+struct lsws_sim_stats {
+    unsigned long requests;   /* messages handled */
+    unsigned long duplicates; /* identical retries answered from the cache, not executed */
+    unsigned long writes;     /* WRITE transactions applied */
+    unsigned long saves;      /* state file writes */
+};
+void lsws_sim_stats(const struct lsws_sim *sim, struct lsws_sim_stats *out);
+
+/* One line about the last request handled, for -v ("seq 7 write: invalid at
+ * byte 2: ..."). Owned by sim, valid until the next call on it. */
+const char *lsws_sim_note(const struct lsws_sim *sim);
+
+/* 1 if frame number n is in list (a fault list of struct lsws_sim_faults). */
+int lsws_sim_fault_listed(const unsigned list[LSWS_SIM_FAULTS], unsigned long n);
+
+/* Handles request frame number n (1-based) with the faults applied, the
+ * same way for every transport: a dropped request never reaches the device
+ * (no response); a refused one is answered with refuse_status (default
+ * BUSY) without being executed; otherwise lsws_sim_handle runs and the
+ * caller corrupts (LSWS_SIM_CORRUPTED: the device acted, the answer is lost
+ * on the wire) or delays (LSWS_SIM_DELAYED: by delay_ms) the response.
+ * Returns the LSWS_SIM_* bits of what applies to this frame. */
+#define LSWS_SIM_DROPPED 0x1u
+#define LSWS_SIM_REFUSED 0x2u
+#define LSWS_SIM_CORRUPTED 0x4u
+#define LSWS_SIM_DELAYED 0x8u
+unsigned lsws_sim_serve(struct lsws_sim *sim, const struct lsws_sim_faults *f, unsigned long n,
+                        const uint8_t *req, size_t len, uint8_t *resp, size_t cap, size_t *rlen,
+                        uint64_t now_ms);
+
+/* Serving on a pseudo-terminal with the serial framing (sim/pty.c). */
+struct lsws_sim_pty_opts {
+    struct lsws_sim_faults faults;
+    int once;             /* return when the first client closes the port */
+    int verbose;          /* log frames, faults and sessions to stderr */
+    volatile sig_atomic_t *stop; /* set (by a signal handler) to stop serving; may be NULL */
+};
+/* Opens a pseudo-terminal in raw mode; *master is its master side and path
+ * (n bytes) receives the name of the side clients open ("/dev/pts/3"). */
+int lsws_sim_pty_open(int *master, char *path, size_t n, struct lsws_error *err);
+/* Serves requests on *master until *stop, the end of the first session with
+ * once, or disconnect_after bytes were sent (then the master is closed and
+ * *master set to -1: the client sees the link drop). A client closing the
+ * port ends the session (lsws_sim_disconnect); serving goes on for the next
+ * one. LSWS_OK on those ends, LSWS_ERR_IO on an I/O error. */
+int lsws_sim_pty_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_pty_opts *opts,
+                       struct lsws_error *err);
 
 #endif

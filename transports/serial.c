@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 
@@ -61,9 +60,10 @@ static int errno_gone(int e)
     return e == EIO || e == ENXIO || e == ENODEV || e == EPIPE || e == EBADF;
 }
 
-/* Translates a libserialport failure ret of an operation (what: "cannot open")
- * into code, with libserialport's own message. The message is taken before
- * anything else can change errno and freed with libserialport's function. */
+/* Translates a libserialport failure ret of an operation on uri (what:
+ * "cannot open") into code, with libserialport's own message. The message is
+ * taken before anything else can change errno and freed with libserialport's
+ * own function. */
 static int sp_fail(struct lsws_error *err, int code, enum sp_return ret, const char *what, const char *uri,
                    const char *hint)
 {
@@ -172,7 +172,7 @@ static void trace_line(char dir, const uint8_t *bytes, size_t len, unsigned long
     size_t n = 0;
     line[n++] = dir;
     line[n++] = ' ';
-    for (size_t i = 0; i < len && n + 2 < 2 * LSWS_FRAME_MAX + 4; i++) {
+    for (size_t i = 0; i < len && n + 2 < sizeof line - 300; i++) {
         line[n++] = hex[bytes[i] >> 4];
         line[n++] = hex[bytes[i] & 15];
     }
@@ -242,9 +242,9 @@ static int configure(struct serial_link *l, struct lsws_error *err)
     if (ret != SP_OK) {
         char what[64];
         snprintf(what, sizeof what, "cannot set %u 8N1 on", l->baud);
-        sp_fail(err, LSWS_ERR_IO, ret, what, l->uri, NULL);
+        int rc = sp_fail(err, LSWS_ERR_IO, ret, what, l->uri, NULL);
         sp_free_config(cfg);
-        return err ? err->code : LSWS_ERR_IO;
+        return rc;
     }
     sp_free_config(cfg);
 
@@ -292,24 +292,32 @@ static int serial_open(const char *rest, const struct lsws_link_opts *opts, void
      * stable symlinks (/dev/serial/by-id/...) are resolved first. */
     if (!realpath(path, real)) {
         int e = errno;
-        free(l);
         if (e == ENOENT || e == ENOTDIR)
-            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no such device", l->uri);
-        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': %s", l->uri, strerror(e));
+            rc = lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no such device", l->uri);
+        else
+            rc = lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': %s", l->uri, strerror(e));
+        free(l);
+        return rc;
     }
 
+    errno = 0; /* libserialport sets it only for some of its refusals */
     enum sp_return ret = sp_get_port_by_name(real, &l->port);
     if (ret != SP_OK) {
         l->port = NULL;
-        char what[SERIAL_URI_MAX + 64];
-        snprintf(what, sizeof what, "%s", "cannot open");
-        const char *hint = strncmp(real, "/dev/pts/", 9) == 0
-                               ? " (not a serial port: libserialport cannot open pseudo-terminals)"
-                               : " (not a serial port libserialport knows: no /sys/class/tty entry)";
-        if (ret == SP_ERR_MEM)
-            hint = NULL;
-        /* The message names the URI; the failure's own text comes first. */
-        rc = sp_fail(err, LSWS_ERR_NODEV, ret, what, l->uri, hint);
+        if (ret == SP_ERR_MEM) {
+            rc = sp_fail(err, LSWS_ERR_NOMEM, ret, "cannot open", l->uri, NULL);
+        } else {
+            /* It exists (realpath found it), but libserialport knows it not:
+             * it needs /dev/NAME with a /sys/class/tty/NAME entry. */
+            int e = sp_last_error_code();
+            char *m = sp_last_error_message();
+            const char *why = strncmp(real, "/dev/pts/", 9) == 0 ? "libserialport cannot open pseudo-terminals"
+                              : strncmp(real, "/dev/", 5) != 0   ? "not a serial port (not a device under /dev)"
+                                                                 : "not a serial port (no /sys/class/tty entry)";
+            rc = lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': %s (libserialport: %s)", l->uri, why,
+                           e && m ? m : "device not found");
+            sp_free_error_message(m);
+        }
         serial_close(l);
         return rc;
     }
@@ -390,7 +398,8 @@ static int serial_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeo
         timeout_ms = 0;
     double deadline = now_ms() + timeout_ms;
     unsigned dropped = 0;
-    char why[128] = "";
+    int looked = 0; /* read the port at least once */
+    char why[sizeof ((struct lsws_error *)0)->msg] = "";
     for (;;) {
         while (l->rx_pos < l->rx_len) {
             const uint8_t *msg = NULL;
@@ -420,10 +429,16 @@ static int serial_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeo
         }
         l->rx_pos = l->rx_len = 0;
         double left = deadline - now_ms();
-        if (left <= 0)
+        int n;
+        if (left > 0) {
+            unsigned slice = left < SERIAL_SLICE_MS ? (unsigned)left + 1 : SERIAL_SLICE_MS;
+            n = sp_blocking_read_next(l->port, l->rx, sizeof l->rx, slice);
+        } else if (!looked) {
+            n = sp_nonblocking_read(l->port, l->rx, sizeof l->rx); /* timeout 0: what is there */
+        } else {
             break;
-        unsigned slice = left < SERIAL_SLICE_MS ? (unsigned)left + 1 : SERIAL_SLICE_MS;
-        int n = sp_blocking_read_next(l->port, l->rx, sizeof l->rx, slice);
+        }
+        looked = 1;
         if (n < 0) {
             int e = sp_last_error_code();
             if (n == SP_ERR_FAIL && errno_gone(e)) {

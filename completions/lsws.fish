@@ -1,0 +1,178 @@
+# fish completion for lsws(1)
+#
+# The command and option lists below mirror cli/commands.c; the test
+# tests/e2e/test_docs.sh checks them against `lsws --help` and
+# `lsws help COMMAND`, and runs them with `complete -C` when fish is
+# installed. Setting keys come from `lsws keys --model MODEL --json` when lsws
+# is on PATH and the model is known: from --model (encode, keys) or from a
+# simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
+# nothing is offered for them.
+
+# The words before the cursor, without `lsws` and without the arguments of
+# options that take one; prints one per line.
+function __lsws_words
+    set -l words (commandline -opc)
+    set -e words[1]
+    set -l skip 0
+    for w in $words
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $w
+            case -d --device --password-file --timeout -m --model -b --base --band -o --output --at --tz
+                set skip 1
+                continue
+            case '-*'
+                continue
+        end
+        echo $w
+    end
+end
+
+# The command: the first word that is not an option or an option's argument.
+function __lsws_command
+    set -l w (__lsws_words)
+    test (count $w) -ge 1; or return 1
+    echo $w[1]
+end
+
+function __lsws_using
+    set -l cmd (__lsws_command); or return 1
+    test "$cmd" = "$argv[1]"
+end
+
+# The word after the command (a subcommand such as `template new`).
+function __lsws_sub
+    set -l w (__lsws_words)
+    test (count $w) -ge 2; or return 1
+    echo $w[2]
+end
+
+function __lsws_needs_sub
+    __lsws_using $argv[1]; and not __lsws_sub >/dev/null
+end
+
+function __lsws_template_takes_file
+    __lsws_using template; and contains -- (__lsws_sub) lint show
+end
+
+# The value of option $argv (long forms, then short) given earlier on the line.
+function __lsws_option_value
+    set -l words (commandline -opc)
+    set -l next 0
+    for w in $words
+        if test $next = 1
+            echo $w
+            return 0
+        end
+        for o in $argv
+            switch $o
+                case '--*'
+                    if test "$w" = $o
+                        set next 1
+                    else if string match -q -- "$o=*" $w
+                        string replace -- "$o=" '' $w
+                        return 0
+                    end
+                case '*'
+                    if test "$w" = $o
+                        set next 1
+                    else if string match -q -- "$o?*" $w
+                        string sub -s 3 -- $w
+                        return 0
+                    end
+            end
+        end
+    end
+    return 1
+end
+
+# The model for setting keys: --model/-m, else the model of a sim: device.
+function __lsws_model
+    __lsws_option_value --model -m; and return 0
+    set -l dev (__lsws_option_value --device -d); or set dev $LSWS_DEVICE
+    string match -q 'sim:*' -- "$dev"; or return 1
+    string replace -r '^sim:([^?]*).*$' '$1' -- $dev
+end
+
+# Setting keys of that model, from lsws itself; $argv[1] is a suffix ("=").
+function __lsws_settings
+    set -l model (__lsws_model); or return 0
+    command -q lsws; or return 0
+    lsws keys --model $model --json 2>/dev/null | string replace -rf '^\s*"key":\s*"([^"]*)".*$' '$1'"$argv[1]"
+end
+
+function __lsws_devices
+    set -l tok (commandline -ct)
+    string replace -r -- '^--device=' '' $tok | read -l uri
+    if string match -q 'serial:*' -- "$uri"
+        for f in (__fish_complete_path (string replace 'serial:' '' -- $uri))
+            echo serial:$f
+        end
+    else
+        printf '%s\n' sim:ws523 sim:cth01 serial:
+    end
+end
+
+complete -c lsws -f
+
+# Commands
+complete -c lsws -n 'not __lsws_command' -a decode -d 'decode uplink payloads (arguments, or one per line on stdin)'
+complete -c lsws -n 'not __lsws_command' -a encode -d 'encode a settings change as a LoRaWAN downlink'
+complete -c lsws -n 'not __lsws_command' -a template -d 'create, check or show a JSON settings template'
+complete -c lsws -n 'not __lsws_command' -a keys -d "list a model's settings: type, range, default, source"
+complete -c lsws -n 'not __lsws_command' -a list -d 'list the devices lsws can see (also: lsws alone)'
+complete -c lsws -n 'not __lsws_command' -a info -d 'identify the device: model, serial number, versions, band'
+complete -c lsws -n 'not __lsws_command' -a get -d 'read settings from the device (secrets redacted)'
+complete -c lsws -n 'not __lsws_command' -a set -d 'change settings in one transaction, after a backup, and verify'
+complete -c lsws -n 'not __lsws_command' -a reset -d 'restore factory defaults (asks first unless --yes)'
+complete -c lsws -n 'not __lsws_command' -a reboot -d 'reboot the device'
+complete -c lsws -n 'not __lsws_command' -a password -d 'change the device password'
+complete -c lsws -n 'not __lsws_command' -a time -d 'set the CTH01 clock and time zone'
+complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
+
+# Global options (before or after the command)
+complete -c lsws -s d -l device -x -a '(__lsws_devices)' -d 'the device (default: $LSWS_DEVICE)'
+complete -c lsws -l password-file -r -F -d 'read the device password from FILE'
+complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
+complete -c lsws -s y -l yes -d 'do not ask for confirmation'
+complete -c lsws -s v -l verbose -d 'show each exchange with the device'
+complete -c lsws -l trace -d 'dump every frame in hex'
+complete -c lsws -l json -d 'machine-readable JSON output'
+complete -c lsws -l show-secrets -d 'print keys and passwords instead of redacting them'
+complete -c lsws -s h -l help -d 'show help'
+complete -c lsws -s V -l version -d 'show the version'
+
+# decode [--model MODEL] [HEX...]
+complete -c lsws -n '__lsws_using decode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01 (default: detect)'
+
+# encode --model MODEL [--base FILE] KEY=VALUE...
+complete -c lsws -n '__lsws_using encode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
+complete -c lsws -n '__lsws_using encode' -s b -l base -r -F -d 'template giving values for settings that share a command'
+complete -c lsws -n '__lsws_using encode' -a '(__lsws_settings =)' -d setting
+
+# template new|lint|show [options] [FILE]
+complete -c lsws -n '__lsws_needs_sub template' -a new -d 'print or write a factory-default template'
+complete -c lsws -n '__lsws_needs_sub template' -a lint -d 'check template files'
+complete -c lsws -n '__lsws_needs_sub template' -a show -d "show a template's settings"
+complete -c lsws -n '__lsws_template_takes_file' -F
+complete -c lsws -n '__lsws_using template' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01 (template new)'
+complete -c lsws -n '__lsws_using template' -s b -l band -x -a 'EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864' -d 'frequency band (template new)'
+complete -c lsws -n '__lsws_using template' -s o -l output -r -F -d 'write to FILE (mode 0600) instead of stdout (template new)'
+
+# keys --model MODEL [PATTERN]
+complete -c lsws -n '__lsws_using keys' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
+complete -c lsws -n '__lsws_using keys' -a '(__lsws_settings)' -d setting
+
+# get [KEY|PATTERN...], set KEY=VALUE...
+complete -c lsws -n '__lsws_using get' -a '(__lsws_settings)' -d setting
+complete -c lsws -n '__lsws_using set' -a '(__lsws_settings =)' -d setting
+
+# time sync [--at UNIX] [--tz OFFSET]
+complete -c lsws -n '__lsws_needs_sub time' -a sync -d 'set the clock and time zone'
+complete -c lsws -n '__lsws_using time' -l at -x -d "set this Unix time instead of the computer's clock"
+complete -c lsws -n '__lsws_using time' -l tz -x -d "time zone as UTC+HH:MM (default: the computer's)"
+
+# help [COMMAND]
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time help'

@@ -1,0 +1,365 @@
+/* The simulator's state file: one JSON object holding what a real unit
+ * keeps in flash, so that a write survives a restart of the simulator.
+ *
+ *   {"lsws_sim_state": 1, "comment": "...", "model": "ws523",
+ *    "sn": "6762d21130962038", "dev_eui": "24e1241130962038",
+ *    "factory_band": "EU868", "clock_offset": 0,
+ *    "settings": {"lorawan.app_eui": "24e124c0002a0001", ...}}
+ *
+ * "settings" uses the template value forms (docs/templates.md) and holds
+ * every setting except the read-only ones, the password included: the file
+ * is written with mode 0600, atomically (temporary file, fsync, rename). A
+ * file that does not parse is an error that names the file, the line and
+ * the column, never a crash and never silently replaced. */
+#include "sim_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_FORMAT 1
+#define STATE_MAX_BYTES (1024 * 1024)
+
+/* Serial numbers of the guides' basic-information examples: WS523 guide
+ * v1.3 ch.6 (ff16 6762d21130962038), CTH01 guide ch.5 (db 6527f41809380000). */
+static const char *const default_sn[LSWS_MODEL_COUNT] = {
+    [LSWS_MODEL_WS523] = "6762d21130962038",
+    [LSWS_MODEL_CTH01] = "6527f41809380000",
+};
+
+int sim_identity(const struct lsws_model *model, const char *sn, struct lsws_identity *id,
+                 struct lsws_error *err)
+{
+    if (!sn)
+        sn = default_sn[model->id];
+    size_t n = strlen(sn);
+    if (n != 16)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "serial number '%s' is not 16 hex digits (e.g. %s)", sn, default_sn[model->id]);
+    for (size_t i = 0; i < n; i++) {
+        if (!isxdigit((unsigned char)sn[i]))
+            return lsws_fail(err, LSWS_ERR_INVALID, i,
+                             "serial number '%s': character %zu is not a hex digit", sn, i + 1);
+        id->sn[i] = (char)tolower((unsigned char)sn[i]);
+    }
+    id->sn[16] = '\0';
+    /* DevEUI: Milesight's OUI 24e124 and the SN's last ten digits (7-16). A
+     * real unit's DevEUI is printed on its label; this is lsws's choice. */
+    char eui[17];
+    size_t len;
+    snprintf(eui, sizeof eui, "24e124%s", id->sn + 6);
+    if (lsws_hex_parse(eui, id->dev_eui, sizeof id->dev_eui, &len, err) != LSWS_OK || len != 8)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "cannot derive a DevEUI from '%s'", sn);
+    return LSWS_OK;
+}
+
+int sim_factory_config(const struct sim_state *st, struct lsws_config **out, struct lsws_error *err)
+{
+    struct lsws_config *cfg;
+    int rc = lsws_config_new(st->model, &cfg);
+    if (rc != LSWS_OK)
+        return lsws_fail(err, rc, SIZE_MAX, "out of memory");
+    rc = lsws_config_defaults(cfg, st->factory_band, &st->id, err);
+    if (rc != LSWS_OK) {
+        lsws_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return LSWS_OK;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+static int read_file(const char *path, char **text, size_t *len, struct lsws_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "state file '%s' does not exist", path);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot open state file '%s': %s", path,
+                         strerror(errno));
+    }
+    char *buf = malloc(STATE_MAX_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    }
+    size_t n = fread(buf, 1, STATE_MAX_BYTES + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > STATE_MAX_BYTES) {
+        free(buf);
+        if (bad)
+            return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot read state file '%s'", path);
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s' is larger than %d bytes",
+                         path, STATE_MAX_BYTES);
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return LSWS_OK;
+}
+
+/* The text form of a template value for lsws_value_parse. */
+static int value_text(const struct lsws_setting *s, json_t *v, char *buf, size_t n)
+{
+    switch (s->row->type) {
+    case LSWS_T_BOOL:
+        if (!json_is_boolean(v))
+            return -1;
+        snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+        return 0;
+    case LSWS_T_UINT:
+    case LSWS_T_INT:
+        if (json_is_integer(v))
+            snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        else if (json_is_real(v) && s->row->scale)
+            snprintf(buf, n, "%.*f", s->row->scale, json_real_value(v));
+        else
+            return -1;
+        return 0;
+    default:
+        if (!json_is_string(v) || json_string_length(v) >= n)
+            return -1;
+        snprintf(buf, n, "%s", json_string_value(v));
+        return 0;
+    }
+}
+
+static int load_settings(const char *path, json_t *settings, struct lsws_config *cfg,
+                         struct lsws_error *err)
+{
+    const struct lsws_model *m = cfg->model;
+    const char *key;
+    json_t *v;
+    json_object_foreach(settings, key, v) {
+        int idx = lsws_model_find(m, key);
+        if (idx < 0)
+            return lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX,
+                             "state file '%s': unknown %s setting '%s'", path, m->name, key);
+        const struct lsws_setting *s = &m->settings[idx];
+        if (s->row->flags & LSWS_F_READONLY)
+            return lsws_fail(err, LSWS_ERR_READONLY, SIZE_MAX,
+                             "state file '%s': %s is read-only and does not belong in the file", path,
+                             key);
+        char text[256];
+        struct lsws_error verr;
+        lsws_error_clear(&verr);
+        if (value_text(s, v, text, sizeof text) < 0)
+            return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                             "state file '%s': %s has a value of the wrong JSON type", path, key);
+        int rc = lsws_value_parse(m, (size_t)idx, text, &cfg->values[idx], &verr);
+        if (rc != LSWS_OK)
+            return lsws_fail(err, rc, SIZE_MAX, "state file '%s': %s", path, verr.msg);
+        cfg->present[idx] = 1;
+    }
+    return LSWS_OK;
+}
+
+static const char *const top_keys[] = {"lsws_sim_state", "comment", "model", "sn", "dev_eui",
+                                       "factory_band", "clock_offset", "settings", NULL};
+
+static int load_json(const char *path, json_t *root, struct sim_state *st, struct lsws_error *err)
+{
+    const char *key;
+    json_t *v;
+    if (!json_is_object(root))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s' is not a JSON object", path);
+    json_object_foreach(root, key, v) {
+        int known = 0;
+        for (const char *const *k = top_keys; *k; k++)
+            known |= strcmp(*k, key) == 0;
+        if (!known)
+            return lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX,
+                             "state file '%s': unknown key '%s'", path, key);
+    }
+    json_t *fmt = json_object_get(root, "lsws_sim_state");
+    if (!json_is_integer(fmt) || json_integer_value(fmt) != STATE_FORMAT)
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s' is not an lsws-sim state file (\"lsws_sim_state\": %d is "
+                         "missing or wrong)", path, STATE_FORMAT);
+    json_t *model = json_object_get(root, "model"), *sn = json_object_get(root, "sn"),
+           *eui = json_object_get(root, "dev_eui"), *band = json_object_get(root, "factory_band"),
+           *clock = json_object_get(root, "clock_offset"), *settings = json_object_get(root, "settings");
+    const struct lsws_model *m = json_is_string(model) ? lsws_model_by_name(json_string_value(model)) : NULL;
+    if (!m)
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"model\" must be \"ws523\" or \"cth01\"", path);
+    if (m->id != st->model->id)
+        return lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
+                         "state file '%s' holds a %s, not a %s: use another state file", path,
+                         m->name, st->model->name);
+    if (!json_is_string(sn) || sim_identity(m, json_string_value(sn), &st->id, NULL) != LSWS_OK)
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"sn\" must be 16 hex digits", path);
+    size_t n = 0;
+    if (!json_is_string(eui) ||
+        lsws_hex_parse(json_string_value(eui), st->id.dev_eui, sizeof st->id.dev_eui, &n, NULL) != LSWS_OK ||
+        n != 8)
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"dev_eui\" must be 16 hex digits", path);
+    const struct lsws_band *b = json_is_string(band) ? lsws_band_by_name(json_string_value(band)) : NULL;
+    if (!b)
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"factory_band\" must name a band (EU868, US915, ...)", path);
+    snprintf(st->factory_band, sizeof st->factory_band, "%s", b->name);
+    if (!json_is_integer(clock) || json_integer_value(clock) > (1ll << 40) ||
+        json_integer_value(clock) < -(1ll << 40))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"clock_offset\" must be an integer number of seconds", path);
+    st->clock_offset = json_integer_value(clock);
+    if (!json_is_object(settings))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"settings\" must be an object", path);
+
+    /* Settings missing from the file keep their factory default (a newer
+     * table row, as after a firmware upgrade). */
+    struct lsws_config *cfg;
+    int rc = sim_factory_config(st, &cfg, err);
+    if (rc != LSWS_OK)
+        return rc;
+    struct lsws_error cerr;
+    lsws_error_clear(&cerr);
+    if ((rc = load_settings(path, settings, cfg, err)) == LSWS_OK &&
+        (rc = lsws_config_check(cfg, &cerr)) != LSWS_OK)
+        lsws_fail(err, rc, SIZE_MAX, "state file '%s': %s", path, cerr.msg);
+    if (rc != LSWS_OK) {
+        lsws_config_free(cfg);
+        return rc;
+    }
+    st->cfg = cfg;
+    return LSWS_OK;
+}
+
+int sim_state_load(const char *path, struct sim_state *st, struct lsws_error *err)
+{
+    char *text;
+    size_t len;
+    int rc = read_file(path, &text, &len, err);
+    if (rc != LSWS_OK)
+        return rc;
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!root) {
+        lsws_fail(err, LSWS_ERR_SYNTAX, (size_t)jerr.position,
+                  "state file '%s', line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
+        if (err) {
+            err->line = jerr.line;
+            err->column = jerr.column;
+        }
+        return LSWS_ERR_SYNTAX;
+    }
+    rc = load_json(path, root, st, err);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- saving ------------------------------------------------------------------ */
+
+static json_t *state_json(const struct sim_state *st, const struct lsws_config *cfg)
+{
+    const struct lsws_model *m = st->model;
+    char eui[17];
+    lsws_hex_format(st->id.dev_eui, 8, eui);
+    json_t *root = json_object(), *settings = json_object();
+    if (!root || !settings) {
+        json_decref(root);
+        json_decref(settings);
+        return NULL;
+    }
+    json_object_set_new(root, "lsws_sim_state", json_integer(STATE_FORMAT));
+    json_object_set_new(root, "comment",
+                        json_string("lsws-sim device state: holds keys and the password (mode 0600)"));
+    json_object_set_new(root, "model", json_string(m->name));
+    json_object_set_new(root, "sn", json_string(st->id.sn));
+    json_object_set_new(root, "dev_eui", json_string(eui));
+    json_object_set_new(root, "factory_band", json_string(st->factory_band));
+    json_object_set_new(root, "clock_offset", json_integer(st->clock_offset));
+    for (size_t i = 0; i < m->n_settings; i++)
+        if (cfg->present[i] && !(m->settings[i].row->flags & LSWS_F_READONLY))
+            json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
+    json_object_set_new(root, "settings", settings);
+    return root;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Makes the rename durable: fsync the directory (best effort). */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int sim_state_save(const char *path, const struct sim_state *st, const struct lsws_config *cfg,
+                   struct lsws_error *err)
+{
+    json_t *root = state_json(st, cfg ? cfg : st->cfg);
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(root);
+    size_t plen = strlen(path);
+    char *tmp = text ? malloc(plen + 8) : NULL;
+    if (!tmp) {
+        free(text);
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    }
+    snprintf(tmp, plen + 8, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp); /* mode 0600 */
+    if (fd < 0) {
+        int e = errno;
+        free(text);
+        free(tmp);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
+                         strerror(e));
+    }
+    int bad = fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
+              write_all(fd, "\n", 1) < 0 || fsync(fd) < 0;
+    int e = errno;
+    if (close(fd) < 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) < 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad)
+        unlink(tmp);
+    else
+        sync_dir(path);
+    free(text);
+    free(tmp);
+    if (bad)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
+                         strerror(e));
+    return LSWS_OK;
+}
