@@ -3,11 +3,6 @@
 
 #include <time.h>
 
-static void version(unsigned v, char *buf, size_t n)
-{
-    snprintf(buf, n, "v%u.%u", v >> 8, v & 0xff);
-}
-
 int cmd_info(int argc, char **argv, struct lsws_cli *cli)
 {
     int first;
@@ -22,8 +17,8 @@ int cmd_info(int argc, char **argv, struct lsws_cli *cli)
     const struct lsws_device_info *in = &s.info;
     char eui[17], hw[16], fw[16], when[32] = "";
     lsws_hex_format(in->dev_eui, 8, eui);
-    version(in->hw, hw, sizeof hw);
-    version(in->fw, fw, sizeof fw);
+    lsws_version_format(in->hw, 1, hw, sizeof hw);
+    lsws_version_format(in->fw, 0, fw, sizeof fw);
     if (in->time) {
         time_t t = (time_t)in->time;
         struct tm tm;

@@ -34,7 +34,7 @@ static void found(const char *uri, void *arg)
     const struct lsws_model *m = lsws_model_get(info.model);
     const struct lsws_band *band = lsws_band_at(info.band);
     char fw[16];
-    snprintf(fw, sizeof fw, "v%u.%u", info.fw >> 8, info.fw & 0xff);
+    lsws_version_format(info.fw, 0, fw, sizeof fw);
     if (ctx->json) {
         json_array_append_new(ctx->json, json_pack("{s:s, s:s, s:s, s:s, s:s}", "device", uri, "model", m->name,
                                                    "sn", info.sn, "firmware_version", fw, "band", band->name));

@@ -108,14 +108,18 @@ static int status_error(const struct lsws_msg *m, struct lsws_error *err)
                          "too many wrong passwords: the device refuses logins for %u s", wait);
     }
     case LSWS_ST_INVALID: {
-        unsigned off = m->len >= 2 ? (unsigned)(m->payload[0] | m->payload[1] << 8) : 0;
+        /* ffff: the refusal concerns the settings as a whole (a rule between them). */
+        unsigned off = m->len >= 2 ? (unsigned)(m->payload[0] | m->payload[1] << 8) : 0xffff;
         int n = m->len > 2 ? (int)(m->len - 2) : 0;
         if (n > 200)
             n = 200;
         for (int i = 0; i < n; i++)
             if (m->payload[2 + i] < 0x20 || m->payload[2 + i] >= 0x7f)
                 n = i; /* only printable text from the device */
-        return lsws_fail(err, LSWS_ERR_DEVICE, off, "device refused the write at byte %u%s%.*s", off,
+        if (off == 0xffff)
+            return lsws_fail(err, LSWS_ERR_DEVICE, SIZE_MAX, "device refused the settings%s%.*s",
+                             n ? ": " : "", n, (const char *)m->payload + 2);
+        return lsws_fail(err, LSWS_ERR_DEVICE, off, "device refused the settings at byte %u%s%.*s", off,
                          n ? ": " : "", n, (const char *)m->payload + 2);
     }
     case LSWS_ST_UNSUPPORTED:
@@ -279,7 +283,7 @@ int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
             cut += span;
         if (cut == pos)
             return lsws_fail(err, LSWS_ERR_RANGE, pos, "a setting command does not fit in one message");
-        frame[0] = cut < len ? LSWS_WRITE_MORE : 0;
+        frame[0] = (uint8_t)((pos == 0 ? LSWS_WRITE_FIRST : 0) | (cut < len ? LSWS_WRITE_MORE : 0));
         memcpy(frame + 1, tlv + pos, cut - pos);
         struct lsws_msg resp;
         rc = exchange(c, LSWS_OP_WRITE, frame, 1 + cut - pos, &resp, err);

@@ -171,9 +171,14 @@ static int check_value(const struct lsws_row *row, const struct lsws_value *v)
     case LSWS_T_PASSWORD:
         if (v->len < row->min || v->len > row->max)
             return -1;
-        for (unsigned i = 0; i < v->len; i++)
-            if (v->bytes[i] < 0x20 || v->bytes[i] >= 0x7f)
+        for (unsigned i = 0; i < v->len; i++) {
+            uint8_t c = v->bytes[i];
+            int ok = row->type == LSWS_T_TEXT ? c >= 0x20 && c < 0x7f
+                                              : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                                                    (c >= 'A' && c <= 'Z') || c == '_';
+            if (!ok)
                 return -1;
+        }
         return 0;
     case LSWS_T_CHANNELS:
         return v->num == 0 || v->num == 1 ? 0 : -1;

@@ -299,7 +299,8 @@ enum lsws_proto_status {
     LSWS_ST_STORAGE = 9,       /* could not persist */
     LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction */
 };
-#define LSWS_WRITE_MORE 0x01 /* WRITE flags: more frames of this transaction follow */
+#define LSWS_WRITE_MORE 0x01  /* WRITE flags: more frames of this transaction follow */
+#define LSWS_WRITE_FIRST 0x02 /* WRITE flags: the first frame of a transaction */
 #define LSWS_READ_DONE 0xffff /* READ cursor: nothing more */
 
 const char *lsws_proto_status_text(int status);
@@ -322,7 +323,7 @@ struct lsws_device_info {
     uint8_t proto;         /* protocol version */
     char sn[17];           /* 16 hex digits */
     uint8_t dev_eui[8];
-    uint16_t hw, fw;       /* versions as on the wire: 0x0110 is v1.1 (hw), 0x0108 v1.8 (fw) */
+    uint16_t hw, fw;       /* vendor versions: major << 8 | minor byte; lsws_version_format */
     uint8_t band;          /* lorawan.band wire value */
     uint16_t max_payload;  /* largest message the device takes */
     uint8_t flags;         /* LSWS_INFO_* */
@@ -331,6 +332,8 @@ struct lsws_device_info {
 };
 #define LSWS_INFO_DEFAULT_PASSWORD 0x01 /* the password is still 123456 */
 #define LSWS_INFO_LEN 32
+/* "v1.2" for hardware 0x0120, "v1.14" for firmware 0x0114. */
+void lsws_version_format(uint16_t v, int hardware, char *buf, size_t n);
 int lsws_info_encode(const struct lsws_device_info *info, uint8_t *out, size_t cap, size_t *len);
 int lsws_info_decode(const uint8_t *in, size_t len, struct lsws_device_info *info,
                      struct lsws_error *err);

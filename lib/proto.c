@@ -2,6 +2,7 @@
  * header encode/decode and the IDENTIFY payload. Pure and bounded. */
 #include "lsws.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const status_texts[] = {
@@ -88,8 +89,11 @@ int lsws_info_encode(const struct lsws_device_info *info, uint8_t *out, size_t c
     out[1] = info->proto;
     memcpy(out + 2, sn, 8);
     memcpy(out + 10, info->dev_eui, 8);
-    put16(out + 18, info->hw);
-    put16(out + 20, info->fw);
+    /* versions: the vendor's byte order, major then minor (docs/protocol.md) */
+    out[18] = (uint8_t)(info->hw >> 8);
+    out[19] = (uint8_t)info->hw;
+    out[20] = (uint8_t)(info->fw >> 8);
+    out[21] = (uint8_t)info->fw;
     out[22] = info->band;
     put16(out + 23, info->max_payload);
     out[25] = info->flags;
@@ -98,6 +102,17 @@ int lsws_info_encode(const struct lsws_device_info *info, uint8_t *out, size_t c
     put16(out + 30, (uint16_t)info->tz_minutes);
     *len = LSWS_INFO_LEN;
     return LSWS_OK;
+}
+
+/* Hardware 0x0120 is v1.2 (minor in the high nibble); firmware 0x0114 is
+ * v1.14 (the minor byte read as hex digits), as in the vendor's basic
+ * information and the WS523 guides' examples. */
+void lsws_version_format(uint16_t v, int hardware, char *buf, size_t n)
+{
+    if (hardware)
+        snprintf(buf, n, "v%u.%u", (unsigned)(v >> 8), (unsigned)((v & 0xff) >> 4));
+    else
+        snprintf(buf, n, "v%u.%x", (unsigned)(v >> 8), (unsigned)(v & 0xff));
 }
 
 int lsws_info_decode(const uint8_t *in, size_t len, struct lsws_device_info *info,
@@ -113,8 +128,8 @@ int lsws_info_decode(const uint8_t *in, size_t len, struct lsws_device_info *inf
     info->proto = in[1];
     lsws_hex_format(in + 2, 8, info->sn);
     memcpy(info->dev_eui, in + 10, 8);
-    info->hw = (uint16_t)get16(in + 18);
-    info->fw = (uint16_t)get16(in + 20);
+    info->hw = (uint16_t)(in[18] << 8 | in[19]);
+    info->fw = (uint16_t)(in[20] << 8 | in[21]);
     info->band = in[22];
     info->max_payload = (uint16_t)get16(in + 23);
     info->flags = in[25];

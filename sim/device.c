@@ -61,7 +61,7 @@ struct lsws_sim {
     int locked;
     uint64_t lock_until;
     /* WRITE transaction */
-    int txn_open, txn_abandoned;
+    int txn_open;
     uint8_t *txn;
     size_t txn_len;
     /* the last request and its response, for identical retries */
@@ -220,7 +220,6 @@ static void end_session(struct lsws_sim *sim, int forget_cache)
     sim->authed = 0;
     sim->txn_open = 0;
     sim->txn_len = 0;
-    sim->txn_abandoned = 0;
     if (forget_cache)
         sim->cached = 0;
 }
@@ -451,14 +450,11 @@ static void op_read(struct lsws_sim *sim, struct reply *r, const uint8_t *p, siz
 /* ---- WRITE, PASSWORD, RESET, TIME_SYNC ----------------------------------------------- */
 
 /* Another operation arrived while a transaction was open: it is abandoned,
- * and what follows of it answers SEQUENCE. */
+ * and its continuations (frames without FIRST) answer SEQUENCE. */
 static void abandon(struct lsws_sim *sim)
 {
-    if (!sim->txn_open)
-        return;
     sim->txn_open = 0;
     sim->txn_len = 0;
-    sim->txn_abandoned = 1;
 }
 
 /* Stores cfg as the unit's settings (nothing changes in memory yet). */
@@ -589,30 +585,25 @@ done:
 
 static void op_write(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n)
 {
-    if (n < 1 || (p[0] & ~LSWS_WRITE_MORE)) {
+    if (n < 1 || (p[0] & ~(LSWS_WRITE_MORE | LSWS_WRITE_FIRST))) {
         abandon(sim);
         answer_status(sim, r, LSWS_ST_BAD_REQUEST, n < 1 ? "write without flags" : "write: unknown flags");
         return;
     }
     int more = p[0] & LSWS_WRITE_MORE;
-    if (!sim->txn_open) {
-        if (sim->txn_abandoned) {
-            /* The rest of an abandoned transaction, up to its last frame. */
-            if (!more)
-                sim->txn_abandoned = 0;
-            answer_status(sim, r, LSWS_ST_SEQUENCE,
-                          "write continues a transaction that another request abandoned");
-            return;
-        }
+    if (p[0] & LSWS_WRITE_FIRST) {
+        /* A new transaction replaces whatever was staged. */
         sim->txn_open = 1;
         sim->txn_len = 0;
+    } else if (!sim->txn_open) {
+        answer_status(sim, r, LSWS_ST_SEQUENCE, "write continues no open transaction");
+        return;
     }
     size_t add = n - 1;
     if (sim->txn_len + add > TXN_MAX) {
         size_t at = sim->txn_len;
         sim->txn_open = 0;
         sim->txn_len = 0;
-        sim->txn_abandoned = more;
         refuse(sim, r, at, "a write transaction holds at most %d bytes of settings", TXN_MAX);
         return;
     }

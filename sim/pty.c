@@ -171,6 +171,14 @@ static int on_frame(struct server *s, const uint8_t *msg, size_t mlen)
     size_t rlen = 0, flen = 0;
     memcpy(req, msg, mlen);
     unsigned long n = ++s->frames;
+    /* The link model paces both directions: the request took its wire
+     * length at link_bps to arrive (the pty delivered it at once). */
+    if (f->link_bps) {
+        uint8_t wire[LSWS_FRAME_MAX];
+        size_t wlen = 0;
+        if (lsws_frame_encode(msg, mlen, wire, sizeof wire, &wlen) == LSWS_OK)
+            sleep_us(s, (uint64_t)wlen * 1000000u / f->link_bps);
+    }
     unsigned what = lsws_sim_serve(s->sim, f, n, req, mlen, resp, sizeof resp, &rlen, mono_ms());
     if (what & LSWS_SIM_DROPPED) {
         say(s, "frame %lu: dropped (fault), no answer", n);

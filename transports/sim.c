@@ -144,14 +144,6 @@ static void sim_close(void *h)
     free(link);
 }
 
-static int listed(const unsigned *list, unsigned n)
-{
-    for (int i = 0; i < LSWS_SIM_FAULTS && list[i]; i++)
-        if (list[i] == n)
-            return 1;
-    return 0;
-}
-
 static void trace(const char *dir, const uint8_t *msg, size_t len)
 {
     fprintf(stderr, "%s ", dir);
@@ -174,14 +166,15 @@ static int sim_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     link->resp_len = 0;
-    lsws_sim_handle(link->sim, msg, len, link->resp, sizeof link->resp, &link->resp_len, now);
-    if (listed(f->drop, n) || listed(f->corrupt, n)) {
+    /* The same fault semantics as lsws-sim on a pty (sim/sim.h). With no
+     * framing in-process, a corrupted answer is one the link CRC rejects:
+     * to the client it is lost. */
+    unsigned what = lsws_sim_serve(link->sim, f, n, msg, len, link->resp, sizeof link->resp, &link->resp_len, now);
+    if (what & (LSWS_SIM_DROPPED | LSWS_SIM_CORRUPTED)) {
         link->resp_len = 0;
         return LSWS_OK;
     }
-    if (listed(f->refuse, n) && link->resp_len >= 4)
-        link->resp[3] = (uint8_t)f->refuse_status;
-    double delay = f->latency_ms + (listed(f->delay, n) ? f->delay_ms : 0);
+    double delay = f->latency_ms + ((what & LSWS_SIM_DELAYED) ? f->delay_ms : 0);
     if (f->link_bps)
         delay += (len + link->resp_len) * 1000.0 / f->link_bps;
     link->deliver_at = now_ms() + delay;

@@ -215,7 +215,7 @@ STATE=$TMP/unit.json
 start_sim --model ws523 --state "$STATE" -v
 ok "port is a pty" test -c "$PTY"
 ok "state file created with mode 600" test "$(stat -c %a "$STATE")" = 600
-ok "identify, auth, write, read" client identify auth:313233343536 write:00ff035802 "read:000002ff03"
+ok "identify, auth, write, read" client identify auth:313233343536 write:02ff035802 "read:000002ff03"
 ok "read returns what was written (ff03 5802)" grep_log "read:000002ff03: ok ffffff035802"
 ok "closing the port ends the session" client "read:0000=auth_required" auth:313233343536 \
     reopen "read:0000=auth_required"

@@ -19,6 +19,7 @@
 
 struct dev {
     struct lsws_sim *sim;
+    int in_txn; /* the last write frame said MORE: the next continues it */
     uint8_t seq;
     uint64_t now;
     size_t cap; /* response buffer size given to the device */
@@ -412,12 +413,21 @@ static size_t encode(enum lsws_model_id model, const struct lsws_config *base, u
     return len;
 }
 
-static int write_frame(struct dev *d, int more, const uint8_t *tlv, size_t len)
+/* Frames a transaction as the client does: FIRST on its first frame, MORE
+ * on all but its last. */
+static int write_flags(struct dev *d, uint8_t flags, const uint8_t *tlv, size_t len)
 {
     uint8_t p[LSWS_MSG_MAX];
-    p[0] = more ? LSWS_WRITE_MORE : 0;
+    p[0] = flags;
     memcpy(p + 1, tlv, len);
+    d->in_txn = (flags & LSWS_WRITE_MORE) != 0;
     return request(d, LSWS_OP_WRITE, p, 1 + len);
+}
+
+static int write_frame(struct dev *d, int more, const uint8_t *tlv, size_t len)
+{
+    uint8_t flags = (uint8_t)((d->in_txn ? 0 : LSWS_WRITE_FIRST) | (more ? LSWS_WRITE_MORE : 0));
+    return write_flags(d, flags, tlv, len);
 }
 
 static int write_hex(struct dev *d, int more, const char *hex)
@@ -532,7 +542,7 @@ static void refused_writes_change_nothing(void **state)
     assert_non_null(strstr(invalid_text(&d, buf, sizeof buf), "4000a"));
     /* A password against the device's rule. */
     assert_int_equal(write_hex(&d, 0, "fe31 3132332d3536"), LSWS_ST_INVALID);
-    assert_int_equal(invalid_offset(&d), 2 + 3);
+    assert_int_equal(invalid_offset(&d), 2); /* the codec refuses the field */
 
     read_all(&d, "", &after);
     for (size_t i = 0; i < before->model->n_settings; i++) {
@@ -555,32 +565,34 @@ static void interrupted_transaction_answers_sequence(void **state)
 {
     (void)state;
     struct dev d;
+    uint8_t tlv[8];
     dev_open(&d, LSWS_MODEL_WS523, NULL, NULL);
     auth(&d, "123456");
-    /* Another operation between frames abandons the transaction. */
+    /* Another operation between frames abandons the transaction: its
+     * continuations answer SEQUENCE and nothing of it is applied. */
     assert_int_equal(write_hex(&d, 1, "ff035802"), LSWS_ST_OK);
     struct lsws_device_info info;
     identify(&d, &info);
-    assert_int_equal(write_hex(&d, 0, "ff2f00"), LSWS_ST_SEQUENCE);
+    assert_int_equal(write_flags(&d, LSWS_WRITE_MORE, tlv, hex_bytes("ff2f00", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
+    assert_int_equal(write_flags(&d, 0, tlv, hex_bytes("ff2600", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
     expect_read(&d, "02ff03 02ff2f", "general.report_interval", "20");
     expect_read(&d, "02ff2f", "general.led", "true");
-    /* Every remaining frame of it, up to its last, answers SEQUENCE. */
-    assert_int_equal(write_hex(&d, 1, "ff035802"), LSWS_ST_OK);
-    assert_int_equal(request_hex(&d, LSWS_OP_READ, "000002ff03"), LSWS_ST_OK);
-    assert_int_equal(write_hex(&d, 1, "ff2f00"), LSWS_ST_SEQUENCE);
-    assert_int_equal(write_hex(&d, 0, "ff2600"), LSWS_ST_SEQUENCE);
     expect_read(&d, "02ff26", "general.power_consumption", "true");
-    /* Then a new transaction works. */
+    /* A continuation with no transaction at all is refused the same way. */
+    assert_int_equal(write_flags(&d, 0, tlv, hex_bytes("ff2f00", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
+    /* A FIRST frame starts afresh, dropping what was staged before. */
     assert_int_equal(write_hex(&d, 1, "ff035802"), LSWS_ST_OK);
-    assert_int_equal(write_hex(&d, 0, "ff2f00"), LSWS_ST_OK);
-    expect_read(&d, "02ff03", "general.report_interval", "10");
-    expect_read(&d, "02ff2f", "general.led", "false");
-    /* The end of the session abandons it too, without leaving SEQUENCE behind. */
+    d.in_txn = 0;
     assert_int_equal(write_hex(&d, 1, "ff030807"), LSWS_ST_OK);
+    assert_int_equal(write_hex(&d, 0, "ff2f00"), LSWS_ST_OK);
+    expect_read(&d, "02ff03", "general.report_interval", "30");
+    expect_read(&d, "02ff2f", "general.led", "false");
+    /* The end of the session abandons an open transaction. */
+    assert_int_equal(write_hex(&d, 1, "ff035802"), LSWS_ST_OK);
     lsws_sim_disconnect(d.sim);
     auth(&d, "123456");
-    assert_int_equal(write_hex(&d, 0, "ff2f01"), LSWS_ST_OK);
-    expect_read(&d, "02ff03", "general.report_interval", "10");
+    assert_int_equal(write_flags(&d, 0, tlv, hex_bytes("ff2f01", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
+    expect_read(&d, "02ff03", "general.report_interval", "30");
     lsws_sim_free(d.sim);
 }
 

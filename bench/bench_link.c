@@ -1,0 +1,173 @@
+/* bench_link: how close `get` and `set` come to what the link allows.
+ *
+ * Starts lsws-sim on a pseudo-terminal with its link model at 115200 baud
+ * (11,520 bytes/s each way, 8N1) and a per-frame latency, then, over the real
+ * serial transport, times for each model:
+ *   get:  identify, authenticate, read every setting;
+ *   set:  write every writable setting of the factory template in one
+ *         transaction, then read them all back (verify).
+ * and prints time, exchanges, bytes on the wire and the ratio to the lower
+ * bound: the settings bytes at the link's byte rate (once for get, out and
+ * back for set) plus one round trip (two minimal frames and the latency).
+ *
+ * Usage: bench_link LSWS-SIM [BYTES_PER_S [LATENCY_MS]]
+ * Needs the pty shim preloaded (bench/link.sh does it): libserialport
+ * cannot open a pseudo-terminal on its own (docs/serial.md). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lsws.h"
+#include "transport.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static pid_t start_sim(const char *sim, const char *model, unsigned bps, unsigned latency, char *pty, size_t n)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b[16], l[16];
+        snprintf(b, sizeof b, "%u", bps);
+        snprintf(l, sizeof l, "%u", latency);
+        dup2(fds[1], 1);
+        close(fds[0]);
+        unsetenv("LD_PRELOAD"); /* the shim is for the client side only */
+        execl(sim, sim, "--model", model, "--link-bps", b, "--latency-ms", l, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    if (!f || !fgets(pty, (int)n, f))
+        return -1;
+    pty[strcspn(pty, "\n")] = '\0';
+    return pid; /* f stays open: the simulator's stdout */
+}
+
+struct result {
+    double seconds;
+    struct lsws_client_stats st;
+};
+
+static void print(const char *model, const char *what, const struct result *r, size_t payload_bytes,
+                  unsigned bps, unsigned latency)
+{
+    /* One round trip: a minimal request and response frame (header, CRC, flags) and the latency. */
+    double rtt = (3 + 4 + 2 * 4) / (double)bps + latency / 1e3;
+    double bound = payload_bytes / (double)bps + rtt;
+    printf("%-6s %-4s %7.1f ms  %2u exchanges  %5lu bytes out  %5lu bytes in  settings %5zu bytes  "
+           "bound %7.1f ms  ratio %.2f\n",
+           model, what, r->seconds * 1e3, r->st.exchanges, r->st.wire_bytes_out, r->st.wire_bytes_in,
+           payload_bytes, bound * 1e3, r->seconds / bound);
+}
+
+static int open_client(const char *pty, struct lsws_client **c, struct lsws_error *err)
+{
+    return lsws_client_open(&lsws_transport_serial, pty, NULL, c, err);
+}
+
+static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, unsigned latency)
+{
+    const struct lsws_model *m = lsws_model_get(id);
+    char pty[256];
+    pid_t pid = start_sim(sim, m->name, bps, latency, pty, sizeof pty);
+    if (pid < 0) {
+        fprintf(stderr, "bench_link: cannot start %s\n", sim);
+        return 1;
+    }
+    struct lsws_error err;
+    struct lsws_client *c = NULL;
+    struct lsws_device_info info;
+    struct lsws_config *cfg = NULL, *tpl = NULL, *back = NULL;
+    uint8_t tlv[16384];
+    size_t read_bytes = 0, write_bytes = 0;
+    struct result get, set;
+    int rc = 1;
+    lsws_error_clear(&err);
+
+    /* get: a fresh session, as the command does. */
+    double t0 = now_s();
+    if (open_client(pty, &c, &err) || lsws_client_identify(c, &info, &err) ||
+        lsws_client_auth(c, "123456", &err) || lsws_config_new(m, &cfg) ||
+        lsws_client_read(c, cfg, NULL, &err))
+        goto out;
+    get.seconds = now_s() - t0;
+    lsws_client_stats(c, &get.st);
+    if (lsws_settings_encode(cfg, NULL, tlv, sizeof tlv, &read_bytes, &err) == LSWS_ERR_READONLY) {
+        cfg->present[lsws_model_find(m, "lorawan.work_mode")] = 0; /* read, but not re-encodable */
+        lsws_settings_encode(cfg, NULL, tlv, sizeof tlv, &read_bytes, &err);
+        read_bytes += 2 + 1; /* the work_mode TLV the device also sent */
+    }
+    lsws_client_close(c);
+    c = NULL;
+
+    /* set: the factory template (band defaults, this unit's identity), all
+     * writable settings, one transaction, then verify. */
+    struct lsws_identity unit;
+    memcpy(unit.sn, info.sn, sizeof unit.sn);
+    memcpy(unit.dev_eui, info.dev_eui, 8);
+    if (lsws_config_new(m, &tpl) || lsws_config_defaults(tpl, lsws_band_at(info.band)->name, &unit, &err) ||
+        lsws_config_new(m, &back))
+        goto out;
+    for (size_t i = 0; i < m->n_settings; i++)
+        if (m->settings[i].row->flags & (LSWS_F_READONLY | LSWS_F_WRITEONLY))
+            tpl->present[i] = 0;
+    lsws_settings_encode(tpl, NULL, tlv, sizeof tlv, &write_bytes, &err);
+    if (open_client(pty, &c, &err) || lsws_client_identify(c, &info, &err) ||
+        lsws_client_auth(c, "123456", &err))
+        goto out;
+    struct lsws_client_stats before;
+    lsws_client_stats(c, &before);
+    t0 = now_s();
+    if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
+        goto out;
+    set.seconds = now_s() - t0;
+    lsws_client_stats(c, &set.st);
+    set.st.exchanges -= before.exchanges;
+    set.st.wire_bytes_out -= before.wire_bytes_out;
+    set.st.wire_bytes_in -= before.wire_bytes_in;
+    for (size_t i = 0; i < m->n_settings; i++)
+        if (tpl->present[i] && !lsws_value_equal(m, i, &tpl->values[i], &back->values[i])) {
+            fprintf(stderr, "bench_link: %s did not verify\n", m->settings[i].key);
+            goto out;
+        }
+    print(m->name, "get", &get, read_bytes, bps, latency);
+    print(m->name, "set", &set, 2 * write_bytes, bps, latency);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_link: %s: %s\n", m->name, err.msg);
+    lsws_client_close(c);
+    lsws_config_free(cfg);
+    lsws_config_free(tpl);
+    lsws_config_free(back);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_link LSWS-SIM [BYTES_PER_S [LATENCY_MS]]\n");
+        return 2;
+    }
+    unsigned bps = argc > 2 ? (unsigned)atoi(argv[2]) : 11520;
+    unsigned latency = argc > 3 ? (unsigned)atoi(argv[3]) : 2;
+    printf("link: %u bytes/s each way (115200 baud 8N1 = 11520), %u ms latency per frame\n", bps, latency);
+    int rc = 0;
+    for (int m = 0; m < LSWS_MODEL_COUNT; m++)
+        rc |= bench_model(argv[1], (enum lsws_model_id)m, bps, latency);
+    return rc;
+}
