@@ -3,7 +3,7 @@
  * Starts lsws-sim on a pseudo-terminal with its link model at 115200 baud
  * (11,520 bytes/s each way, 8N1) and a per-frame latency, then, over the real
  * serial transport, times for each model:
- *   get:  identify, authenticate, read every setting;
+ *   get:  open a session (AUTH, which also identifies), read every setting;
  *   set:  write every writable setting of the factory template in one
  *         transaction, then read them all back (verify).
  * and prints time, exchanges, bytes on the wire and the ratio to the lower
@@ -98,8 +98,7 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
 
     /* get: a fresh session, as the command does. */
     double t0 = now_s();
-    if (open_client(pty, &c, &err) || lsws_client_identify(c, &info, &err) ||
-        lsws_client_auth(c, "123456", &err) || lsws_config_new(m, &cfg) ||
+    if (open_client(pty, &c, &err) || lsws_client_auth(c, "123456", &info, &err) || lsws_config_new(m, &cfg) ||
         lsws_client_read(c, cfg, NULL, &err))
         goto out;
     get.seconds = now_s() - t0;
@@ -124,8 +123,7 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
         if (m->settings[i].row->flags & (LSWS_F_READONLY | LSWS_F_WRITEONLY))
             tpl->present[i] = 0;
     lsws_settings_encode(tpl, NULL, tlv, sizeof tlv, &write_bytes, &err);
-    if (open_client(pty, &c, &err) || lsws_client_identify(c, &info, &err) ||
-        lsws_client_auth(c, "123456", &err))
+    if (open_client(pty, &c, &err) || lsws_client_auth(c, "123456", &info, &err))
         goto out;
     struct lsws_client_stats before;
     lsws_client_stats(c, &before);

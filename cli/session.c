@@ -88,18 +88,25 @@ int cli_confirm(const char *question)
     return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-/* The password: --password-file, $LSWS_PASSWORD, or a prompt on the
- * terminal; with none of those, the factory default when the device says
- * it still has it. Never from argv (it would show in ps and history). */
-static int get_password(struct lsws_cli *cli, const struct session *s, char *buf, size_t n)
+/* A password given up front: --password-file, then $LSWS_PASSWORD. Never
+ * from argv (it would show in ps and shell history). Returns 1 if found,
+ * 0 if none, or -1 after printing an error. */
+static int given_password(struct lsws_cli *cli, char *buf, size_t n)
 {
     const char *env = getenv("LSWS_PASSWORD");
     if (cli->password_file)
-        return cli_read_secret_file(cli->password_file, buf, n);
+        return cli_read_secret_file(cli->password_file, buf, n) == EXIT_OK ? 1 : -1;
     if (env && *env) {
         snprintf(buf, n, "%s", env);
-        return EXIT_OK;
+        return 1;
     }
+    return 0;
+}
+
+/* Without a given password: the factory default when the device says it
+ * still has it, else a prompt on the terminal. */
+static int ask_password(const struct session *s, char *buf, size_t n)
+{
     if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD) {
         snprintf(buf, n, "%s", DEFAULT_PASSWORD);
         return EXIT_OK;
@@ -137,27 +144,45 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
         lsws_client_set_log(s->client, log_line, (void *)s->uri);
     if (cli->timeout_ms)
         lsws_client_set_timeout(s->client, cli->timeout_ms, 0);
-    rc = lsws_client_identify(s->client, &s->info, &err);
-    if (rc != LSWS_OK) {
-        int code = session_fail(s, "cannot identify", rc, &err);
+    /* With the password at hand, AUTH alone opens the session (it answers
+     * with the device information); else IDENTIFY first tells whether the
+     * factory password still works. */
+    char password[64];
+    int given = need_auth ? given_password(cli, password, sizeof password) : 0;
+    if (given < 0) {
         session_close(s);
-        return code == EXIT_FAILED ? EXIT_NODEV : code;
+        return EXIT_AUTH;
+    }
+    if (given) {
+        rc = lsws_client_auth(s->client, password, &s->info, &err);
+        memset(password, 0, sizeof password);
+        if (rc != LSWS_OK) {
+            int code = session_fail(s, rc == LSWS_ERR_AUTH ? "cannot log in to" : "cannot open", rc, &err);
+            session_close(s);
+            return code;
+        }
+    } else {
+        rc = lsws_client_identify(s->client, &s->info, &err);
+        if (rc != LSWS_OK) {
+            int code = session_fail(s, "cannot identify", rc, &err);
+            session_close(s);
+            return code;
+        }
+        if (need_auth) {
+            rc = ask_password(s, password, sizeof password);
+            if (rc == EXIT_OK) {
+                rc = lsws_client_auth(s->client, password, NULL, &err);
+                memset(password, 0, sizeof password);
+                if (rc != LSWS_OK)
+                    rc = session_fail(s, "cannot log in to", rc, &err);
+            }
+            if (rc != EXIT_OK) {
+                session_close(s);
+                return rc;
+            }
+        }
     }
     s->model = lsws_model_get(s->info.model);
-    if (!need_auth)
-        return EXIT_OK;
-    char password[64];
-    rc = get_password(cli, s, password, sizeof password);
-    if (rc == EXIT_OK) {
-        rc = lsws_client_auth(s->client, password, &err);
-        memset(password, 0, sizeof password);
-        if (rc != LSWS_OK)
-            rc = session_fail(s, "cannot log in to", rc, &err);
-    }
-    if (rc != EXIT_OK) {
-        session_close(s);
-        return rc;
-    }
     if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD)
         cli_warn("'%s' still has the factory default password: change it with 'lsws password'", s->uri);
     return EXIT_OK;

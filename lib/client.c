@@ -206,13 +206,20 @@ int lsws_client_identify(struct lsws_client *c, struct lsws_device_info *info, s
     return rc;
 }
 
-int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_error *err)
+int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_device_info *info,
+                     struct lsws_error *err)
 {
     struct lsws_msg resp;
     size_t n = strlen(password);
     if (n != 6)
         return lsws_fail(err, LSWS_ERR_AUTH, SIZE_MAX, "a device password has 6 characters");
-    return exchange(c, LSWS_OP_AUTH, (const uint8_t *)password, n, &resp, err);
+    int rc = exchange(c, LSWS_OP_AUTH, (const uint8_t *)password, n, &resp, err);
+    if (rc != LSWS_OK || !info)
+        return rc;
+    rc = lsws_info_decode(resp.payload, resp.len, info, err);
+    if (rc == LSWS_OK && info->max_payload >= 64 && info->max_payload < c->max_msg)
+        c->max_msg = info->max_payload;
+    return rc;
 }
 
 /* Appends the code of each command carrying a present setting of only. */

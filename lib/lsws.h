@@ -404,7 +404,10 @@ void lsws_client_set_timeout(struct lsws_client *c, int timeout_ms, int attempts
 void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *stats);
 
 int lsws_client_identify(struct lsws_client *c, struct lsws_device_info *info, struct lsws_error *err);
-int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_error *err);
+/* Authenticates; on success the device also tells what IDENTIFY would, into
+ * info (may be NULL), so a client that knows the password saves an exchange. */
+int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_device_info *info,
+                     struct lsws_error *err);
 /* Reads settings into cfg (a config of the device's model): all of them, or
  * when only is not NULL just the commands carrying settings present in only. */
 int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struct lsws_config *only,

@@ -13,6 +13,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
+echo "== benchmarks (figures only; bench/README.md)"
+build/bench_decode gen build/bench-payloads.txt 100000 10000
+build/bench_decode run build/bench-payloads.txt >/dev/null
+[ -x build/bench_link ] && sh bench/link.sh build
+
 echo "== build with ASan+UBSan and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLSWS_SANITIZE=ON -DLSWS_BENCH=OFF >/dev/null
 cmake --build build-asan -j "$jobs"

@@ -707,9 +707,17 @@ static void op_auth(struct lsws_sim *sim, struct reply *r, const uint8_t *p, siz
     }
     const struct lsws_value *pw = &sim->st.cfg->values[sim->pw_idx];
     if (pw->len == 6 && memcmp(pw->bytes, p, 6) == 0) {
+        /* OK carries the device information, so a client that knows the
+         * password needs no IDENTIFY first (docs/protocol.md). */
+        struct lsws_device_info info;
+        uint8_t ip[LSWS_INFO_LEN];
+        size_t ilen = 0;
         sim->authed = 1;
         sim->failures = 0;
-        answer(r, LSWS_ST_OK, NULL, 0);
+        lsws_sim_info(sim, &info);
+        if (lsws_info_encode(&info, ip, sizeof ip, &ilen) != LSWS_OK)
+            ilen = 0;
+        answer(r, LSWS_ST_OK, ip, ilen);
         return;
     }
     sim->authed = 0;
