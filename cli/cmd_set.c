@@ -172,6 +172,40 @@ static void report(struct lsws_cli *cli, const struct session *s, const struct l
     }
 }
 
+/* Before contacting the device: a KEY=VALUE no model accepts is refused
+ * with the message of a model that has the key, so bad input sends nothing.
+ * (What one model accepts and the device's does not is refused after
+ * IDENTIFY, still before any write.) */
+static int precheck(int n, char **args)
+{
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(args[i], '=');
+        if (!eq || eq == args[i])
+            return cli_error(EXIT_USAGE, "'%s' is not KEY=VALUE", args[i]);
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - args[i]), args[i]);
+        struct lsws_error first, err;
+        int accepted = 0, known = 0;
+        lsws_error_clear(&first);
+        for (int m = 0; m < LSWS_MODEL_COUNT && !accepted; m++) {
+            const struct lsws_model *model = lsws_model_get((enum lsws_model_id)m);
+            int idx = lsws_model_find(model, key);
+            struct lsws_value v;
+            lsws_error_clear(&err);
+            if (idx < 0)
+                continue;
+            accepted = lsws_value_parse(model, (size_t)idx, eq + 1, &v, &err) == LSWS_OK;
+            if (!known++)
+                first = err;
+        }
+        if (!known)
+            return cli_error(EXIT_USAGE, "unknown setting '%s' (see lsws keys --model ws523|cth01)", key);
+        if (!accepted)
+            return cli_error(EXIT_USAGE, "%s", first.msg);
+    }
+    return EXIT_OK;
+}
+
 int cmd_set(int argc, char **argv, struct lsws_cli *cli)
 {
     int first;
@@ -180,6 +214,8 @@ int cmd_set(int argc, char **argv, struct lsws_cli *cli)
         return rc < 0 ? EXIT_OK : rc;
     if (first >= argc)
         return cli_error(EXIT_USAGE, "set needs KEY=VALUE...");
+    if ((rc = precheck(argc - first, argv + first)) != EXIT_OK)
+        return rc;
     struct session s;
     if ((rc = session_open(cli, &s, 1)) != EXIT_OK)
         return rc;

@@ -2,12 +2,15 @@
 # Installs everything lsws needs to build and test, from Debian 12 packages.
 # Run as root (or with sudo). Safe to run again.
 set -eu
+# build: compiler, CMake, jansson (JSON), libserialport (serial transport)
+# tests: cmocka, clang + its sanitizer/fuzzer runtimes, python3 (test
+# helpers), groff/zsh/fish (the docs test renders the man page and checks
+# every completion file with its own shell)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev
-  libcmocka-dev
-  clang libclang-rt-14-dev
-  python3 xxd
+  libjansson-dev libserialport-dev
+  libcmocka-dev clang libclang-rt-14-dev python3
+  groff-base man-db zsh fish
 "
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (sudo $0)" >&2

@@ -20,7 +20,8 @@ device_checks() {
     expect 0 "ok ($model," -- "$LSWS" template lint "$backup"
     expect 0 "nothing to change" -- "$LSWS" -d "$dev" set lorawan.app_port=86
 
-    # Bad input: nothing is written.
+    # Bad input: nothing is written; a value no model accepts is not even sent.
+    ok "$model out-of-range value sends nothing" sh -c "! '$LSWS' -v -d '$dev' set general.report_interval=0 2>&1 | grep -q seq"
     expect 2 "out of range" -- "$LSWS" -d "$dev" set general.report_interval=0
     expect 2 "unknown setting 'general.colour'" -- "$LSWS" -d "$dev" set general.colour=red
     expect 2 "lorawan.work_mode is read-only" -- "$LSWS" -d "$dev" set lorawan.work_mode=class_a
