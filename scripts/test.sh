@@ -13,7 +13,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-echo "== benchmarks (figures only; bench/README.md)"
+echo "== benchmarks (figures only: bench/README.md)"
 build/bench_decode gen build/bench-payloads.txt 100000 10000
 build/bench_decode run build/bench-payloads.txt >/dev/null
 [ -x build/bench_link ] && sh bench/link.sh build
