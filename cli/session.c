@@ -209,35 +209,20 @@ int session_read_all(struct session *s, struct lsws_config **cfg)
     return EXIT_OK;
 }
 
-static int mkdirs(char *path, int last)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0700);
-        *p = '/';
-        if (rc < 0 && errno != EEXIST)
-            return -1;
-    }
-    return last && mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* $LSWS_BACKUP_DIR, else $XDG_STATE_HOME/lsws/backups, else ~/.local/state/lsws/backups. */
+/* $LSWS_BACKUP_DIR, else <state dir>/backups (transports/state_dir.c). */
 int session_backup(struct lsws_cli *cli, const struct session *s, const struct lsws_config *cfg)
 {
     char dir[2048], path[2400];
-    const char *env = getenv("LSWS_BACKUP_DIR"), *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    if (env && *env)
+    const char *env = getenv("LSWS_BACKUP_DIR");
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (env && *env) {
         snprintf(dir, sizeof dir, "%s", env);
-    else if (xdg && *xdg)
-        snprintf(dir, sizeof dir, "%s/lsws/backups", xdg);
-    else if (home && *home)
-        snprintf(dir, sizeof dir, "%s/.local/state/lsws/backups", home);
-    else
-        return cli_error(EXIT_FAILED, "no place for a backup: set LSWS_BACKUP_DIR");
-    if (mkdirs(dir, 1) < 0)
-        return cli_error(EXIT_FAILED, "cannot create '%s': %s", dir, strerror(errno));
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+            return cli_error(EXIT_FAILED, "cannot create '%s': %s", dir, strerror(errno));
+    } else if (lsws_state_dir("backups", dir, sizeof dir, &err) != LSWS_OK) {
+        return cli_error(EXIT_FAILED, "no place for a backup (set LSWS_BACKUP_DIR): %s", err.msg);
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;

@@ -1,24 +1,11 @@
 /* Settings codec: configurations <-> the devices' command TLVs. Pure: no
  * I/O, explicit lengths, every read bounded by the input length. The
  * command layout comes from the model tables (lsws_model_commands). */
+#include "le.h"
 #include "model_rows.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static uint64_t get_le(const uint8_t *p, unsigned width)
-{
-    uint64_t v = 0;
-    for (unsigned i = width; i-- > 0;)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le(uint8_t *p, unsigned width, uint64_t v)
-{
-    for (unsigned i = 0; i < width; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
 
 static int is_signed(const struct lsws_row *row)
 {
@@ -39,10 +26,10 @@ static void put_field(uint8_t *payload, const struct lsws_row *row, unsigned off
         uint64_t raw = (uint64_t)(row->enc == LSWS_ENC_CONST ? row->min : v->num * wire_mul(row));
         if (row->bits) {
             uint64_t mask = ((1ull << row->bits) - 1) << row->shift;
-            uint64_t cur = get_le(payload + off, row->width);
+            uint64_t cur = lsws_get_le(payload + off, row->width);
             raw = (cur & ~mask) | ((raw << row->shift) & mask);
         }
-        put_le(payload + off, row->width, raw);
+        lsws_put_le(payload + off, row->width, raw);
         break;
     }
     case LSWS_ENC_BYTES:
@@ -195,7 +182,7 @@ static int get_field(const uint8_t *payload, size_t plen, const struct lsws_row 
     switch (row->enc) {
     case LSWS_ENC_LE:
     case LSWS_ENC_CONST: {
-        uint64_t raw = get_le(payload + off, row->width);
+        uint64_t raw = lsws_get_le(payload + off, row->width);
         if (row->bits)
             raw = raw >> row->shift & ((1ull << row->bits) - 1);
         int64_t val = (int64_t)raw;

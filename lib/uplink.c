@@ -6,6 +6,7 @@
  * field into a reading; encode takes the readings back in the same order.
  * Pure: no I/O, no allocation, every read bounded by the payload length.
  * Names, units and the choices made where the guides disagree: docs/decode.md. */
+#include "le.h"
 #include "lsws.h"
 
 #include <stdio.h>
@@ -258,20 +259,6 @@ static const char *enum_list(const struct lsws_enum *e, unsigned width, char *bu
     return buf;
 }
 
-static uint64_t read_le(const uint8_t *b, unsigned width)
-{
-    uint64_t v = 0;
-    for (unsigned i = width; i-- > 0;)
-        v = v << 8 | b[i];
-    return v;
-}
-
-static void write_le(uint8_t *b, uint64_t v, unsigned width)
-{
-    for (unsigned i = 0; i < width; i++, v >>= 8)
-        b[i] = (uint8_t)v;
-}
-
 static int64_t sign_extend(uint64_t v, unsigned width)
 {
     if (width == 0 || width >= 8)
@@ -344,7 +331,7 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
                         unsigned k, unsigned chan, int atype, const uint8_t *b, size_t at,
                         struct lsws_error *err)
 {
-    uint64_t raw = f->width <= 8 ? read_le(b, f->width) : 0;
+    uint64_t raw = f->width <= 8 ? lsws_get_le(b, f->width) : 0;
     r->name = f->name;
     r->unit = f->unit;
     r->text = NULL;
@@ -615,7 +602,7 @@ static int decode_history(struct dctx *c, size_t at, size_t *next)
     c->record++;
     c->mode = mode;
     c->history_type = type;
-    c->timestamp = (uint32_t)read_le(c->in + at + 2, 4);
+    c->timestamp = (uint32_t)lsws_get_le(c->in + at + 2, 4);
     c->record_at = at;
     c->record_empty = 1;
     if (c->up) {
@@ -797,7 +784,7 @@ static int field_bytes(const struct ufield *f, int64_t raw, const char *str, uin
                  enum_list(f->names, w, list, sizeof list));
         return LSWS_ERR_RANGE;
     }
-    write_le(b, (uint64_t)raw, w);
+    lsws_put_le(b, w, (uint64_t)raw);
     return LSWS_OK;
 }
 
@@ -900,7 +887,7 @@ static int encode_history(struct ectx *e, size_t i)
     if (r->history_type > LSWS_HIST_MONTHLY_MAX)
         return bad_reading(e, i, "history type: expected 0-3");
     uint8_t b[8] = {CTH01_HISTORY, r->mode};
-    write_le(b + 2, r->timestamp, 4);
+    lsws_put_le(b + 2, 4, r->timestamp);
     put(e, b, 6);
     if (r->history_type) {
         put_byte(e, CTH01_HISTORY_TAG);

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "sim.h"
@@ -45,35 +44,14 @@ static void sleep_ms(double ms)
         ;
 }
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int rc = mkdir(path, 0700);
-        *p = '/';
-        if (rc < 0 && errno != EEXIST)
-            return -1;
-    }
-    return 0;
-}
-
-/* Default state file for a model: $XDG_STATE_HOME/lsws/sim-MODEL.json. */
+/* Default state file for a model: <state dir>/sim-MODEL.json. */
 static int default_state(const char *model, char *buf, size_t n, struct lsws_error *err)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    int w;
-    if (xdg && *xdg)
-        w = snprintf(buf, n, "%s/lsws/sim-%s.json", xdg, model);
-    else if (home && *home)
-        w = snprintf(buf, n, "%s/.local/state/lsws/sim-%s.json", home, model);
-    else
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "no HOME or XDG_STATE_HOME for the simulator's state");
-    if (w < 0 || (size_t)w >= n || mkdirs(buf) < 0)
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot create the directory of '%s': %s", buf,
-                         strerror(errno));
-    return LSWS_OK;
+    char dir[900];
+    int rc = lsws_state_dir(NULL, dir, sizeof dir, err);
+    if (rc == LSWS_OK && snprintf(buf, n, "%s/sim-%s.json", dir, model) >= (int)n)
+        rc = lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "state file path too long");
+    return rc;
 }
 
 static int is_fault_option(const char *name)
