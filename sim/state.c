@@ -238,8 +238,8 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
 
 int sim_state_load(const char *path, struct sim_state *st, struct lsws_error *err)
 {
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
     int rc = read_file(path, &text, &len, err);
     if (rc != LSWS_OK)
         return rc;
