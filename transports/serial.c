@@ -471,9 +471,14 @@ static int serial_list(void (*found)(const char *uri, void *ctx), void *ctx)
         sp_free_error_message(sp_last_error_message());
         return ret == SP_ERR_MEM ? LSWS_ERR_NOMEM : LSWS_ERR_IO;
     }
+    /* Only USB serial adapters: `lsws list` probes what it lists with an
+     * IDENTIFY frame, and built-in UARTs often serve other equipment that
+     * must not receive stray bytes. Other ports are used by naming them. */
     for (size_t i = 0; ports[i]; i++) {
         const char *name = sp_get_port_name(ports[i]);
         char uri[SERIAL_URI_MAX + 8];
+        if (sp_get_port_transport(ports[i]) != SP_TRANSPORT_USB)
+            continue;
         if (name && strlen(name) <= SERIAL_URI_MAX) {
             snprintf(uri, sizeof uri, "serial:%s", name);
             found(uri, ctx);
