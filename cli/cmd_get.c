@@ -70,9 +70,7 @@ int cmd_get(int argc, char **argv, struct lsws_cli *cli)
             printf("%-42s %-34s %s\n", m->settings[i].key, value, row->unit ? row->unit : "");
     }
     if (obj) {
-        json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(obj);
+        cli_print_json(obj);
     }
 out:
     lsws_config_free(want);

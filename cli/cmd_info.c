@@ -36,9 +36,7 @@ int cmd_info(int argc, char **argv, struct lsws_cli *cli)
             json_object_set_new(o, "time", json_string(when));
             json_object_set_new(o, "tz_minutes", json_integer(in->tz_minutes));
         }
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(o);
+        cli_print_json(o);
     } else {
         printf("device            %s\nmodel             %s (%s)\nsn                %s\ndev_eui           %s\n"
                "hardware_version  %s\nfirmware_version  %s\nband              %s\nprotocol_version  %u\n"

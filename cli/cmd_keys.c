@@ -85,9 +85,7 @@ int cmd_keys(int argc, char **argv, struct lsws_cli *cli)
         }
     }
     if (list) {
-        json_dumpf(list, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(list);
+        cli_print_json(list);
     }
     return EXIT_OK;
 }

@@ -58,9 +58,7 @@ int cmd_list(int argc, char **argv, struct lsws_cli *cli)
         if ((*t)->list)
             (*t)->list(found, &ctx);
     if (ctx.json) {
-        json_dumpf(ctx.json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(ctx.json);
+        cli_print_json(ctx.json);
     }
     return EXIT_OK;
 }

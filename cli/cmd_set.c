@@ -164,9 +164,7 @@ static void report(struct lsws_cli *cli, const struct session *s, const struct l
     if (list) {
         json_t *o = json_pack("{s:s, s:s, s:o, s:b}", "device", s->uri, "sn", s->info.sn, "changed", list,
                               "verified", 1);
-        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(o);
+        cli_print_json(o);
     } else {
         printf("%zu setting%s written to %s %s and verified\n", n, n == 1 ? "" : "s", s->model->name, s->info.sn);
     }
