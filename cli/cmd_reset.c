@@ -40,7 +40,7 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli)
         else if (cli->json)
             cli_print_json(json_pack("{s:s, s:b}", "device", s.uri, "reset", 1));
         else
-            printf("%s %s reset to factory defaults (password is 123456 again)\n", s.model->name, s.info.sn);
+            printf("%s %s reset to factory defaults (the password too)\n", s.model->name, s.info.sn);
     }
     session_close(&s);
     return rc;

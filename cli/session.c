@@ -13,7 +13,6 @@
 
 #include "transport.h"
 
-#define DEFAULT_PASSWORD "123456" /* both guides, Preface / Access the Device */
 
 static void log_line(void *ctx, const char *line)
 {
@@ -108,7 +107,9 @@ static int given_password(struct lsws_cli *cli, char *buf, size_t n)
 static int ask_password(const struct session *s, char *buf, size_t n)
 {
     if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD) {
-        snprintf(buf, n, "%s", DEFAULT_PASSWORD);
+        /* The factory password is the default of the model's password row. */
+        const struct lsws_model *m = lsws_model_get(s->info.model);
+        snprintf(buf, n, "%s", m->settings[lsws_model_find(m, "general.password")].row->def);
         return EXIT_OK;
     }
     if (isatty(STDIN_FILENO) && cli_prompt_secret("device password: ", buf, n) == 0)

@@ -135,6 +135,15 @@ static const struct lsws_value *get(const struct lsws_config *cfg, const char *k
     return i >= 0 && cfg->present[i] ? &cfg->values[i] : NULL;
 }
 
+/* Wire value of an enum name of a setting, from the table (-1 if none). */
+static int64_t enum_value(const struct lsws_model *m, size_t idx, const char *name)
+{
+    for (const struct lsws_enum *e = m->settings[idx].row->enums; e && e->name; e++)
+        if (strcmp(e->name, name) == 0)
+            return e->value;
+    return -1;
+}
+
 static const struct lsws_band *band_of(const struct lsws_config *cfg)
 {
     const struct lsws_value *v = get(cfg, "lorawan.band");
@@ -184,8 +193,9 @@ static int rule_single_channel(const struct lsws_config *cfg, struct lsws_error 
 {
     const struct lsws_value *mode = get(cfg, "lorawan.channel_mode");
     const struct lsws_value *ch = get(cfg, "lorawan.channels");
-    int highest;
-    if (mode && mode->num == 1 && ch && (ch->num || popcount_channels(ch, &highest) != 1))
+    int highest, idx = lsws_model_find(cfg->model, "lorawan.channel_mode");
+    if (mode && mode->num == enum_value(cfg->model, (size_t)idx, "single") && ch &&
+        (ch->num || popcount_channels(ch, &highest) != 1))
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                          "lorawan.channels: single-channel mode needs exactly one channel");
     return LSWS_OK;
@@ -205,8 +215,7 @@ static int rule_alarm_interval(const struct lsws_config *cfg, struct lsws_error 
 }
 
 /* 4000 A is a group range: all three channels of a group or none (CTH01
- * guide, Configure Interface Parameters). Enum value 5 is 4000a. */
-#define RANGE_4000A 5
+ * guide, Configure Interface Parameters). */
 static int rule_4000a_group(const struct lsws_config *cfg, struct lsws_error *err)
 {
     if (cfg->model->id != LSWS_MODEL_CTH01)
@@ -216,9 +225,10 @@ static int rule_4000a_group(const struct lsws_config *cfg, struct lsws_error *er
         for (int c = 0; c < 3; c++) {
             char key[48];
             snprintf(key, sizeof key, "interface.current[%d].range", g * 3 + c + 1);
+            int idx = lsws_model_find(cfg->model, key);
             const struct lsws_value *v = get(cfg, key);
             known += v != NULL;
-            n4000 += v && v->num == RANGE_4000A;
+            n4000 += v && v->num == enum_value(cfg->model, (size_t)idx, "4000a");
         }
         if (n4000 && n4000 != known)
             return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
@@ -228,7 +238,7 @@ static int rule_4000a_group(const struct lsws_config *cfg, struct lsws_error *er
     return LSWS_OK;
 }
 
-/* Within/outside conditions need min <= max. Enum values 3 and 4. */
+/* Within/outside conditions need min <= max. */
 static int rule_threshold_order(const struct lsws_config *cfg, struct lsws_error *err)
 {
     const struct lsws_model *m = cfg->model;
@@ -237,7 +247,7 @@ static int rule_threshold_order(const struct lsws_config *cfg, struct lsws_error
         size_t len = strlen(key);
         if (!cfg->present[i] || len < 10 || strcmp(key + len - 10, ".condition") != 0)
             continue;
-        if (cfg->values[i].num != 3 && cfg->values[i].num != 4)
+        if (cfg->values[i].num != enum_value(m, i, "within") && cfg->values[i].num != enum_value(m, i, "outside"))
             continue;
         char kmin[48], kmax[48];
         snprintf(kmin, sizeof kmin, "%.*s.min", (int)(len - 10), key);

@@ -616,6 +616,24 @@ static int decode_history(struct dctx *c, size_t at, size_t *next)
 }
 
 /* ef result<<4|len command(len): the reply to a downlink. */
+
+/* An `ef` command reply: result code, its name, the downlink command hex. */
+static void fill_reply(struct lsws_reading *r, unsigned result, const uint8_t *cmd, size_t len)
+{
+    r->name = n_ans;
+    r->unit = NULL;
+    r->kind = LSWS_RD_REPLY;
+    r->value = result;
+    r->text = enum_name(reply_results, result);
+    if (!r->text)
+        r->text = "unknown";
+    r->code = CTH01_REPLY;
+    r->channel = 0;
+    r->scale = 0;
+    r->alarm = 0;
+    lsws_hex_format(cmd, len, r->str);
+}
+
 static int decode_reply(struct dctx *c, size_t at, size_t *next)
 {
     if (c->record)
@@ -633,18 +651,7 @@ static int decode_reply(struct dctx *c, size_t at, size_t *next)
     struct lsws_reading *r = next_reading(c, at);
     if (!r)
         return LSWS_ERR_RANGE;
-    r->name = n_ans;
-    r->unit = NULL;
-    r->kind = LSWS_RD_REPLY;
-    r->value = result;
-    r->text = enum_name(reply_results, result);
-    if (!r->text)
-        r->text = "unknown";
-    r->code = CTH01_REPLY;
-    r->channel = 0;
-    r->scale = 0;
-    r->alarm = 0;
-    lsws_hex_format(c->in + at + 2, n, r->str);
+    fill_reply(r, result, c->in + at + 2, n);
     commit_reading(c);
     *next = at + 2 + n;
     return LSWS_OK;
@@ -1104,18 +1111,7 @@ int lsws_uplink_add_reply(struct lsws_uplink *up, unsigned result, const uint8_t
     if (r->record)
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                          "a reply cannot go into a history record");
-    r->name = n_ans;
-    r->unit = NULL;
-    r->kind = LSWS_RD_REPLY;
-    r->value = result;
-    r->text = enum_name(reply_results, result);
-    if (!r->text)
-        r->text = "unknown";
-    r->code = CTH01_REPLY;
-    r->channel = 0;
-    r->scale = 0;
-    r->alarm = 0;
-    lsws_hex_format(cmd, len, r->str);
+    fill_reply(r, result, cmd, len);
     up->n++;
     return LSWS_OK;
 }
