@@ -7,37 +7,16 @@
 #
 # Env: LSWS_SIM (the built lsws-sim) or LSWS_BUILD_DIR; LSWS_SOURCE_DIR.
 # Output: "FAIL: ..." for each failed check, then "sim_pty: N passed, M failed".
-set -u
+. "$(dirname "$0")/lib.sh"
 SIM=${LSWS_SIM:-${LSWS_BUILD_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build}/lsws-sim}
 PY=/usr/bin/python3
-TMP=$(mktemp -d)
 SIM_PID=
-cleanup() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-passed=0
-failed=0
-ok() { # NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-    else
-        echo "FAIL: $name"
-        failed=$((failed + 1))
-    fi
-}
-finish() {
-    echo "sim_pty: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit
-}
+trap '[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 if [ ! -x "$SIM" ] || [ ! -x "$PY" ]; then
     echo "FAIL: needs the built lsws-sim ($SIM) and $PY"
     failed=1
-    finish
+    finish sim_pty
+    exit
 fi
 
 # ---- the client --------------------------------------------------------------
@@ -277,4 +256,4 @@ wait_exit
 ok "--once: exits 0 when the client closes the port (got $SIM_RC)" test "$SIM_RC" = 0
 
 [ "$failed" -eq 0 ] || sed 's/^/    /' "$TMP/client.log"
-finish
+finish sim_pty
