@@ -27,7 +27,7 @@ const struct cli_option cli_global_options[] = {
     {"timeout", 0, "MS", "reply timeout per exchange in milliseconds"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
     {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
-    {"trace", 0, NULL, "dump every frame in hex"},
+    {"trace", 0, NULL, "dump every frame in hex (with --show-secrets: frames hold secrets)"},
     {"json", 0, NULL, "machine-readable JSON output"},
     {"show-secrets", 0, NULL, "print keys and passwords instead of redacting them"},
     {"help", 'h', NULL, "show help"},

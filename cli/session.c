@@ -121,6 +121,10 @@ static int ask_password(const struct session *s, char *buf, size_t n)
 int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
 {
     memset(s, 0, sizeof *s);
+    /* Frames carry the password (AUTH) and keys (READ) as raw bytes, which a
+     * trace cannot redact: ask for the secrets to be shown explicitly. */
+    if (cli->trace && !cli->show_secrets)
+        return cli_error(EXIT_USAGE, "--trace prints passwords and keys as raw frame bytes: add --show-secrets");
     s->uri = cli->device ? cli->device : getenv("LSWS_DEVICE");
     if (!s->uri || !*s->uri)
         return cli_error(EXIT_USAGE, "no device: give -d URI (or set LSWS_DEVICE); 'lsws list' shows devices");

@@ -18,6 +18,10 @@ expect 0 "clock set to 1770369441 (UTC+01:00)" -- "$LSWS" -d "sim:cth01?state=$T
 expect 0 '"tz_minutes": 60' -- "$LSWS" --json -d "sim:cth01?state=$TMP/cth01.json" info
 expect 1 "keeps no clock" -- "$LSWS" -d "sim:ws523?state=$TMP/ws523.json" time sync
 
+# A trace cannot redact the frames' secrets: it needs --show-secrets.
+expect 2 "add --show-secrets" -- "$LSWS" --trace -d "sim:ws523?state=$TMP/ws523.json" get general.led
+expect 0 "> 01" -- "$LSWS" --trace --show-secrets -d "sim:ws523?state=$TMP/ws523.json" get general.led
+
 # lsws alone lists the devices it can see.
 expect 0 "sim:cth01" -- "$LSWS"
 expect 0 '"device": "sim:ws523"' -- "$LSWS" --json list
