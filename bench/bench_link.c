@@ -103,11 +103,7 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
         goto out;
     get.seconds = now_s() - t0;
     lsws_client_stats(c, &get.st);
-    if (lsws_settings_encode(cfg, NULL, tlv, sizeof tlv, &read_bytes, &err) == LSWS_ERR_READONLY) {
-        cfg->present[lsws_model_find(m, "lorawan.work_mode")] = 0; /* read, but not re-encodable */
-        lsws_settings_encode(cfg, NULL, tlv, sizeof tlv, &read_bytes, &err);
-        read_bytes += 2 + 1; /* the work_mode TLV the device also sent */
-    }
+    lsws_settings_report(cfg, tlv, sizeof tlv, &read_bytes, &err); /* what the device sent */
     lsws_client_close(c);
     c = NULL;
 

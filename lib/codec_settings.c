@@ -57,14 +57,14 @@ static const struct lsws_value *pick(const struct lsws_config *cfg, const struct
 }
 
 static int command_wanted(const struct lsws_config *cfg, const struct lsws_command *c,
-                          struct lsws_error *err)
+                          int readonly_ok, struct lsws_error *err)
 {
     int wanted = 0;
     for (unsigned f = 0; f < c->n_fields; f++) {
         uint16_t ref = c->fields[f];
         if (ref & LSWS_CMD_CONST || !cfg->present[ref])
             continue;
-        if (cfg->model->settings[ref].row->flags & LSWS_F_READONLY)
+        if (!readonly_ok && cfg->model->settings[ref].row->flags & LSWS_F_READONLY)
             return lsws_fail(err, LSWS_ERR_READONLY, SIZE_MAX, "%s is read-only",
                              cfg->model->settings[ref].key);
         wanted = 1;
@@ -72,8 +72,8 @@ static int command_wanted(const struct lsws_config *cfg, const struct lsws_comma
     return wanted;
 }
 
-int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config *base,
-                         uint8_t *out, size_t cap, size_t *len, struct lsws_error *err)
+static int encode(const struct lsws_config *cfg, const struct lsws_config *base, int readonly_ok,
+                  uint8_t *out, size_t cap, size_t *len, struct lsws_error *err)
 {
     const struct lsws_model *m = cfg->model;
     size_t n_cmds, pos = 0;
@@ -81,7 +81,7 @@ int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config
 
     for (size_t ci = 0; ci < n_cmds; ci++) {
         const struct lsws_command *c = &cmds[ci];
-        int wanted = command_wanted(cfg, c, err);
+        int wanted = command_wanted(cfg, c, readonly_ok, err);
         if (wanted < 0)
             return wanted;
         if (!wanted)
@@ -121,6 +121,18 @@ int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config
     }
     *len = pos;
     return LSWS_OK;
+}
+
+int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config *base,
+                         uint8_t *out, size_t cap, size_t *len, struct lsws_error *err)
+{
+    return encode(cfg, base, 0, out, cap, len, err);
+}
+
+int lsws_settings_report(const struct lsws_config *cfg, uint8_t *out, size_t cap, size_t *len,
+                         struct lsws_error *err)
+{
+    return encode(cfg, NULL, 1, out, cap, len, err);
 }
 
 /* ---- decode ------------------------------------------------------------------ */

@@ -228,6 +228,10 @@ int lsws_config_check(const struct lsws_config *cfg, struct lsws_error *err);
  * them. Read-only settings are an error. */
 int lsws_settings_encode(const struct lsws_config *cfg, const struct lsws_config *base,
                          uint8_t *out, size_t cap, size_t *len, struct lsws_error *err);
+/* The device side of encoding: like lsws_settings_encode without a base,
+ * but read-only settings are encoded too (a device reports them). */
+int lsws_settings_report(const struct lsws_config *cfg, uint8_t *out, size_t cap, size_t *len,
+                         struct lsws_error *err);
 /* Decodes command TLVs into cfg (settings found become present). An unknown
  * code or short payload fails with the byte offset; cfg may then hold the
  * settings decoded before the error. */

@@ -38,7 +38,6 @@ static const struct {
 struct sim_cmd {
     uint32_t code;
     uint8_t code_len;
-    uint8_t readonly;     /* carries a read-only setting (lorawan.work_mode) */
     uint8_t writeonly;    /* carries only write-only settings (general.password) */
     uint8_t n;
     uint16_t idx[CMD_FIELDS];
@@ -99,7 +98,6 @@ static int build_cmds(struct lsws_sim *sim, struct lsws_error *err)
             return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s command 0x%x has too many settings",
                              m->name, (unsigned)c->code);
         c->idx[c->n++] = (uint16_t)i;
-        c->readonly |= (s->row->flags & LSWS_F_READONLY) != 0;
         wo[c - sim->cmds] += (s->row->flags & LSWS_F_WRITEONLY) != 0;
     }
     for (size_t k = 0; k < sim->n_cmds; k++)
@@ -326,52 +324,15 @@ static const struct sim_cmd *find_cmd(const struct lsws_sim *sim, uint32_t code,
     return NULL;
 }
 
-static void put_le(uint8_t *p, unsigned width, uint64_t v)
-{
-    for (unsigned i = 0; i < width; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-/* The codec refuses to encode read-only settings (the client must never
- * write them), but the device reports them: little-endian fields only,
- * which is all lorawan.work_mode needs. */
-static int encode_readonly(const struct lsws_sim *sim, const struct sim_cmd *c, uint8_t *out,
-                           size_t cap, size_t *len)
-{
-    const struct lsws_model *m = sim->st.model;
-    uint8_t payload[64] = {0};
-    size_t plen = 0;
-    for (unsigned f = 0; f < c->n; f++) {
-        const struct lsws_setting *s = &m->settings[c->idx[f]];
-        const struct lsws_row *row = s->row;
-        if (row->enc != LSWS_ENC_LE || row->bits || (size_t)s->off + row->width > sizeof payload)
-            return LSWS_ERR_UNSUPPORTED;
-        int64_t mul = row->wire_mul ? row->wire_mul : 1;
-        put_le(payload + s->off, row->width, (uint64_t)(sim->st.cfg->values[c->idx[f]].num * mul));
-        if ((size_t)s->off + row->width > plen)
-            plen = (size_t)s->off + row->width;
-    }
-    if (c->code_len + plen > cap)
-        return LSWS_ERR_RANGE;
-    size_t pos = 0;
-    for (unsigned b = c->code_len; b-- > 0;)
-        out[pos++] = (uint8_t)(c->code >> (8 * b));
-    memcpy(out + pos, payload, plen);
-    *len = pos + plen;
-    return LSWS_OK;
-}
-
 static int encode_cmd(struct lsws_sim *sim, const struct sim_cmd *c, uint8_t *out, size_t cap,
                       size_t *len)
 {
-    if (c->readonly)
-        return encode_readonly(sim, c, out, cap, len);
     struct lsws_config *sc = sim->scratch;
     for (unsigned f = 0; f < c->n; f++) {
         sc->values[c->idx[f]] = sim->st.cfg->values[c->idx[f]];
         sc->present[c->idx[f]] = 1;
     }
-    int rc = lsws_settings_encode(sc, NULL, out, cap, len, NULL);
+    int rc = lsws_settings_report(sc, out, cap, len, NULL);
     for (unsigned f = 0; f < c->n; f++)
         sc->present[c->idx[f]] = 0;
     return rc;
@@ -538,13 +499,11 @@ static void commit(struct lsws_sim *sim, struct reply *r)
             refuse(sim, r, pos, "malformed command at byte %zu", pos);
             goto done;
         }
-        if (c->readonly) {
-            for (unsigned f = 0; f < c->n; f++)
-                if (m->settings[c->idx[f]].row->flags & LSWS_F_READONLY) {
-                    refuse(sim, r, pos, "%s is read-only", m->settings[c->idx[f]].key);
-                    goto done;
-                }
-        }
+        for (unsigned f = 0; f < c->n; f++)
+            if (m->settings[c->idx[f]].row->flags & LSWS_F_READONLY) {
+                refuse(sim, r, pos, "%s is read-only", m->settings[c->idx[f]].key);
+                goto done;
+            }
         for (unsigned f = 0; f < c->n; f++) {
             struct lsws_value v;
             size_t at = pos + c->code_len + m->settings[c->idx[f]].off;

@@ -219,6 +219,11 @@ static void shared_commands_need_all_their_settings(void **state)
 
     assert_int_equal(lsws_config_set(cfg, "lorawan.work_mode", "class_c", &err), LSWS_OK);
     assert_int_equal(lsws_settings_encode(cfg, base, out, sizeof out, &len, &err), LSWS_ERR_READONLY);
+    /* A device reports read-only settings: the report side encodes them. */
+    cfg->present[lsws_model_find(m, "general.overcurrent_alarm.threshold")] = 0;
+    assert_int_equal(lsws_settings_report(cfg, out, sizeof out, &len, &err), LSWS_OK);
+    assert_int_equal(len, 3);
+    assert_memory_equal(out, "\xfe\x04\x02", 3); /* work_mode class_c */
     lsws_config_free(cfg);
     lsws_config_free(base);
 }
