@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "lsws.h"
-#include "transport.h"
 
 static double now_s(void)
 {
@@ -74,7 +73,11 @@ static void print(const char *model, const char *what, const struct result *r, s
 
 static int open_client(const char *pty, struct lsws_client **c, struct lsws_error *err)
 {
-    return lsws_client_open(&lsws_transport_serial, pty, NULL, c, err);
+    char text[300];
+    struct lsws_uri uri;
+    snprintf(text, sizeof text, "serial:%s", pty);
+    int rc = lsws_uri_parse(text, &uri, err);
+    return rc != LSWS_OK ? rc : lsws_client_open(&uri, NULL, c, err);
 }
 
 static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, unsigned latency)

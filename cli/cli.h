@@ -27,6 +27,7 @@ struct lsws_cli {
     int trace;                 /* --trace: frames in hex on stderr */
     int yes;                   /* --yes: no confirmation prompts */
     int timeout_ms;            /* --timeout: per-exchange reply timeout, 0 = transport default */
+    int deadline_ms;           /* --deadline: total time for the command, 0 = CLI_DEFAULT_DEADLINE_MS */
     const char *device;        /* -d URI, else $LSWS_DEVICE */
     const char *password_file; /* --password-file */
 };
@@ -96,8 +97,10 @@ void session_close(struct session *s);
 int session_fail(const struct session *s, const char *what, int rc, const struct lsws_error *err);
 /* Reads every setting of the device into a new config. */
 int session_read_all(struct session *s, struct lsws_config **cfg);
-/* Saves cfg as a template in the backup directory; prints the path. */
-int session_backup(struct lsws_cli *cli, const struct session *s, const struct lsws_config *cfg);
+/* The --trace callback: one frame in hex per line on stderr. */
+void cli_trace(void *ctx, char dir, const uint8_t *bytes, size_t len, const char *note);
+/* How long a device command may take in all, unless --deadline says. */
+#define CLI_DEFAULT_DEADLINE_MS 120000
 /* Asks "question [y/N]" on the terminal; 1 for yes. */
 int cli_confirm(const char *question);
 /* Reads a secret: from a file's first line, or prompts on the terminal without echo. */

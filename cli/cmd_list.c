@@ -1,48 +1,68 @@
-/* lsws list (and lsws alone): the devices every transport can see, each
- * identified. Serial ports are probed with one short IDENTIFY. */
+/* lsws list (and lsws alone): the devices every transport can see. Each
+ * transport's discovery finds them without connecting; those whose
+ * transport says so (serial ports) are then identified with one short
+ * IDENTIFY. A transport whose scan is intrusive is not scanned here. */
 #include "cli.h"
 
 #include <string.h>
 
-#include "transport.h"
-
 #define PROBE_TIMEOUT_MS 300
+#define SCAN_TIMEOUT_MS 2000
 
 struct list_ctx {
     struct lsws_cli *cli;
+    const struct lsws_transport *t;
     json_t *json;
     int shown;
 };
 
-static void found(const char *uri, void *arg)
+/* IDENTIFY over a fresh session: model, SN, versions. 0 if not one of ours. */
+static int probe(struct list_ctx *ctx, const char *uri_text, struct lsws_device_info *info)
+{
+    struct lsws_uri uri;
+    struct lsws_client *c = NULL;
+    struct lsws_link_opts opts = {.trace = ctx->cli->trace ? cli_trace : NULL};
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_uri_parse(uri_text, &uri, &err) != LSWS_OK || lsws_client_open(&uri, &opts, &c, &err) != LSWS_OK)
+        return 0;
+    lsws_client_set_timeout(c, PROBE_TIMEOUT_MS, 1);
+    int rc = lsws_client_identify(c, info, &err);
+    lsws_client_close(c);
+    return rc == LSWS_OK;
+}
+
+static int found(const struct lsws_found *dev, void *arg)
 {
     struct list_ctx *ctx = arg;
-    const char *rest;
-    const struct lsws_transport *t = lsws_transport_for(uri, &rest);
-    struct lsws_client *c = NULL;
     struct lsws_device_info info;
-    struct lsws_error err;
-    struct lsws_link_opts opts = {.trace = ctx->cli->trace};
-    lsws_error_clear(&err);
-    if (!t || lsws_client_open(t, rest, &opts, &c, &err) != LSWS_OK)
-        return;
-    lsws_client_set_timeout(c, PROBE_TIMEOUT_MS, 1);
-    int rc = lsws_client_identify(c, &info, &err);
-    lsws_client_close(c);
-    if (rc != LSWS_OK)
-        return; /* not one of ours: stay quiet, as lsusb does for other buses */
-    const struct lsws_model *m = lsws_model_get(info.model);
-    const struct lsws_band *band = lsws_band_at(info.band);
-    char fw[16];
-    lsws_version_format(info.fw, 0, fw, sizeof fw);
+    const char *model = dev->model >= 0 ? lsws_model_get((enum lsws_model_id)dev->model)->name : "";
+    const char *sn = dev->sn, *band = "";
+    char fw[16] = "";
+    if (ctx->t->flags & LSWS_TRANSPORT_PROBE) {
+        if (!probe(ctx, dev->uri, &info))
+            return 0; /* not one of ours: stay quiet, as lsusb does for other buses */
+        model = lsws_model_get(info.model)->name;
+        sn = info.sn;
+        band = lsws_band_at(info.band)->name;
+        lsws_version_format(info.fw, 0, fw, sizeof fw);
+    }
     if (ctx->json) {
-        json_array_append_new(ctx->json, json_pack("{s:s, s:s, s:s, s:s, s:s}", "device", uri, "model", m->name,
-                                                   "sn", info.sn, "firmware_version", fw, "band", band->name));
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "device", dev->uri, "transport", ctx->t->scheme, "name",
+                              dev->name, "address", dev->address);
+        json_object_set_new(o, "rssi", dev->rssi == LSWS_FOUND_NO_RSSI ? json_null() : json_integer(dev->rssi));
+        json_object_set_new(o, "model", *model ? json_string(model) : json_null());
+        json_object_set_new(o, "sn", *sn ? json_string(sn) : json_null());
+        json_object_set_new(o, "firmware_version", *fw ? json_string(fw) : json_null());
+        json_object_set_new(o, "band", *band ? json_string(band) : json_null());
+        json_array_append_new(ctx->json, o);
     } else {
         if (!ctx->shown++)
-            printf("%-28s %-6s %-17s %-8s %s\n", "DEVICE", "MODEL", "SN", "FIRMWARE", "BAND");
-        printf("%-28s %-6s %-17s %-8s %s\n", uri, m->name, info.sn, fw, band->name);
+            printf("%-28s %-6s %-17s %-8s %-6s %s\n", "DEVICE", "MODEL", "SN", "FIRMWARE", "BAND", "NAME");
+        printf("%-28s %-6s %-17s %-8s %-6s %s\n", dev->uri, *model ? model : "?", *sn ? sn : "?", *fw ? fw : "-",
+               *band ? band : "-", dev->name);
     }
+    return 0;
 }
 
 int cmd_list(int argc, char **argv, struct lsws_cli *cli)
@@ -54,11 +74,15 @@ int cmd_list(int argc, char **argv, struct lsws_cli *cli)
     if (first < argc)
         return cli_error(EXIT_USAGE, "list takes no arguments");
     struct list_ctx ctx = {.cli = cli, .json = cli->json ? json_array() : NULL};
-    for (const struct lsws_transport *const *t = lsws_transports; *t; t++)
-        if ((*t)->list)
-            (*t)->list(found, &ctx);
-    if (ctx.json) {
-        cli_print_json(ctx.json);
+    for (size_t i = 0; (ctx.t = lsws_transport_at(i)); i++) {
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        if (!ctx.t->discover || (ctx.t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
+            continue;
+        if (ctx.t->discover(SCAN_TIMEOUT_MS, found, &ctx, &err) != LSWS_OK)
+            cli_warn("cannot scan %s: %s", ctx.t->scheme, err.msg);
     }
+    if (ctx.json)
+        cli_print_json(ctx.json);
     return EXIT_OK;
 }

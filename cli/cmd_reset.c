@@ -28,7 +28,13 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli)
     }
     struct lsws_config *current;
     if ((rc = session_read_all(&s, &current)) == EXIT_OK) {
-        rc = session_backup(cli, &s, current);
+        char path[1024];
+        struct lsws_error berr;
+        lsws_error_clear(&berr);
+        if (lsws_backup_save(&s.info, current, path, sizeof path, &berr) != LSWS_OK)
+            rc = cli_error(EXIT_FAILED, "no backup, nothing reset: %s", berr.msg);
+        else if (!cli->json)
+            fprintf(stderr, "lsws: previous settings saved to %s\n", path);
         lsws_config_free(current);
     }
     if (rc == EXIT_OK) {

@@ -6,167 +6,136 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RANGE_4000A "4000a"
-
-/* KEY=VALUE arguments into changes. */
-static int parse_args(struct lsws_config *changes, int n, char **args)
+/* KEY=VALUE arguments into desired. */
+static int parse_args(struct lsws_config *desired, int n, char **args)
 {
     for (int i = 0; i < n; i++) {
         char *eq = strchr(args[i], '=');
         if (!eq || eq == args[i])
             return cli_error(EXIT_USAGE, "'%s' is not KEY=VALUE", args[i]);
         *eq = '\0';
-        int idx = lsws_model_find(changes->model, args[i]);
-        if (idx >= 0 && changes->model->settings[idx].row->flags & LSWS_F_WRITEONLY)
+        int idx = lsws_model_find(desired->model, args[i]);
+        if (idx >= 0 && desired->model->settings[idx].row->flags & LSWS_F_WRITEONLY)
             return cli_error(EXIT_USAGE, "%s is not set on the command line: use 'lsws password'", args[i]);
-        if (idx >= 0 && changes->model->settings[idx].row->flags & LSWS_F_READONLY)
+        if (idx >= 0 && desired->model->settings[idx].row->flags & LSWS_F_READONLY)
             return cli_error(EXIT_USAGE, "%s is read-only", args[i]);
         struct lsws_error err;
         lsws_error_clear(&err);
-        if (lsws_config_set(changes, args[i], eq + 1, &err) != LSWS_OK)
+        if (lsws_config_set(desired, args[i], eq + 1, &err) != LSWS_OK)
             return cli_error(EXIT_USAGE, "%s", err.msg);
     }
     return EXIT_OK;
 }
 
-/* CTH01: 4000 A is a group range. As the ToolBox app does (CTH01 guide,
- * Configure Interface Parameters), setting one channel to 4000 A moves the
- * other two of its group to 4000 A, and moving one off 4000 A moves them
- * with it, unless they were given explicitly. */
-static void link_group_ranges(struct lsws_config *changes, const struct lsws_config *current)
+static json_t *value_json(const struct lsws_cli *cli, const struct lsws_model *m, size_t i, int present,
+                          const struct lsws_value *v)
 {
-    const struct lsws_model *m = changes->model;
-    for (int ch = 1; ch <= 12; ch++) {
-        char key[48];
-        snprintf(key, sizeof key, "interface.current[%d].range", ch);
-        int idx = lsws_model_find(m, key);
-        if (idx < 0 || !changes->present[idx])
-            continue;
-        char val[32];
-        lsws_value_format(m, (size_t)idx, &changes->values[idx], val, sizeof val);
-        int to_4000 = strcmp(val, RANGE_4000A) == 0;
-        int g = (ch - 1) / 3;
-        for (int sib = g * 3 + 1; sib <= g * 3 + 3; sib++) {
-            char skey[48], cur[32];
-            snprintf(skey, sizeof skey, "interface.current[%d].range", sib);
-            int sidx = lsws_model_find(m, skey);
-            if (sib == ch || changes->present[sidx] || !current->present[sidx])
-                continue;
-            lsws_value_format(m, (size_t)sidx, &current->values[sidx], cur, sizeof cur);
-            if (to_4000 || strcmp(cur, RANGE_4000A) == 0) {
-                changes->values[sidx] = changes->values[idx];
-                changes->present[sidx] = 1;
-                fprintf(stderr, "lsws: %s also set to %s: 4000 A applies to the whole group %c\n", skey, val,
-                        'a' + g);
-            }
-        }
-    }
+    if (!present)
+        return json_null();
+    if ((m->settings[i].row->flags & LSWS_F_SECRET) && !cli->show_secrets)
+        return json_string(LSWS_REDACTED);
+    return lsws_value_to_json(m, i, v);
 }
 
-/* A new band brings its own RX2 and channel defaults (as choosing the
- * frequency in the app does), unless they were given explicitly. */
-static void follow_band(struct lsws_config *changes, const struct lsws_config *current)
+static void value_text(const struct lsws_cli *cli, const struct lsws_model *m, size_t i, int present,
+                       const struct lsws_value *v, char *buf, size_t n)
 {
-    const struct lsws_model *m = changes->model;
-    int band = lsws_model_find(m, "lorawan.band");
-    if (!changes->present[band] ||
-        (current->present[band] && current->values[band].num == changes->values[band].num))
-        return;
-    struct lsws_config *defaults;
-    if (lsws_config_new(m, &defaults) != LSWS_OK)
-        return;
-    const struct lsws_band *b = lsws_band_at((size_t)changes->values[band].num);
-    if (b && lsws_config_defaults(defaults, b->name, NULL, NULL) == LSWS_OK) {
-        for (size_t i = 0; i < m->n_settings; i++) {
-            if (!(m->settings[i].row->flags & LSWS_F_BAND) || (int)i == band || changes->present[i])
-                continue;
-            changes->values[i] = defaults->values[i];
-            changes->present[i] = 1;
-            char v[64];
-            lsws_value_format(m, i, &changes->values[i], v, sizeof v);
-            fprintf(stderr, "lsws: %s set to %s, the %s default\n", m->settings[i].key, v, b->name);
-        }
-    }
-    lsws_config_free(defaults);
-}
-
-/* Keeps in changes only what differs from current; returns how many. */
-static size_t drop_unchanged(struct lsws_config *changes, const struct lsws_config *current)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < changes->model->n_settings; i++) {
-        if (!changes->present[i])
-            continue;
-        if (current->present[i] && lsws_value_equal(changes->model, i, &changes->values[i], &current->values[i]))
-            changes->present[i] = 0;
-        else
-            n++;
-    }
-    return n;
-}
-
-static void format(const struct lsws_cli *cli, const struct lsws_config *cfg, size_t i, char *buf, size_t n)
-{
-    if (!cfg->present[i])
+    if (!present)
         snprintf(buf, n, "(none)");
-    else if ((cfg->model->settings[i].row->flags & LSWS_F_SECRET) && !cli->show_secrets)
+    else if ((m->settings[i].row->flags & LSWS_F_SECRET) && !cli->show_secrets)
         snprintf(buf, n, "%s", LSWS_REDACTED);
     else
-        lsws_value_format(cfg->model, i, &cfg->values[i], buf, n);
+        lsws_value_format(m, i, v, buf, n);
 }
 
-/* Reads back what was written and compares; prints each mismatch. */
-static int verify(struct session *s, const struct lsws_config *changes, struct lsws_cli *cli)
-{
-    struct lsws_config *back;
-    struct lsws_error err;
-    lsws_error_clear(&err);
-    if (lsws_config_new(s->model, &back) != LSWS_OK)
-        return cli_error(EXIT_FAILED, "out of memory");
-    int rc = lsws_client_read(s->client, back, changes, &err);
-    if (rc != LSWS_OK) {
-        lsws_config_free(back);
-        return session_fail(s, "cannot read back from", rc, &err);
-    }
-    int bad = 0;
-    for (size_t i = 0; i < s->model->n_settings; i++) {
-        if (!changes->present[i])
-            continue;
-        if (back->present[i] && lsws_value_equal(s->model, i, &changes->values[i], &back->values[i]))
-            continue;
-        char want[128], got[128];
-        format(cli, changes, i, want, sizeof want);
-        format(cli, back, i, got, sizeof got);
-        cli_error(EXIT_VERIFY, "verify mismatch on '%s': %s: wrote %s, read %s", s->uri, s->model->settings[i].key,
-                  want, got);
-        bad = 1;
-    }
-    lsws_config_free(back);
-    return bad ? EXIT_VERIFY : EXIT_OK;
-}
+static const char *const state_names[] = {
+    [LSWS_CHG_PLANNED] = "planned", [LSWS_CHG_VERIFIED] = "verified", [LSWS_CHG_OLD] = "old",
+    [LSWS_CHG_OTHER] = "other",     [LSWS_CHG_UNKNOWN] = "unknown",
+};
+static const char *const outcome_names[] = {
+    [LSWS_TXN_PLANNED] = "planned",     [LSWS_TXN_NOTHING] = "nothing",   [LSWS_TXN_VERIFIED] = "verified",
+    [LSWS_TXN_UNCHANGED] = "unchanged", [LSWS_TXN_MISMATCH] = "mismatch", [LSWS_TXN_UNKNOWN] = "unknown",
+    [LSWS_TXN_WRITTEN] = "written",
+};
 
-static void report(struct lsws_cli *cli, const struct session *s, const struct lsws_config *changes,
-                   const struct lsws_config *current, size_t n)
+/* Notes on what the rules brought along, before anything is written. */
+static void print_notes(const struct lsws_cli *cli, const struct lsws_txn *t)
 {
-    json_t *list = cli->json ? json_array() : NULL;
-    for (size_t i = 0; i < s->model->n_settings; i++) {
-        if (!changes->present[i])
+    for (size_t k = 0; k < t->n_changes && !cli->json; k++) {
+        const struct lsws_change *c = &t->changes[k];
+        char v[128];
+        if (c->why == LSWS_WHY_GIVEN)
             continue;
-        char old[128], now[128];
-        format(cli, current, i, old, sizeof old);
-        format(cli, changes, i, now, sizeof now);
-        if (list)
-            json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "key", s->model->settings[i].key, "old",
-                                                  old, "new", now));
+        value_text(cli, t->model, c->idx, 1, &c->new, v, sizeof v);
+        if (c->why == LSWS_WHY_GROUP)
+            fprintf(stderr, "lsws: %s also set to %s: %s\n", t->model->settings[c->idx].key, v, c->note);
         else
-            printf("%-42s %s -> %s\n", s->model->settings[i].key, old, now);
+            fprintf(stderr, "lsws: %s set to %s, %s\n", t->model->settings[c->idx].key, v, c->note);
     }
-    if (list) {
-        json_t *o = json_pack("{s:s, s:s, s:o, s:b}", "device", s->uri, "sn", s->info.sn, "changed", list,
-                              "verified", 1);
-        cli_print_json(o);
-    } else {
+}
+
+static void report_json(const struct lsws_cli *cli, const struct session *s, const struct lsws_txn *t)
+{
+    json_t *list = json_array();
+    for (size_t k = 0; k < t->n_changes; k++) {
+        const struct lsws_change *c = &t->changes[k];
+        int read = c->state == LSWS_CHG_VERIFIED || c->state == LSWS_CHG_OLD || c->state == LSWS_CHG_OTHER;
+        json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:o, s:s}", "key", t->model->settings[c->idx].key,
+                                              "old", value_json(cli, t->model, c->idx, c->had_old, &c->old), "new",
+                                              value_json(cli, t->model, c->idx, 1, &c->new), "read_back",
+                                              value_json(cli, t->model, c->idx, read, &c->now), "state",
+                                              state_names[c->state]));
+    }
+    cli_print_json(json_pack("{s:s, s:s, s:s, s:o, s:b, s:o}", "device", s->uri, "sn", s->info.sn, "outcome",
+                             outcome_names[t->outcome], "changed", list, "verified",
+                             t->outcome == LSWS_TXN_VERIFIED || t->outcome == LSWS_TXN_NOTHING, "backup",
+                             t->backup[0] ? json_string(t->backup) : json_null()));
+}
+
+static void report_text(const struct lsws_cli *cli, const struct session *s, const struct lsws_txn *t)
+{
+    for (size_t k = 0; k < t->n_changes; k++) {
+        const struct lsws_change *c = &t->changes[k];
+        char old[128], now[128];
+        value_text(cli, t->model, c->idx, c->had_old, &c->old, old, sizeof old);
+        value_text(cli, t->model, c->idx, 1, &c->new, now, sizeof now);
+        printf("%-42s %s -> %s\n", t->model->settings[c->idx].key, old, now);
+    }
+    size_t n = t->n_changes;
+    if (t->outcome == LSWS_TXN_VERIFIED)
         printf("%zu setting%s written to %s %s and verified\n", n, n == 1 ? "" : "s", s->model->name, s->info.sn);
+}
+
+/* Why a write failed, and exactly what the device holds now. */
+static int report_failure(const struct lsws_cli *cli, const struct session *s, const struct lsws_txn *t, int rc,
+                          const struct lsws_error *err)
+{
+    int code = session_fail(s, t->outcome == LSWS_TXN_WRITTEN ? "cannot read back from" : "cannot write to", rc, err);
+    for (size_t k = 0; k < t->n_changes && t->outcome == LSWS_TXN_MISMATCH; k++) {
+        const struct lsws_change *c = &t->changes[k];
+        char want[128], got[128];
+        if (c->state == LSWS_CHG_VERIFIED)
+            continue;
+        value_text(cli, t->model, c->idx, 1, &c->new, want, sizeof want);
+        value_text(cli, t->model, c->idx, 1, &c->now, got, sizeof got);
+        fprintf(stderr, "lsws: verify mismatch on '%s': %s: wrote %s, read %s\n", s->uri,
+                t->model->settings[c->idx].key, want, got);
+    }
+    switch (t->outcome) {
+    case LSWS_TXN_UNCHANGED:
+        fprintf(stderr, "lsws: nothing was changed on '%s'\n", s->uri);
+        return code;
+    case LSWS_TXN_WRITTEN:
+        fprintf(stderr, "lsws: the device confirmed the write, but it could not be verified: check with 'lsws get'\n");
+        return code;
+    case LSWS_TXN_UNKNOWN:
+        fprintf(stderr, "lsws: '%s' may hold the new settings (all of them or none): check with 'lsws get'\n",
+                s->uri);
+        return code;
+    case LSWS_TXN_MISMATCH:
+        return EXIT_VERIFY;
+    default:
+        return code;
     }
 }
 
@@ -217,61 +186,53 @@ int cmd_set(int argc, char **argv, struct lsws_cli *cli)
     struct session s;
     if ((rc = session_open(cli, &s, 1)) != EXIT_OK)
         return rc;
-    struct lsws_config *changes = NULL, *current = NULL, *merged = NULL;
+    struct lsws_config *desired = NULL;
+    struct lsws_txn *t = NULL;
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (lsws_config_new(s.model, &changes) != LSWS_OK) {
+    if (lsws_config_new(s.model, &desired) != LSWS_OK) {
         rc = cli_error(EXIT_FAILED, "out of memory");
         goto out;
     }
-    if ((rc = parse_args(changes, argc - first, argv + first)) != EXIT_OK)
+    if ((rc = parse_args(desired, argc - first, argv + first)) != EXIT_OK)
         goto out;
-    if ((rc = session_read_all(&s, &current)) != EXIT_OK)
-        goto out;
-    link_group_ranges(changes, current);
-    follow_band(changes, current);
-    if (lsws_config_copy(current, &merged) != LSWS_OK) {
-        rc = cli_error(EXIT_FAILED, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < s.model->n_settings; i++)
-        if (changes->present[i]) {
-            merged->values[i] = changes->values[i];
-            merged->present[i] = 1;
-        }
-    if (lsws_config_check(merged, &err) != LSWS_OK) {
-        rc = cli_error(EXIT_USAGE, "%s (nothing was written)", err.msg);
+    int lrc = lsws_txn_plan(s.client, &s.info, desired, &t, &err);
+    if (lrc != LSWS_OK) {
+        /* Refused as a whole before anything was sent. */
+        rc = lrc == LSWS_ERR_NOMEM || lrc == LSWS_ERR_TIMEOUT || lrc == LSWS_ERR_NODEV || lrc == LSWS_ERR_AUTH ||
+                     lrc == LSWS_ERR_PROTOCOL || lrc == LSWS_ERR_DEVICE
+                 ? session_fail(&s, "cannot read settings from", lrc, &err)
+                 : cli_error(EXIT_USAGE, "%s (nothing was written)", err.msg);
         goto out;
     }
-    size_t n = drop_unchanged(changes, current);
-    if (n == 0) {
-        if (!cli->json)
+    if (t->outcome == LSWS_TXN_NOTHING) {
+        if (cli->json)
+            report_json(cli, &s, t);
+        else
             printf("nothing to change: %s %s already has these settings\n", s.model->name, s.info.sn);
-        else
-            cli_print_json(json_pack("{s:s, s:[], s:b}", "device", s.uri, "changed", "verified", 1));
         goto out;
     }
-    if ((rc = session_backup(cli, &s, current)) != EXIT_OK)
-        goto out;
-    int wrc = lsws_client_write(s.client, changes, current, &err);
-    if (wrc != LSWS_OK) {
-        /* The device applies a transaction whole or not at all: a refusal
-         * changed nothing; a lost link leaves old or new, not a mix. */
-        rc = session_fail(&s, "cannot write to", wrc, &err);
-        if (wrc == LSWS_ERR_DEVICE || wrc == LSWS_ERR_AUTH || wrc == LSWS_ERR_UNSUPPORTED)
-            fprintf(stderr, "lsws: nothing was changed on '%s'\n", s.uri);
-        else
-            fprintf(stderr, "lsws: '%s' holds either all of the old or all of the new settings: "
-                            "check with 'lsws get'\n", s.uri);
+    print_notes(cli, t);
+    lrc = lsws_txn_apply(s.client, t, 0, &err);
+    if (t->backup[0] && !cli->json)
+        fprintf(stderr, "lsws: previous settings saved to %s\n", t->backup);
+    if (t->answer_lost && !cli->json)
+        fprintf(stderr, "lsws: the device's answer to the write was lost; reading back shows it was applied\n");
+    if (lrc != LSWS_OK) {
+        rc = t->backup[0] || t->outcome != LSWS_TXN_PLANNED ? report_failure(cli, &s, t, lrc, &err)
+                                                            : cli_error(EXIT_FAILED, "no backup, nothing written: %s",
+                                                                        err.msg);
+        if (cli->json)
+            report_json(cli, &s, t);
         goto out;
     }
-    if ((rc = verify(&s, changes, cli)) != EXIT_OK)
-        goto out;
-    report(cli, &s, changes, current, n);
+    if (cli->json)
+        report_json(cli, &s, t);
+    else
+        report_text(cli, &s, t);
 out:
-    lsws_config_free(changes);
-    lsws_config_free(current);
-    lsws_config_free(merged);
+    lsws_config_free(desired);
+    lsws_txn_free(t);
     session_close(&s);
     return rc;
 }

@@ -25,6 +25,7 @@ const struct cli_option cli_global_options[] = {
     {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
     {"password-file", 0, "FILE", "read the device password from FILE (else $LSWS_PASSWORD or a prompt)"},
     {"timeout", 0, "MS", "reply timeout per exchange in milliseconds"},
+    {"deadline", 0, "SECONDS", "total time a device command may take (default 120)"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
     {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
     {"trace", 0, NULL, "dump every frame in hex (with --show-secrets: frames hold secrets)"},
@@ -109,6 +110,12 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
         if (*end || ms < 10 || ms > 600000)
             return cli_error(EXIT_USAGE, "--timeout takes milliseconds from 10 to 600000, not '%s'", value);
         cli->timeout_ms = (int)ms;
+    } else if (strcmp(name, "deadline") == 0) {
+        char *end;
+        long sec = strtol(value, &end, 10);
+        if (!*value || *end || sec < 1 || sec > 86400)
+            return cli_error(EXIT_USAGE, "--deadline takes seconds from 1 to 86400, not '%s'", value);
+        cli->deadline_ms = (int)sec * 1000;
     } else if (strcmp(name, "yes") == 0)
         cli->yes = 1;
     else if (strcmp(name, "verbose") == 0)

@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "transport.h"
 
 
 static void log_line(void *ctx, const char *line)
@@ -128,23 +127,17 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
     s->uri = cli->device ? cli->device : getenv("LSWS_DEVICE");
     if (!s->uri || !*s->uri)
         return cli_error(EXIT_USAGE, "no device: give -d URI (or set LSWS_DEVICE); 'lsws list' shows devices");
-    const char *rest;
-    const struct lsws_transport *t = lsws_transport_for(s->uri, &rest);
-    if (!t)
-        return cli_error(EXIT_USAGE, "cannot open '%s': unknown transport (this build has: sim%s)", s->uri,
-#ifdef LSWS_HAVE_SERIAL
-                         ", serial"
-#else
-                         ""
-#endif
-        );
-    struct lsws_link_opts opts = {.trace = cli->trace};
+    struct lsws_uri uri;
     struct lsws_error err;
     lsws_error_clear(&err);
-    int rc = lsws_client_open(t, rest, &opts, &s->client, &err);
+    if (lsws_uri_parse(s->uri, &uri, &err) != LSWS_OK)
+        return cli_error(EXIT_USAGE, "%s", err.msg);
+    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL};
+    int rc = lsws_client_open(&uri, &opts, &s->client, &err);
     if (rc != LSWS_OK)
-        return cli_error(cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc), "cannot open '%s': %s",
-                         s->uri, err.msg);
+        return cli_error(rc == LSWS_ERR_INVALID ? EXIT_USAGE : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc),
+                         "%s", err.msg);
+    lsws_client_set_deadline(s->client, cli->deadline_ms ? cli->deadline_ms : CLI_DEFAULT_DEADLINE_MS);
     if (cli->verbose)
         lsws_client_set_log(s->client, log_line, (void *)s->uri);
     if (cli->timeout_ms)
@@ -214,42 +207,13 @@ int session_read_all(struct session *s, struct lsws_config **cfg)
     return EXIT_OK;
 }
 
-/* $LSWS_BACKUP_DIR, else <state dir>/backups (transports/state_dir.c). */
-int session_backup(struct lsws_cli *cli, const struct session *s, const struct lsws_config *cfg)
+void cli_trace(void *ctx, char dir, const uint8_t *bytes, size_t len, const char *note)
 {
-    char dir[2048], path[2400];
-    const char *env = getenv("LSWS_BACKUP_DIR");
-    struct lsws_error err;
-    lsws_error_clear(&err);
-    if (env && *env) {
-        snprintf(dir, sizeof dir, "%s", env);
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return cli_error(EXIT_FAILED, "cannot create '%s': %s", dir, strerror(errno));
-    } else if (lsws_state_dir("backups", dir, sizeof dir, &err) != LSWS_OK) {
-        return cli_error(EXIT_FAILED, "no place for a backup (set LSWS_BACKUP_DIR): %s", err.msg);
-    }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    snprintf(path, sizeof path, "%s/%s-%s-%s-%03ld.json", dir, s->model->name, s->info.sn, stamp,
-             ts.tv_nsec / 1000000);
-    /* Read-only settings stay out: a backup must restore as a template. */
-    struct lsws_config *copy;
-    char *text = NULL;
-    if (lsws_config_copy(cfg, &copy) != LSWS_OK)
-        return cli_error(EXIT_FAILED, "out of memory");
-    for (size_t i = 0; i < copy->model->n_settings; i++)
-        if (copy->model->settings[i].row->flags & LSWS_F_READONLY)
-            copy->present[i] = 0;
-    int rc = lsws_template_render(copy, 0, &text) == LSWS_OK ? EXIT_OK : cli_error(EXIT_FAILED, "out of memory");
-    lsws_config_free(copy);
-    if (rc == EXIT_OK)
-        rc = cli_write_file(path, text, strlen(text), 0600);
-    free(text);
-    if (rc == EXIT_OK && !cli->json)
-        fprintf(stderr, "lsws: previous settings saved to %s\n", path);
-    return rc;
+    (void)ctx;
+    char *hex = malloc(2 * len + 1);
+    if (!hex)
+        return;
+    lsws_hex_format(bytes, len, hex);
+    fprintf(stderr, "%c %s%s%s%s\n", dir, hex, note ? " (" : "", note ? note : "", note ? ")" : "");
+    free(hex);
 }

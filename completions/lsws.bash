@@ -10,7 +10,7 @@
 # nothing is offered for them.
 
 _lsws_commands="decode encode template keys list info get set reset reboot password time help"
-_lsws_global_opts="--device -d --password-file --timeout --yes -y --verbose -v --trace --json
+_lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --verbose -v --trace --json
     --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
@@ -32,7 +32,7 @@ _lsws_optarg()
     case "$2" in
         --device | -d) echo URI; return ;;
         --password-file) echo FILE; return ;;
-        --timeout) echo ARG; return ;;
+        --timeout | --deadline) echo ARG; return ;;
     esac
     case "$1:$2" in
         decode:--model | decode:-m | encode:--model | encode:-m | template:--model | \

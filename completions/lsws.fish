@@ -20,7 +20,7 @@ function __lsws_words
             continue
         end
         switch $w
-            case -d --device --password-file --timeout -m --model -b --base --band -o --output --at --tz
+            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz
                 set skip 1
                 continue
             case '-*'
@@ -136,6 +136,7 @@ complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a com
 complete -c lsws -s d -l device -x -a '(__lsws_devices)' -d 'the device (default: $LSWS_DEVICE)'
 complete -c lsws -l password-file -r -F -d 'read the device password from FILE'
 complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
+complete -c lsws -l deadline -x -d 'total time a device command may take'
 complete -c lsws -s y -l yes -d 'do not ask for confirmation'
 complete -c lsws -s v -l verbose -d 'show each exchange with the device'
 complete -c lsws -l trace -d 'dump every frame in hex'

@@ -7,15 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define DEFAULT_ATTEMPTS 3
 
 struct lsws_client {
+    struct lsws_uri uri;
     const struct lsws_transport *t;
-    void *h;
+    struct lsws_link_opts opts;
+    void *h; /* NULL while the link is down */
     uint8_t seq;
     int timeout_ms, attempts;
-    size_t max_msg;
+    double deadline; /* ms on the monotonic clock; 0: none */
+    int deadline_total;
+    size_t link_max, device_max;
+    int maybe_applied;
+    int reconnecting;
+    char password[16]; /* for reconnect; "" when not authenticated */
     struct lsws_client_stats stats;
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
@@ -33,6 +42,13 @@ static const char *op_name(uint8_t op)
     return op < sizeof op_names / sizeof op_names[0] && op_names[op] ? op_names[op] : "op";
 }
 
+/* Requests the device may execute twice without harm: after a dropped link
+ * the client reconnects and sends them again by itself. */
+static int idempotent(uint8_t op)
+{
+    return op == LSWS_OP_IDENTIFY || op == LSWS_OP_READ;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -40,25 +56,70 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int lsws_client_open(const struct lsws_transport *t, const char *rest, const struct lsws_link_opts *opts,
-                     struct lsws_client **out, struct lsws_error *err)
+/* A sequence number a previous session is unlikely to have used, so a late
+ * answer to another session's request is never taken for ours. */
+static uint8_t random_seq(void)
 {
-    if (!t->open || !t->send || !t->recv)
+    uint8_t b = 0;
+    if (getrandom(&b, 1, GRND_NONBLOCK) != 1)
+        b = (uint8_t)(time(NULL) ^ getpid());
+    return b;
+}
+
+static int open_link(struct lsws_client *c, struct lsws_error *err)
+{
+    int rc = c->t->open(&c->uri, &c->opts, &c->h, err);
+    if (rc != LSWS_OK) {
+        c->h = NULL;
+        return rc;
+    }
+    struct lsws_link_limits lim = {LSWS_MSG_MAX, 0};
+    if (c->t->limits)
+        c->t->limits(c->h, &lim);
+    c->link_max = lim.max_msg >= LSWS_MSG_MIN && lim.max_msg < LSWS_MSG_MAX ? lim.max_msg : LSWS_MSG_MAX;
+    return LSWS_OK;
+}
+
+static void close_link(struct lsws_client *c)
+{
+    if (c->h && c->t->close)
+        c->t->close(c->h);
+    c->h = NULL;
+}
+
+int lsws_client_open(const struct lsws_uri *uri, const struct lsws_link_opts *opts, struct lsws_client **out,
+                     struct lsws_error *err)
+{
+    const struct lsws_transport *t = uri->transport;
+    if (!t || !t->open || !t->send || !t->recv)
         return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s transport cannot exchange messages",
-                         t->scheme);
+                         t ? t->scheme : "(none)");
+    unsigned timeout;
+    int rc = lsws_uri_opt_uint(uri, "timeout", 10, 600000, t->timeout_ms > 0 ? (unsigned)t->timeout_ms : 1000,
+                               &timeout, err);
+    if (rc != LSWS_OK)
+        return rc;
     struct lsws_client *c = calloc(1, sizeof *c);
     if (!c)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
-    int rc = t->open(rest, opts, &c->h, err);
-    if (rc != LSWS_OK) {
+    c->uri = *uri;
+    /* The copy's option pointers must point into the copy's buffer. */
+    c->uri.path = c->uri.buf + (uri->path - uri->buf);
+    for (size_t i = 0; i < uri->n_opt; i++) {
+        c->uri.opt[i].name = c->uri.buf + (uri->opt[i].name - uri->buf);
+        c->uri.opt[i].value = c->uri.buf + (uri->opt[i].value - uri->buf);
+    }
+    c->t = t;
+    if (opts)
+        c->opts = *opts;
+    c->timeout_ms = (int)timeout;
+    c->attempts = DEFAULT_ATTEMPTS;
+    c->device_max = LSWS_MSG_MAX;
+    c->seq = random_seq();
+    if ((rc = open_link(c, err)) != LSWS_OK) {
         free(c);
         return rc;
     }
-    c->t = t;
-    c->timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 1000;
-    c->attempts = DEFAULT_ATTEMPTS;
-    c->max_msg = LSWS_MSG_MAX;
-    c->seq = (uint8_t)(time(NULL) & 0xff); /* a fresh session does not reuse the last seq */
     *out = c;
     return LSWS_OK;
 }
@@ -67,8 +128,8 @@ void lsws_client_close(struct lsws_client *c)
 {
     if (!c)
         return;
-    if (c->t->close)
-        c->t->close(c->h);
+    close_link(c);
+    explicit_bzero(c->password, sizeof c->password);
     free(c);
 }
 
@@ -86,11 +147,37 @@ void lsws_client_set_timeout(struct lsws_client *c, int timeout_ms, int attempts
         c->attempts = attempts;
 }
 
+void lsws_client_set_deadline(struct lsws_client *c, int total_ms)
+{
+    c->deadline_total = total_ms > 0 ? total_ms : 0;
+    c->deadline = total_ms > 0 ? now_ms() + total_ms : 0;
+}
+
 void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *stats)
 {
     *stats = c->stats;
-    if (c->t->wire_bytes)
+    if (c->h && c->t->wire_bytes)
         c->t->wire_bytes(c->h, &stats->wire_bytes_out, &stats->wire_bytes_in);
+}
+
+size_t lsws_client_max_msg(const struct lsws_client *c)
+{
+    size_t m = LSWS_MSG_MAX;
+    if (c->link_max < m)
+        m = c->link_max;
+    if (c->device_max < m)
+        m = c->device_max;
+    return m;
+}
+
+const char *lsws_client_uri(const struct lsws_client *c)
+{
+    return c->uri.text;
+}
+
+int lsws_client_maybe_applied(const struct lsws_client *c)
+{
+    return c->maybe_applied;
 }
 
 /* Maps a device status to an lsws error with a message. */
@@ -147,28 +234,49 @@ static void log_exchange(struct lsws_client *c, uint8_t op, size_t out, size_t i
 
 /* One request/response exchange with retries of the identical request. On
  * success *resp describes the response (payload in c->rx) and the return
- * value is the mapped device status. */
-static int exchange(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
-                    struct lsws_msg *resp, struct lsws_error *err)
+ * value is the mapped device status. Sets c->maybe_applied when the request
+ * may have run although the exchange failed. */
+static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
+                         struct lsws_msg *resp, struct lsws_error *err)
 {
     uint8_t req[LSWS_MSG_MAX];
     size_t rlen;
+    int sent = 0; /* a copy of the request reached the link without an answer */
+    c->maybe_applied = 0;
+    if (!c->h)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': link closed", c->uri.text);
     c->seq++;
-    if (lsws_msg_encode(c->seq, op, -1, payload, len, req, sizeof req, &rlen) != LSWS_OK || rlen > c->max_msg)
-        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "%s request of %zu bytes is too large", op_name(op), len);
+    if (lsws_msg_encode(c->seq, op, -1, payload, len, req, sizeof req, &rlen) != LSWS_OK ||
+        rlen > lsws_client_max_msg(c))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "%s request of %zu bytes is larger than the %zu bytes "
+                         "'%s' takes", op_name(op), rlen, lsws_client_max_msg(c), c->uri.text);
     int rc = LSWS_ERR_TIMEOUT;
     for (int attempt = 1; attempt <= c->attempts; attempt++) {
         double start = now_ms();
+        int limit = c->timeout_ms;
+        if (c->deadline) {
+            double left = c->deadline - start;
+            if (left <= 0) {
+                c->maybe_applied = sent;
+                return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "'%s': the command did not finish within its "
+                                 "deadline of %d s", c->uri.text, (c->deadline_total + 999) / 1000);
+            }
+            if (left < limit)
+                limit = (int)left + 1;
+        }
         if (attempt > 1)
             c->stats.retries++;
         rc = c->t->send(c->h, req, rlen, err);
-        if (rc != LSWS_OK)
+        if (rc != LSWS_OK) {
+            c->maybe_applied = sent;
             return rc;
+        }
+        sent = 1;
         c->stats.msg_bytes_out += rlen;
         /* Wait for the response with our seq; late answers to earlier
          * attempts or requests are dropped. */
         for (;;) {
-            int left = c->timeout_ms - (int)(now_ms() - start);
+            int left = limit - (int)(now_ms() - start);
             size_t n = 0;
             if (left <= 0) {
                 rc = LSWS_ERR_TIMEOUT;
@@ -184,45 +292,93 @@ static int exchange(struct lsws_client *c, uint8_t op, const uint8_t *payload, s
                 continue;
             c->stats.exchanges++;
             log_exchange(c, op, rlen, n, now_ms() - start, attempt, resp->status);
-            return status_error(resp, err);
-        }
-        if (rc != LSWS_ERR_TIMEOUT)
+            rc = status_error(resp, err);
+            /* A refusal of a retry says nothing of the first copy, which the
+             * device may have executed before its answer was lost. */
+            c->maybe_applied = rc != LSWS_OK && attempt > 1;
             return rc;
+        }
+        if (rc != LSWS_ERR_TIMEOUT) {
+            c->maybe_applied = 1;
+            return rc;
+        }
         log_exchange(c, op, rlen, 0, now_ms() - start, attempt, -1);
     }
-    return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer to %s after %d attempts of %d ms",
-                     op_name(op), c->attempts, c->timeout_ms);
+    c->maybe_applied = 1;
+    return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer to %s after %d attempts of %d ms", op_name(op),
+                     c->attempts, c->timeout_ms);
+}
+
+/* exchange_once, and for requests that may run twice: after the link
+ * dropped, or the device ended the session (the CTH01 does after 3 minutes
+ * without data), reconnect, authenticate again and send once more. */
+static int exchange(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
+                    struct lsws_msg *resp, struct lsws_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    int rc = exchange_once(c, op, payload, len, resp, err);
+    int lost = rc == LSWS_ERR_NODEV || (rc == LSWS_ERR_AUTH && resp->status == LSWS_ST_AUTH_REQUIRED && c->password[0]);
+    if (!lost || !idempotent(op) || c->reconnecting)
+        return rc;
+    struct lsws_error rerr;
+    lsws_error_clear(&rerr);
+    if (lsws_client_reconnect(c, &rerr) != LSWS_OK)
+        return rc; /* the first error says what happened */
+    return exchange_once(c, op, payload, len, resp, err);
+}
+
+/* The device's own limit, from IDENTIFY or AUTH. */
+static int take_info(struct lsws_client *c, const struct lsws_msg *resp, struct lsws_device_info *info,
+                     struct lsws_error *err)
+{
+    int rc = lsws_info_decode(resp->payload, resp->len, info, err);
+    if (rc != LSWS_OK)
+        return rc;
+    if (info->max_payload < LSWS_MSG_MIN)
+        return lsws_fail(err, LSWS_ERR_PROTOCOL, 23, "'%s' announces a largest message of %u bytes: the protocol "
+                         "needs at least %d", c->uri.text, info->max_payload, LSWS_MSG_MIN);
+    c->device_max = info->max_payload;
+    return LSWS_OK;
 }
 
 int lsws_client_identify(struct lsws_client *c, struct lsws_device_info *info, struct lsws_error *err)
 {
     struct lsws_msg resp;
     int rc = exchange(c, LSWS_OP_IDENTIFY, NULL, 0, &resp, err);
-    if (rc != LSWS_OK)
-        return rc;
-    rc = lsws_info_decode(resp.payload, resp.len, info, err);
-    if (rc == LSWS_OK && info->max_payload >= 64 && info->max_payload < c->max_msg)
-        c->max_msg = info->max_payload;
-    return rc;
+    return rc != LSWS_OK ? rc : take_info(c, &resp, info, err);
 }
 
 int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_device_info *info,
                      struct lsws_error *err)
 {
     struct lsws_msg resp;
+    struct lsws_device_info scratch;
     size_t n = strlen(password);
     if (n != 6)
         return lsws_fail(err, LSWS_ERR_AUTH, SIZE_MAX, "a device password has 6 characters");
     int rc = exchange(c, LSWS_OP_AUTH, (const uint8_t *)password, n, &resp, err);
-    if (rc != LSWS_OK || !info)
-        return rc;
-    rc = lsws_info_decode(resp.payload, resp.len, info, err);
-    if (rc == LSWS_OK && info->max_payload >= 64 && info->max_payload < c->max_msg)
-        c->max_msg = info->max_payload;
+    if (rc == LSWS_OK)
+        rc = take_info(c, &resp, info ? info : &scratch, err);
+    if (rc == LSWS_OK && password != c->password)
+        memcpy(c->password, password, n + 1);
     return rc;
 }
 
-/* Appends the code of each command carrying a present setting of only. */
+int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err)
+{
+    struct lsws_device_info info;
+    c->reconnecting = 1;
+    close_link(c);
+    int rc = open_link(c, err);
+    if (rc == LSWS_OK)
+        rc = c->password[0] ? lsws_client_auth(c, c->password, &info, err) : lsws_client_identify(c, &info, err);
+    c->reconnecting = 0;
+    if (rc == LSWS_OK)
+        c->stats.reconnects++;
+    return rc;
+}
+
+/* Appends (length, code) of each command carrying a present readable setting of only. */
 static size_t read_codes(const struct lsws_config *only, uint8_t *out, size_t cap)
 {
     size_t n_cmds, pos = 0;
@@ -244,21 +400,20 @@ static size_t read_codes(const struct lsws_config *only, uint8_t *out, size_t ca
     return pos;
 }
 
-int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struct lsws_config *only,
-                     struct lsws_error *err)
+/* One READ request (cursor and a list of codes, or none: everything), paged. */
+static int read_pages(struct lsws_client *c, struct lsws_config *cfg, const uint8_t *codes, size_t n_codes,
+                      struct lsws_error *err)
 {
     uint8_t req[LSWS_MSG_MAX];
-    size_t codes = only ? read_codes(only, req + 2, c->max_msg - 16) : 0;
     unsigned cursor = 0;
-    if (only && !codes)
-        return LSWS_OK;
+    memcpy(req + 2, codes, n_codes);
     for (unsigned pages = 0; cursor != LSWS_READ_DONE; pages++) {
         struct lsws_msg resp;
         if (pages > 1000)
-            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "device keeps paging a read");
+            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "'%s' keeps paging a read", c->uri.text);
         req[0] = (uint8_t)cursor;
         req[1] = (uint8_t)(cursor >> 8);
-        int rc = exchange(c, LSWS_OP_READ, req, 2 + codes, &resp, err);
+        int rc = exchange(c, LSWS_OP_READ, req, 2 + n_codes, &resp, err);
         if (rc != LSWS_OK)
             return rc;
         if (resp.len < 2)
@@ -274,28 +429,64 @@ int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struc
     return LSWS_OK;
 }
 
+int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struct lsws_config *only,
+                     struct lsws_error *err)
+{
+    static const size_t head = 3 + 2; /* request header, cursor */
+    uint8_t codes[LSWS_MSG_MAX * 4];
+    size_t n = only ? read_codes(only, codes, sizeof codes) : 0, room = lsws_client_max_msg(c) - head;
+    int rc = LSWS_OK;
+    if (!only)
+        rc = read_pages(c, cfg, NULL, 0, err);
+    /* A list of codes longer than one request takes is asked for in parts,
+     * cut between codes. */
+    for (size_t pos = 0; rc == LSWS_OK && pos < n;) {
+        size_t cut = pos;
+        while (cut < n && cut + 1 + codes[cut] - pos <= room)
+            cut += 1 + codes[cut];
+        rc = read_pages(c, cfg, codes + pos, cut - pos, err);
+        pos = cut;
+    }
+    /* A device that sends a write-only setting (a password) does not get it
+     * into a result, a backup or a screen. */
+    for (size_t i = 0; i < cfg->model->n_settings; i++)
+        if (cfg->model->settings[i].row->flags & LSWS_F_WRITEONLY)
+            cfg->present[i] = 0;
+    return rc;
+}
+
 /* Splits the encoded TLVs at command boundaries into frames that fit a
- * message; each frame but the last carries LSWS_WRITE_MORE. */
+ * message; each frame but the last carries LSWS_WRITE_MORE. Only the last
+ * frame commits, so only its failure may leave the write applied. */
 int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
                       const struct lsws_config *base, struct lsws_error *err)
 {
-    static uint8_t tlv[16384];
+    static const size_t head = 3 + 1; /* request header, flags */
+    uint8_t *tlv = malloc(LSWS_TXN_BYTES);
     uint8_t frame[LSWS_MSG_MAX];
-    size_t len, pos = 0, room = c->max_msg - 4 - 1;
-    int rc = lsws_settings_encode(changes, base, tlv, sizeof tlv, &len, err);
+    size_t len, pos = 0, room = lsws_client_max_msg(c) - head;
+    if (!tlv)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    int rc = lsws_settings_encode(changes, base, tlv, LSWS_TXN_BYTES, &len, err);
     while (rc == LSWS_OK && pos < len) {
         size_t cut = pos, span;
         while (cut < len && lsws_settings_span(changes->model, tlv + cut, len - cut, &span, NULL) == LSWS_OK &&
                cut + span - pos <= room)
             cut += span;
-        if (cut == pos)
-            return lsws_fail(err, LSWS_ERR_RANGE, pos, "a setting command does not fit in one message");
+        if (cut == pos) {
+            rc = lsws_fail(err, LSWS_ERR_RANGE, pos, "a setting command does not fit in one %zu-byte message",
+                           lsws_client_max_msg(c));
+            break;
+        }
         frame[0] = (uint8_t)((pos == 0 ? LSWS_WRITE_FIRST : 0) | (cut < len ? LSWS_WRITE_MORE : 0));
         memcpy(frame + 1, tlv + pos, cut - pos);
         struct lsws_msg resp;
         rc = exchange(c, LSWS_OP_WRITE, frame, 1 + cut - pos, &resp, err);
+        if (rc != LSWS_OK && cut < len)
+            c->maybe_applied = 0; /* staged frames are dropped with the session */
         pos = cut;
     }
+    free(tlv);
     return rc;
 }
 

@@ -34,6 +34,7 @@ static const struct error_row errors[] = {
     {LSWS_ERR_VERIFY, "LSWS_ERR_VERIFY", "verify mismatch"},
     {LSWS_ERR_PROTOCOL, "LSWS_ERR_PROTOCOL", "protocol error"},
     {LSWS_ERR_DEVICE, "LSWS_ERR_DEVICE", "refused by the device"},
+    {LSWS_ERR_BUSY, "LSWS_ERR_BUSY", "in use by another program"},
 };
 
 static const struct error_row *find(int code)

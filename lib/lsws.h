@@ -38,8 +38,9 @@ enum lsws_status {
     LSWS_ERR_VERIFY = -16,      /* read-back differs from what was written */
     LSWS_ERR_PROTOCOL = -17,    /* the device broke the protocol */
     LSWS_ERR_DEVICE = -18,      /* the device refused the request */
+    LSWS_ERR_BUSY = -19,        /* the port or device is in use by another program */
 };
-#define LSWS_ERR_MIN LSWS_ERR_DEVICE
+#define LSWS_ERR_MIN LSWS_ERR_BUSY
 
 /* Static text for a code ("value out of range"); never NULL. */
 const char *lsws_strerror(int code);
@@ -273,6 +274,7 @@ json_t *lsws_value_to_json(const struct lsws_model *model, size_t idx, const str
 
 #define LSWS_PROTO_VERSION 1
 #define LSWS_MSG_MAX 1024 /* largest message, header included */
+#define LSWS_TXN_BYTES 16384 /* settings TLVs in one WRITE transaction, at most */
 #define LSWS_OP_RESPONSE 0x80
 
 enum lsws_op {
@@ -361,20 +363,79 @@ void lsws_deframer_init(struct lsws_deframer *d);
 int lsws_deframer_feed(struct lsws_deframer *d, const uint8_t *in, size_t len, size_t *used,
                        const uint8_t **msg, size_t *mlen, struct lsws_error *err);
 
-/* ---- transports and the protocol client ----------------------------------- */
-
-struct lsws_link_opts {
-    int trace;     /* dump every frame in hex to stderr (--trace) */
-    unsigned baud; /* serial; 0 = default 115200 */
+/* ---- device URIs (lib/uri.c) ------------------------------------------------ */
+/* A device is named by a URI: scheme ':' path ['?' name '=' value ('&' ...)]
+ * ("serial:/dev/ttyUSB0?baud=9600", "sim:ws523?max_msg=64"). Parsing is
+ * apart from opening: lsws_uri_parse checks the syntax, finds the transport
+ * and checks every option name against the transport's table, so a bad URI
+ * is a usage error before anything is opened. Options every transport takes:
+ * timeout (ms per exchange). */
+#define LSWS_URI_MAX 1024
+#define LSWS_URI_OPTS 16
+struct lsws_uri_opt {
+    const char *name, *value; /* point into lsws_uri.buf */
 };
+struct lsws_uri {
+    char text[LSWS_URI_MAX];  /* the whole URI, for messages */
+    const struct lsws_transport *transport;
+    const char *path;         /* after "scheme:", before '?'; may be "" */
+    struct lsws_uri_opt opt[LSWS_URI_OPTS];
+    size_t n_opt;
+    char buf[LSWS_URI_MAX];
+};
+/* Parses text into *uri (caller-owned; no heap). LSWS_ERR_INVALID with the
+ * character offset for a bad URI; LSWS_ERR_UNSUPPORTED for a scheme this
+ * build has no transport for. */
+int lsws_uri_parse(const char *text, struct lsws_uri *uri, struct lsws_error *err);
+/* The value of option name, or NULL when absent. */
+const char *lsws_uri_opt(const struct lsws_uri *uri, const char *name);
+/* An unsigned option in min..max, or def when absent; LSWS_ERR_INVALID with
+ * a message naming the URI otherwise. */
+int lsws_uri_opt_uint(const struct lsws_uri *uri, const char *name, unsigned min, unsigned max,
+                      unsigned def, unsigned *out, struct lsws_error *err);
+
+/* ---- transports ---------------------------------------------------------------- */
+
+/* What a transport prints when asked to trace: one frame as it is on the
+ * wire, dir '>' (to the device) or '<' (from it), with a note for a frame
+ * that was dropped (bad CRC...). Tracing is the caller's; no transport prints. */
+typedef void lsws_trace_fn(void *ctx, char dir, const uint8_t *bytes, size_t len, const char *note);
+struct lsws_link_opts {
+    lsws_trace_fn *trace; /* NULL: no tracing */
+    void *trace_ctx;
+};
+
+/* What a link can carry: the largest application message (header
+ * included) and the fragment it is cut into on the wire (0: not cut). */
+struct lsws_link_limits {
+    size_t max_msg;
+    size_t fragment;
+};
+
+/* One device a transport can see, found without connecting. */
+#define LSWS_FOUND_NO_RSSI (-1000)
+struct lsws_found {
+    char uri[LSWS_URI_MAX];
+    char name[64];    /* advertised or reader name; "" if none */
+    char address[64]; /* bus or radio address; "" if none */
+    int rssi;         /* dBm, or LSWS_FOUND_NO_RSSI */
+    int model;        /* enum lsws_model_id, or -1 when unknown without connecting */
+    char sn[17];      /* "" when unknown without connecting */
+};
+typedef int lsws_found_fn(const struct lsws_found *dev, void *ctx); /* non-zero stops the scan */
+
+#define LSWS_TRANSPORT_SCAN_INTRUSIVE 0x1u /* scanning sends bytes to hardware that may not be ours */
+#define LSWS_TRANSPORT_PROBE 0x2u          /* found devices are identified by connecting (IDENTIFY) */
 
 /* A transport: how application messages reach a device (transports/). One
  * small vtable; a missing slot means "not supported", never success. */
 struct lsws_transport {
-    const char *scheme; /* "serial", "sim", "nfc", "ble" */
-    const char *help;   /* URI form, for messages and --help */
-    /* rest: the URI after "scheme:". Returns a handle in *h. */
-    int (*open)(const char *rest, const struct lsws_link_opts *opts, void **h, struct lsws_error *err);
+    const char *scheme;             /* "serial", "sim", "nfc", "ble" */
+    const char *help;               /* URI form, for messages and --help */
+    const char *const *options;     /* option names it takes besides the common ones; NULL-terminated */
+    unsigned flags;                 /* LSWS_TRANSPORT_* */
+    int (*open)(const struct lsws_uri *uri, const struct lsws_link_opts *opts, void **h,
+                struct lsws_error *err);
     void (*close)(void *h);
     /* Sends one application message (the transport frames it). */
     int (*send)(void *h, const uint8_t *msg, size_t len, struct lsws_error *err);
@@ -382,43 +443,72 @@ struct lsws_transport {
      * when none came; a corrupted frame is dropped and waiting goes on;
      * LSWS_ERR_NODEV when the link went away. */
     int (*recv)(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_ms, struct lsws_error *err);
-    /* Optional: lists device URIs this transport can see, one per call to found(uri, ctx). */
-    int (*list)(void (*found)(const char *uri, void *ctx), void *ctx);
+    /* Optional: what the link can carry; absent means LSWS_MSG_MAX, uncut. */
+    void (*limits)(void *h, struct lsws_link_limits *out);
+    /* Optional: devices in reach within timeout_ms, one call of found each. */
+    int (*discover)(int timeout_ms, lsws_found_fn *found, void *ctx, struct lsws_error *err);
     /* Optional: bytes sent and received on the wire so far (framing included). */
     void (*wire_bytes)(void *h, unsigned long *sent, unsigned long *received);
     int timeout_ms; /* default reply timeout */
 };
 
+/* The transports this build has (transports/registry.c), NULL past the end. */
+const struct lsws_transport *lsws_transport_at(size_t i);
+const struct lsws_transport *lsws_transport_find(const char *scheme);
+
+/* ---- the protocol client (lib/client.c) ----------------------------------------- */
+
 struct lsws_client_stats {
-    unsigned exchanges, retries;
+    unsigned exchanges, retries, reconnects;
     unsigned long msg_bytes_out, msg_bytes_in;   /* application messages */
     unsigned long wire_bytes_out, wire_bytes_in; /* framed, when the transport tells */
 };
 
 struct lsws_client;
 
-/* Opens a protocol session over transport t (rest: the URI after the
- * scheme). *out is freed with lsws_client_close. */
-int lsws_client_open(const struct lsws_transport *t, const char *rest, const struct lsws_link_opts *opts,
+/* Opens a protocol session on the device uri (parsed; copied). *out is freed
+ * with lsws_client_close. */
+int lsws_client_open(const struct lsws_uri *uri, const struct lsws_link_opts *opts,
                      struct lsws_client **out, struct lsws_error *err);
 void lsws_client_close(struct lsws_client *c);
+/* Closes the link and opens it again, then identifies and, if the session
+ * was authenticated, authenticates again with the same password. For long
+ * jobs after LSWS_ERR_NODEV or a timeout. */
+int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err);
 /* log(ctx, line) receives one line per exchange (op, bytes, time, retries) for -v. */
 void lsws_client_set_log(struct lsws_client *c, void (*log)(void *ctx, const char *line), void *ctx);
+/* Per-exchange reply timeout and attempts (0 keeps the current value). */
 void lsws_client_set_timeout(struct lsws_client *c, int timeout_ms, int attempts);
+/* Total time every later call may take together, from now (0: none). A call
+ * that would pass it fails with LSWS_ERR_TIMEOUT. */
+void lsws_client_set_deadline(struct lsws_client *c, int total_ms);
 void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *stats);
+/* The largest message this session sends: the smallest of LSWS_MSG_MAX,
+ * the link's limit and the device's. */
+size_t lsws_client_max_msg(const struct lsws_client *c);
+/* The URI the client was opened on, for messages. */
+const char *lsws_client_uri(const struct lsws_client *c);
+/* 1 when the last failed request may have been executed by the device (an
+ * answer was lost, the link dropped after sending): what it did is unknown. */
+int lsws_client_maybe_applied(const struct lsws_client *c);
+
+#define LSWS_MSG_MIN 64 /* the smallest maximum message a device may announce */
 
 int lsws_client_identify(struct lsws_client *c, struct lsws_device_info *info, struct lsws_error *err);
 /* Authenticates; on success the device also tells what IDENTIFY would, into
- * info (may be NULL), so a client that knows the password saves an exchange. */
+ * info (may be NULL), so a client that knows the password saves an
+ * exchange. The password is kept (wiped on close) for lsws_client_reconnect. */
 int lsws_client_auth(struct lsws_client *c, const char *password, struct lsws_device_info *info,
                      struct lsws_error *err);
 /* Reads settings into cfg (a config of the device's model): all of them, or
- * when only is not NULL just the commands carrying settings present in only. */
+ * when only is not NULL just the commands carrying settings present in only.
+ * Requests are split to fit the session's largest message; write-only
+ * settings are never part of a result. */
 int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struct lsws_config *only,
                      struct lsws_error *err);
-/* Writes the present settings of changes as one all-or-nothing transaction;
- * settings sharing a command with them are taken from base (the device's
- * current settings). */
+/* Writes the present settings of changes as one all-or-nothing transaction,
+ * split into frames that fit; settings sharing a command with them are taken
+ * from base (the device's current settings). */
 int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
                       const struct lsws_config *base, struct lsws_error *err);
 int lsws_client_password(struct lsws_client *c, const char *new_password, struct lsws_error *err);
@@ -426,6 +516,87 @@ int lsws_client_reset(struct lsws_client *c, struct lsws_error *err);
 int lsws_client_reboot(struct lsws_client *c, struct lsws_error *err);
 int lsws_client_time_sync(struct lsws_client *c, uint32_t unix_time, int16_t tz_minutes,
                           struct lsws_error *err);
+
+/* ---- files, state and backups (lib/file.c, lib/backup.c) ------------------------ */
+
+/* Writes data to path atomically (temporary file beside it, fsync, rename)
+ * with mode. Refuses a path that exists and is not a regular file, and never
+ * follows a symbolic link: -o /dev/null must not replace the device node. */
+int lsws_file_write(const char *path, const void *data, size_t len, unsigned mode,
+                    struct lsws_error *err);
+/* The per-user state directory, $XDG_STATE_HOME/lsws[/sub] (else
+ * ~/.local/state/lsws[/sub]), created mode 0700 if missing. */
+int lsws_state_dir(const char *sub, char *buf, size_t n, struct lsws_error *err);
+/* Where automatic backups go: $LSWS_BACKUP_DIR, else <state dir>/backups. */
+int lsws_backup_dir(char *buf, size_t n, struct lsws_error *err);
+/* Saves the settings cfg of the unit info as a template (read-only
+ * settings left out, secrets kept: a backup must restore the unit), mode
+ * 0600, named MODEL-SN-TIME.json; the path goes to path[0..n). */
+int lsws_backup_save(const struct lsws_device_info *info, const struct lsws_config *cfg, char *path,
+                     size_t n, struct lsws_error *err);
+
+/* ---- the write transaction (lib/txn.c) -------------------------------------------- */
+/* One call plans a change against what the device holds, another carries it
+ * out: back up, write one transaction, read back, compare. Commands only
+ * render the plan and the result. */
+
+enum lsws_change_reason {
+    LSWS_WHY_GIVEN = 0, /* asked for */
+    LSWS_WHY_GROUP = 1, /* CTH01: 4000 A applies to a whole CT group */
+    LSWS_WHY_BAND = 2,  /* a new band brings its RX2 and channel defaults */
+};
+enum lsws_change_state {
+    LSWS_CHG_PLANNED = 0,  /* not written yet */
+    LSWS_CHG_VERIFIED = 1, /* read back equal to the new value */
+    LSWS_CHG_OLD = 2,      /* read back equal to the old value: not applied */
+    LSWS_CHG_OTHER = 3,    /* read back as neither */
+    LSWS_CHG_UNKNOWN = 4,  /* could not be read back */
+};
+struct lsws_change {
+    size_t idx;                    /* setting index in the model */
+    int had_old;                   /* the device reported a value before */
+    struct lsws_value old, new, now; /* now: read back (state VERIFIED, OLD, OTHER) */
+    enum lsws_change_reason why;
+    enum lsws_change_state state;
+    char note[96]; /* for GROUP and BAND: "4000 A applies to the whole group b" */
+};
+enum lsws_txn_outcome {
+    LSWS_TXN_PLANNED = 0,   /* nothing written yet (a dry run stops here) */
+    LSWS_TXN_NOTHING = 1,   /* no setting differs: nothing to write */
+    LSWS_TXN_VERIFIED = 2,  /* written and every change read back */
+    LSWS_TXN_UNCHANGED = 3, /* the write failed and the device holds the old values */
+    LSWS_TXN_MISMATCH = 4,  /* written, but some values read back differ */
+    LSWS_TXN_UNKNOWN = 5,   /* the write may have been applied: could not read back */
+    LSWS_TXN_WRITTEN = 6,   /* the device confirmed the write, but reading back failed */
+};
+struct lsws_txn {
+    const struct lsws_model *model;
+    struct lsws_device_info info;
+    struct lsws_config *current; /* the device's settings before */
+    struct lsws_change *changes;
+    size_t n_changes;
+    enum lsws_txn_outcome outcome;
+    int write_rc;                /* the write's error, LSWS_OK if it went through */
+    struct lsws_error write_err;
+    int answer_lost;             /* the write's answer was lost, and read-back settled it */
+    char backup[1024];           /* path of the backup taken, "" if none */
+};
+#define LSWS_TXN_NO_BACKUP 0x1u /* do not save a backup before writing */
+
+/* Plans writing desired (any subset of settings of the device's model) to
+ * the device of client c, whose identity is info: reads the device's
+ * settings, brings in what the rules between settings ask for, checks the
+ * result as a whole and drops what is unchanged. Read-only and write-only
+ * settings in desired are refused. *out is freed with lsws_txn_free. */
+int lsws_txn_plan(struct lsws_client *c, const struct lsws_device_info *info,
+                  const struct lsws_config *desired, struct lsws_txn **out, struct lsws_error *err);
+/* Carries out a plan: backup (unless LSWS_TXN_NO_BACKUP), one write
+ * transaction, read back and compare. Sets t->outcome and each change's
+ * state. When the write fails in a way that may have run on the device (a
+ * lost answer, a dropped link), reconnects and reads back to find out.
+ * Returns LSWS_OK only for LSWS_TXN_VERIFIED or LSWS_TXN_NOTHING. */
+int lsws_txn_apply(struct lsws_client *c, struct lsws_txn *t, unsigned flags, struct lsws_error *err);
+void lsws_txn_free(struct lsws_txn *t);
 
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,

@@ -1,26 +1,25 @@
-/* The transports compiled into this build, and URI dispatch. */
+/* The transports compiled into this build (declared in lib/lsws.h, so the
+ * library's URI parser and the CLI reach them without a header of their own). */
 #include "transport.h"
 
 #include <string.h>
 
-const struct lsws_transport *const lsws_transports[] = {
+static const struct lsws_transport *const transports[] = {
     &lsws_transport_sim,
 #ifdef LSWS_HAVE_SERIAL
     &lsws_transport_serial,
 #endif
-    NULL,
 };
 
-const struct lsws_transport *lsws_transport_for(const char *uri, const char **rest)
+const struct lsws_transport *lsws_transport_at(size_t i)
 {
-    const char *colon = strchr(uri, ':');
-    if (!colon)
-        return NULL;
-    size_t n = (size_t)(colon - uri);
-    for (const struct lsws_transport *const *t = lsws_transports; *t; t++)
-        if (strlen((*t)->scheme) == n && strncmp((*t)->scheme, uri, n) == 0) {
-            *rest = colon + 1;
-            return *t;
-        }
+    return i < sizeof transports / sizeof transports[0] ? transports[i] : NULL;
+}
+
+const struct lsws_transport *lsws_transport_find(const char *scheme)
+{
+    for (size_t i = 0; i < sizeof transports / sizeof transports[0]; i++)
+        if (strcmp(transports[i]->scheme, scheme) == 0)
+            return transports[i];
     return NULL;
 }

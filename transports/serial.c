@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <time.h>
 
@@ -39,9 +40,9 @@ static const unsigned std_rates[] = {50,   75,   110,  134,   150,   200,   300,
 
 struct serial_link {
     struct sp_port *port;
-    char uri[SERIAL_URI_MAX + 8]; /* "serial:..." for messages */
+    char uri[LSWS_URI_MAX]; /* "serial:..." for messages */
     unsigned baud;
-    int trace;
+    struct lsws_link_opts opts;
     int closed; /* the link went away: every later call says so */
     unsigned long sent, received;
     struct lsws_deframer df;
@@ -90,110 +91,44 @@ static int std_rate(unsigned long v)
     return 0;
 }
 
-/* rest: "/dev/ttyUSB0?baud=9600". Only the key baud is known; its value is
- * decimal and one of the standard rates. A baud in opts (--baud) must agree
- * with the URI's. */
-static int parse_uri(const char *uri, const char *rest, const struct lsws_link_opts *opts, char *path,
-                     size_t cap, unsigned *baud, struct lsws_error *err)
-{
-    const char *q = strchr(rest, '?');
-    size_t plen = q ? (size_t)(q - rest) : strlen(rest);
-    if (plen == 0)
-        return lsws_fail(err, LSWS_ERR_INVALID, 0, "invalid URI '%s': no device path (serial:/dev/ttyUSB0[?baud=115200])",
-                         uri);
-    if (rest[0] != '/')
-        return lsws_fail(err, LSWS_ERR_INVALID, 0,
-                         "invalid URI '%s': the device path must be absolute, like serial:/dev/ttyUSB0", uri);
-    if (plen >= cap)
-        return lsws_fail(err, LSWS_ERR_INVALID, 0, "invalid URI '%s': device path too long", uri);
-    memcpy(path, rest, plen);
-    path[plen] = '\0';
+static const char *const serial_options[] = {"baud", NULL};
 
-    unsigned long from_uri = 0;
-    if (q) {
-        const char *p = q + 1;
-        if (!*p)
-            return lsws_fail(err, LSWS_ERR_INVALID, (size_t)(p - rest),
-                             "invalid URI '%s': nothing after '?' (serial:PATH?baud=RATE)", uri);
-        while (*p) {
-            size_t n = strcspn(p, "&");
-            const char *eq = memchr(p, '=', n);
-            size_t at = (size_t)(p - rest);
-            if (n == 0)
-                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': empty option", uri);
-            if (!eq)
-                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': '%.*s' is not NAME=VALUE", uri,
-                                 (int)n, p);
-            size_t klen = (size_t)(eq - p), vlen = n - klen - 1;
-            if (klen != 4 || memcmp(p, "baud", 4) != 0)
-                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': unknown option '%.*s' (only baud)",
-                                 uri, (int)klen, p);
-            if (from_uri)
-                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': baud given twice", uri);
-            const char *v = eq + 1;
-            if (vlen == 0 || vlen > 7 || strspn(v, "0123456789") < vlen)
-                return lsws_fail(err, LSWS_ERR_INVALID, at, "invalid URI '%s': baud '%.*s' is not a number", uri,
-                                 (int)vlen, v);
-            char num[8];
-            memcpy(num, v, vlen);
-            num[vlen] = '\0';
-            from_uri = strtoul(num, NULL, 10);
-            if (!std_rate(from_uri))
-                return lsws_fail(err, LSWS_ERR_INVALID, at,
-                                 "invalid URI '%s': baud %lu is not a standard rate (" STD_RATES_TEXT ")", uri,
-                                 from_uri);
-            p += n;
-            if (*p == '&') {
-                p++;
-                if (!*p)
-                    return lsws_fail(err, LSWS_ERR_INVALID, (size_t)(p - rest),
-                                     "invalid URI '%s': empty option", uri);
-            }
-        }
-    }
-    unsigned from_opts = opts ? opts->baud : 0;
-    if (from_opts && !std_rate(from_opts))
-        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
-                         "baud %u for '%s' is not a standard rate (" STD_RATES_TEXT ")", from_opts, uri);
-    if (from_opts && from_uri && from_opts != from_uri)
-        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "baud %u conflicts with the URI '%s'", from_opts, uri);
-    *baud = from_uri ? (unsigned)from_uri : from_opts ? from_opts : SERIAL_DEFAULT_BAUD;
-    return LSWS_OK;
+/* The path and the baud of a serial: URI (option names were checked by
+ * lsws_uri_parse); the baud is one of the standard rates. */
+static int parse_uri(const struct lsws_uri *uri, char *path, size_t cap, unsigned *baud, struct lsws_error *err)
+{
+    if (!uri->path[0])
+        return lsws_fail(err, LSWS_ERR_INVALID, 0, "invalid URI '%s': no device path (serial:/dev/ttyUSB0[?baud=115200])",
+                         uri->text);
+    if (uri->path[0] != '/')
+        return lsws_fail(err, LSWS_ERR_INVALID, 0,
+                         "invalid URI '%s': the device path must be absolute, like serial:/dev/ttyUSB0", uri->text);
+    if (strlen(uri->path) >= cap)
+        return lsws_fail(err, LSWS_ERR_INVALID, 0, "invalid URI '%s': device path too long", uri->text);
+    snprintf(path, cap, "%s", uri->path);
+    int rc = lsws_uri_opt_uint(uri, "baud", 1, 4000000, SERIAL_DEFAULT_BAUD, baud, err);
+    if (rc == LSWS_OK && !std_rate(*baud))
+        rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                       "invalid URI '%s': baud %u is not a standard rate (" STD_RATES_TEXT ")", uri->text, *baud);
+    return rc;
 }
 
 /* ---- trace ------------------------------------------------------------------- */
 
-/* One line "> 7e...7e" or "< 7e...7e (dropped: why)" on stderr, written at
- * once. The only printing a transport does, and only with opts->trace. */
-static void trace_line(char dir, const uint8_t *bytes, size_t len, unsigned long extra, const char *note)
+/* Hands one frame to the caller's trace callback (opts->trace): the only
+ * output a transport makes, and only when asked. */
+static void trace_frame(const struct serial_link *l, char dir, const uint8_t *bytes, size_t len,
+                        unsigned long extra, const char *note)
 {
-    static const char hex[] = "0123456789abcdef";
-    char line[2 * LSWS_FRAME_MAX + 320];
-    size_t n = 0;
-    line[n++] = dir;
-    line[n++] = ' ';
-    for (size_t i = 0; i < len && n + 2 < sizeof line - 300; i++) {
-        line[n++] = hex[bytes[i] >> 4];
-        line[n++] = hex[bytes[i] & 15];
-    }
-    line[n] = '\0';
+    char why[320];
     if (extra)
-        snprintf(line + n, sizeof line - n, "... (%lu more bytes)", extra);
-    n = strlen(line);
-    if (note)
-        snprintf(line + n, sizeof line - n, " (dropped: %s)", note);
-    n = strlen(line);
-    if (n + 1 < sizeof line) {
-        line[n++] = '\n';
-        line[n] = '\0';
-    }
-    fputs(line, stderr);
-    fflush(stderr);
+        snprintf(why, sizeof why, "%s%s%lu more bytes not shown", note ? note : "", note ? "; " : "", extra);
+    l->opts.trace(l->opts.trace_ctx, dir, bytes, len, extra ? why : note);
 }
 
 static void trace_collect(struct serial_link *l, const uint8_t *in, size_t len)
 {
-    if (!l->trace)
+    if (!l->opts.trace)
         return;
     size_t room = sizeof l->raw - l->raw_len, take = len < room ? len : room;
     memcpy(l->raw + l->raw_len, in, take);
@@ -266,24 +201,35 @@ static int configure(struct serial_link *l, struct lsws_error *err)
     return LSWS_OK;
 }
 
-static int serial_open(const char *rest, const struct lsws_link_opts *opts, void **h, struct lsws_error *err)
+/* An exclusive advisory lock on the open port (flock, as other serial
+ * tools take it), released when the descriptor closes. TIOCEXCL would not
+ * stop root, who runs factory stations. */
+static int lock_port(struct serial_link *l, struct lsws_error *err)
+{
+    int fd = -1;
+    if (sp_get_port_handle(l->port, &fd) != SP_OK || fd < 0)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot lock '%s': no descriptor", l->uri);
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return LSWS_OK;
+    if (errno == EWOULDBLOCK)
+        return lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "cannot open '%s': busy: another program has it open", l->uri);
+    return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot lock '%s': %s", l->uri, strerror(errno));
+}
+
+static int serial_open(const struct lsws_uri *uri, const struct lsws_link_opts *opts, void **h,
+                       struct lsws_error *err)
 {
     *h = NULL;
-    if (!rest)
-        rest = "";
     struct serial_link *l = calloc(1, sizeof *l);
     if (!l)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
-    if (strlen(rest) > SERIAL_URI_MAX) {
-        free(l);
-        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "invalid URI 'serial:%.40s...': too long", rest);
-    }
-    snprintf(l->uri, sizeof l->uri, "serial:%s", rest);
-    l->trace = opts && opts->trace;
+    snprintf(l->uri, sizeof l->uri, "%s", uri->text);
+    if (opts)
+        l->opts = *opts;
     lsws_deframer_init(&l->df);
 
     char path[SERIAL_URI_MAX + 1], real[PATH_MAX];
-    int rc = parse_uri(l->uri, rest, opts, path, sizeof path, &l->baud, err);
+    int rc = parse_uri(uri, path, sizeof path, &l->baud, err);
     if (rc != LSWS_OK) {
         free(l);
         return rc;
@@ -331,8 +277,9 @@ static int serial_open(const char *rest, const struct lsws_link_opts *opts, void
         serial_close(l);
         return rc;
     }
-    rc = configure(l, err);
-    if (rc != LSWS_OK) {
+    /* Before touching the port's settings: one program at a time, or the
+     * second would take the first one's answers. */
+    if ((rc = lock_port(l, err)) != LSWS_OK || (rc = configure(l, err)) != LSWS_OK) {
         serial_close(l);
         return rc;
     }
@@ -355,8 +302,8 @@ static int serial_send(void *h, const uint8_t *msg, size_t len, struct lsws_erro
     if (lsws_frame_encode(msg, len, l->tx, sizeof l->tx, &n) != LSWS_OK)
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "message of %zu bytes for '%s' is larger than %d bytes",
                          len, l->uri, LSWS_MSG_MAX);
-    if (l->trace)
-        trace_line('>', l->tx, n, 0, NULL);
+    if (l->opts.trace)
+        trace_frame(l, '>', l->tx, n, 0, NULL);
     /* Twice the time the bytes take on the wire (10 bits a byte), plus 1 s. */
     unsigned timeout = (unsigned)(n * 10u * 1000u * 2u / l->baud) + 1000u;
     int w = sp_blocking_write(l->port, l->tx, n, timeout);
@@ -411,8 +358,11 @@ static int serial_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeo
             l->rx_pos += used;
             if (rc == 0)
                 continue;
-            if (l->trace)
-                trace_line('<', l->raw, l->raw_len, l->raw_extra, rc < 0 ? ferr.msg : NULL);
+            if (l->opts.trace) {
+                char note[sizeof ferr.msg + 16];
+                snprintf(note, sizeof note, "dropped: %s", ferr.msg);
+                trace_frame(l, '<', l->raw, l->raw_len, l->raw_extra, rc < 0 ? note : NULL);
+            }
             l->raw_len = 0;
             l->raw_extra = 0;
             if (rc < 0) {
@@ -462,27 +412,28 @@ static int serial_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeo
     return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer from '%s' within %d ms", l->uri, timeout_ms);
 }
 
-static int serial_list(void (*found)(const char *uri, void *ctx), void *ctx)
+static int serial_discover(int timeout_ms, lsws_found_fn *found, void *ctx, struct lsws_error *err)
 {
+    (void)timeout_ms; /* listing ports is instant; identifying them is the caller's probe */
     struct sp_port **ports = NULL;
     enum sp_return ret = sp_list_ports(&ports);
-    if (ret != SP_OK) {
-        /* list has no error slot: the message is freed unread. */
-        sp_free_error_message(sp_last_error_message());
-        return ret == SP_ERR_MEM ? LSWS_ERR_NOMEM : LSWS_ERR_IO;
-    }
-    /* Only USB serial adapters: `lsws list` probes what it lists with an
-     * IDENTIFY frame, and built-in UARTs often serve other equipment that
-     * must not receive stray bytes. Other ports are used by naming them. */
+    if (ret != SP_OK)
+        return sp_fail(err, ret == SP_ERR_MEM ? LSWS_ERR_NOMEM : LSWS_ERR_IO, ret, "cannot list", "serial ports",
+                       NULL);
+    /* Only USB serial adapters: a listed port is probed with an IDENTIFY
+     * frame, and built-in UARTs often serve other equipment that must not
+     * receive stray bytes. Other ports are used by naming them. */
     for (size_t i = 0; ports[i]; i++) {
         const char *name = sp_get_port_name(ports[i]);
-        char uri[SERIAL_URI_MAX + 8];
-        if (sp_get_port_transport(ports[i]) != SP_TRANSPORT_USB)
+        const char *desc = sp_get_port_description(ports[i]);
+        struct lsws_found dev = {.rssi = LSWS_FOUND_NO_RSSI, .model = -1};
+        if (sp_get_port_transport(ports[i]) != SP_TRANSPORT_USB || !name || strlen(name) > SERIAL_URI_MAX)
             continue;
-        if (name && strlen(name) <= SERIAL_URI_MAX) {
-            snprintf(uri, sizeof uri, "serial:%s", name);
-            found(uri, ctx);
-        }
+        snprintf(dev.uri, sizeof dev.uri, "serial:%s", name);
+        snprintf(dev.name, sizeof dev.name, "%s", desc ? desc : "");
+        snprintf(dev.address, sizeof dev.address, "%s", name);
+        if (found(&dev, ctx))
+            break;
     }
     sp_free_port_list(ports);
     return LSWS_OK;
@@ -502,7 +453,9 @@ const struct lsws_transport lsws_transport_serial = {
     .close = serial_close,
     .send = serial_send,
     .recv = serial_recv,
-    .list = serial_list,
+    .options = serial_options,
+    .flags = LSWS_TRANSPORT_PROBE,
+    .discover = serial_discover,
     .wire_bytes = serial_wire_bytes,
     .timeout_ms = 1000,
 };

@@ -25,7 +25,7 @@ struct sim_link {
     double deliver_at;        /* ms, monotonic */
     unsigned long sent, received;
     int closed;
-    int trace;
+    struct lsws_link_opts opts;
 };
 
 static double now_ms(void)
@@ -54,53 +54,38 @@ static int default_state(const char *model, char *buf, size_t n, struct lsws_err
     return rc;
 }
 
+static const char *const fault_options[] = {"drop", "corrupt", "delay", "delay_ms", "refuse", "refuse_status",
+                                            "disconnect_after", "link_bps", "latency_ms", NULL};
+static const char *const sim_options[] = {"state", "band", "sn", "drop", "corrupt", "delay", "delay_ms",
+                                          "refuse", "refuse_status", "disconnect_after", "link_bps", "latency_ms",
+                                          NULL};
+
 static int is_fault_option(const char *name)
 {
-    static const char *const names[] = {"drop", "corrupt", "delay", "delay_ms", "refuse", "refuse_status",
-                                        "disconnect_after", "link_bps", "latency_ms", NULL};
-    for (const char *const *n = names; *n; n++)
+    for (const char *const *n = fault_options; *n; n++)
         if (strcmp(*n, name) == 0)
             return 1;
     return 0;
 }
 
-/* rest: "ws523?state=/tmp/x.json&drop=3". */
-static int sim_open(const char *rest, const struct lsws_link_opts *opts, void **h, struct lsws_error *err)
+/* uri: "sim:ws523?state=/tmp/x.json&drop=3" (option names checked by lsws_uri_parse). */
+static int sim_open(const struct lsws_uri *uri, const struct lsws_link_opts *opts, void **h, struct lsws_error *err)
 {
-    char spec[1024], state[1024];
-    if (snprintf(spec, sizeof spec, "%s", rest) >= (int)sizeof spec)
-        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "sim: URI too long");
-    char *query = strchr(spec, '?');
-    if (query)
-        *query++ = '\0';
-    const struct lsws_model *model = lsws_model_by_name(spec);
+    char state[1024];
+    const struct lsws_model *model = lsws_model_by_name(uri->path);
     if (!model)
-        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "no simulated device '%s' (sim:ws523 or sim:cth01)", spec);
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "invalid URI '%s': no simulated device '%s' (sim:ws523 or "
+                         "sim:cth01)", uri->text, uri->path);
     struct sim_link *link = calloc(1, sizeof *link);
     if (!link)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
-    struct lsws_sim_opts so = {.model = model->id};
+    struct lsws_sim_opts so = {.model = model->id, .state_path = lsws_uri_opt(uri, "state"),
+                               .band = lsws_uri_opt(uri, "band"), .sn = lsws_uri_opt(uri, "sn")};
     int rc = LSWS_OK;
-    for (char *save = NULL, *kv = query ? strtok_r(query, "&", &save) : NULL; kv && rc == LSWS_OK;
-         kv = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) {
-            rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "sim: '%s' is not NAME=VALUE", kv);
-            break;
-        }
-        *eq++ = '\0';
-        if (strcmp(kv, "state") == 0)
-            so.state_path = eq;
-        else if (strcmp(kv, "band") == 0)
-            so.band = eq;
-        else if (strcmp(kv, "sn") == 0)
-            so.sn = eq;
-        else if (is_fault_option(kv))
-            rc = lsws_sim_fault_option(&link->faults, kv, eq, err);
-        else
-            rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
-                           "sim: unknown option '%s' (state, band, sn, or a fault: see lsws-sim --help)", kv);
-    }
+    for (size_t i = 0; i < uri->n_opt && rc == LSWS_OK; i++)
+        if (is_fault_option(uri->opt[i].name) &&
+            (rc = lsws_sim_fault_option(&link->faults, uri->opt[i].name, uri->opt[i].value, err)) != LSWS_OK)
+            rc = LSWS_ERR_INVALID; /* a bad option value is bad input */
     if (rc == LSWS_OK && !so.state_path && (rc = default_state(model->name, state, sizeof state, err)) == LSWS_OK)
         so.state_path = state;
     if (rc == LSWS_OK)
@@ -109,7 +94,8 @@ static int sim_open(const char *rest, const struct lsws_link_opts *opts, void **
         free(link);
         return rc;
     }
-    link->trace = opts && opts->trace;
+    if (opts)
+        link->opts = *opts;
     *h = link;
     return LSWS_OK;
 }
@@ -122,22 +108,14 @@ static void sim_close(void *h)
     free(link);
 }
 
-static void trace(const char *dir, const uint8_t *msg, size_t len)
-{
-    fprintf(stderr, "%s ", dir);
-    for (size_t i = 0; i < len; i++)
-        fprintf(stderr, "%02x", msg[i]);
-    fputc('\n', stderr);
-}
-
 static int sim_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *err)
 {
     struct sim_link *link = h;
     struct lsws_sim_faults *f = &link->faults;
     if (link->closed)
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "sim: link closed");
-    if (link->trace)
-        trace(">", msg, len);
+    if (link->opts.trace)
+        link->opts.trace(link->opts.trace_ctx, '>', msg, len, NULL);
     link->sent += len;
     unsigned n = ++link->frames;
     struct timespec ts;
@@ -181,15 +159,34 @@ static int sim_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_
     *len = link->resp_len;
     link->received += link->resp_len;
     link->resp_len = 0;
-    if (link->trace)
-        trace("<", buf, *len);
+    if (link->opts.trace)
+        link->opts.trace(link->opts.trace_ctx, '<', buf, *len, NULL);
     return LSWS_OK;
 }
 
-static int sim_list(void (*found)(const char *uri, void *ctx), void *ctx)
+/* The simulated units of each model, as they are now (from their state
+ * files): their identity is known without a radio exchange. */
+static int sim_discover(int timeout_ms, lsws_found_fn *found, void *ctx, struct lsws_error *err)
 {
-    found("sim:ws523", ctx);
-    found("sim:cth01", ctx);
+    (void)timeout_ms;
+    static const char *const models[] = {"ws523", "cth01"};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        struct lsws_found dev = {.rssi = LSWS_FOUND_NO_RSSI, .model = -1};
+        char state[1024];
+        struct lsws_sim *sim = NULL;
+        struct lsws_sim_opts so = {.model = lsws_model_by_name(models[i])->id, .state_path = state};
+        snprintf(dev.uri, sizeof dev.uri, "sim:%s", models[i]);
+        if (default_state(models[i], state, sizeof state, err) == LSWS_OK && lsws_sim_new(&so, &sim, err) == LSWS_OK) {
+            struct lsws_device_info info;
+            lsws_sim_info(sim, &info);
+            snprintf(dev.name, sizeof dev.name, "%s", lsws_sim_name(sim));
+            dev.model = (int)info.model;
+            memcpy(dev.sn, info.sn, sizeof dev.sn);
+            lsws_sim_free(sim);
+        }
+        if (found(&dev, ctx))
+            break;
+    }
     return LSWS_OK;
 }
 
@@ -207,7 +204,8 @@ const struct lsws_transport lsws_transport_sim = {
     .close = sim_close,
     .send = sim_send,
     .recv = sim_recv,
-    .list = sim_list,
+    .options = sim_options,
+    .discover = sim_discover,
     .wire_bytes = sim_wire_bytes,
     .timeout_ms = 1000,
 };

@@ -39,8 +39,13 @@ n_before=$("$LSWS" -v -d "$dev" get general.led 2>&1 | grep -c 'seq')
 expect 0 "verified" -- "$LSWS" -v -d "$dev&drop=$((n_before + 1))" set general.led=false
 expect 0 '"general.led": false' -- "$LSWS" --json -d "$dev" get general.led
 # Every answer to the write is lost: a clear failure, and the device holds the old or the new settings.
-expect 3 "either all of the old or all of the new" -- "$LSWS" --timeout 100 -d "$dev&drop=$((n_before + 1)),$((n_before + 2)),$((n_before + 3))" set general.led=true lorawan.app_port=99
+expect 3 "nothing was changed" -- "$LSWS" --timeout 100 -d "$dev&drop=$((n_before + 1)),$((n_before + 2)),$((n_before + 3))" set general.led=true lorawan.app_port=99
 "$LSWS" --json -d "$dev" get general.led lorawan.app_port >"$TMP/mix.json" 2>/dev/null
 ok "no mix of old and new settings" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["general.led"], d["lorawan.app_port"]) in [(False, 85), (True, 99)] else 1)' "$TMP/mix.json"
+# Defect: the commit runs but its answer is lost, and the retry is refused
+# (BUSY, not executed). lsws must not say "nothing was changed": it reads
+# back and finds the write applied.
+expect 0 "reading back shows it was applied" -- "$LSWS" --timeout 100 -d "$dev&corrupt=$((n_before + 1))&refuse=$((n_before + 2))" set general.led=true lorawan.app_port=99
+expect 0 '"lorawan.app_port": 99' -- "$LSWS" --json -d "$dev" get general.led lorawan.app_port
 
 finish device-sim

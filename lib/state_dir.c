@@ -1,7 +1,7 @@
 /* Where lsws keeps per-user state: $XDG_STATE_HOME/lsws, else
  * ~/.local/state/lsws (the XDG base directory rule). The simulator's device
  * files and the CLI's backups live there. */
-#include "transport.h"
+#include "lsws.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,0 +1,90 @@
+/* Writing files that matter (backups, templates, exports, state): whole or
+ * not at all, with the mode asked for, and never through a link or onto
+ * something that is not a regular file. */
+#include "lsws.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Makes a rename durable: fsync the directory holding path (best effort:
+ * some file systems refuse it, and the data itself is already synced). */
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+static const char *kind_of(mode_t m)
+{
+    return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m) || S_ISBLK(m)                  ? "a device"
+           : S_ISSOCK(m)                               ? "a socket"
+                                                       : "not a regular file";
+}
+
+int lsws_file_write(const char *path, const void *data, size_t len, unsigned mode, struct lsws_error *err)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "refusing to write '%s': it is %s, not a regular file",
+                         path, kind_of(st.st_mode));
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp); /* O_EXCL: a planted link at the temporary name is never followed */
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot create '%s': %s", path, strerror(e));
+    }
+    int bad = fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0;
+    int e = errno;
+    if (close(fd) < 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) < 0) { /* rename replaces a link itself, never its target */
+        bad = 1;
+        e = errno;
+    }
+    if (bad)
+        unlink(tmp);
+    else
+        sync_dir(path);
+    free(tmp);
+    if (bad)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write '%s': %s", path, strerror(e));
+    return LSWS_OK;
+}
