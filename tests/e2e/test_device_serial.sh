@@ -98,4 +98,18 @@ expect 3 "nothing was changed" -- "$LSWS" --timeout 200 -d "$dev" set general.le
 "$LSWS" --json -d "$dev" get general.led lorawan.app_port >"$TMP/mix.json" 2>/dev/null
 ok "no mix of old and new settings" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["general.led"], d["lorawan.app_port"]) in [(False, 85), (True, 99)] else 1)' "$TMP/mix.json"
 stop_sim
+# A port is opened exclusively: while one lsws waits on a slow unit, a
+# second gets a clear "busy" instead of taking the first one's answers.
+fault --latency-ms 400
+"$LSWS" -d "$dev" get >"$TMP/first.out" 2>&1 &
+first=$!
+sleep 0.3
+expect 3 "busy: another program has it open" -- "$LSWS" -d "$dev" info
+wait "$first"
+ok "the first lsws finished undisturbed" grep -q "general.report_interval" "$TMP/first.out"
+stop_sim
+# A total deadline: a unit that answers every exchange slowly is given up on.
+fault --latency-ms 600
+expect 3 "deadline of 1 s" -- "$LSWS" --deadline 1 -d "$dev" get
+stop_sim
 finish device-serial

@@ -47,5 +47,11 @@ ok "no mix of old and new settings" /usr/bin/python3 -c 'import json,sys; d=json
 # back and finds the write applied.
 expect 0 "reading back shows it was applied" -- "$LSWS" --timeout 100 -d "$dev&corrupt=$((n_before + 1))&refuse=$((n_before + 2))" set general.led=true lorawan.app_port=99
 expect 0 '"lorawan.app_port": 99' -- "$LSWS" --json -d "$dev" get general.led lorawan.app_port
+# A total deadline, whatever each exchange's timeout.
+expect 3 "deadline of 1 s" -- "$LSWS" --deadline 1 -d "$dev&latency_ms=400" get
+# A bad URI option is bad input (exit 2), whatever the transport.
+expect 2 "unknown option 'bogus' for sim:" -- "$LSWS" -d "$dev&bogus=1" info
+expect 2 "drop" -- "$LSWS" -d "$dev&drop=x" info
+expect 2 "option 'state' given twice" -- "$LSWS" -d "$dev&state=/tmp/x" info
 
 finish device-sim
