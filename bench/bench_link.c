@@ -10,9 +10,19 @@
  * bound: the settings bytes at the link's byte rate (once for get, out and
  * back for set) plus one round trip (two minimal frames and the latency).
  *
- * Usage: bench_link LSWS-SIM [BYTES_PER_S [LATENCY_MS]]
+ * Then the whole commands as a user runs them, the real lsws binary with
+ * the password in LSWS_PASSWORD:
+ *   lsws get:      AUTH (which identifies), READ of every setting;
+ *   lsws set K=V:  AUTH, READ of every setting (the plan and the backup),
+ *                  WRITE of one command, READ of it back (verify);
+ * with their own bound: every exchange the command needs, each as its
+ * smallest framed request and response at the link's byte rate plus the
+ * latency. Exchanges and message bytes come from lsws -v.
+ *
+ * Usage: bench_link LSWS-SIM LSWS [BYTES_PER_S [LATENCY_MS]]
  * Needs the pty shim preloaded (bench/link.sh does it): libserialport
  * cannot open a pseudo-terminal on its own (docs/serial.md). */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,17 +164,128 @@ out:
     return rc;
 }
 
+/* ---- whole commands ---------------------------------------------------------- */
+
+struct cmd_run {
+    double seconds;
+    unsigned exchanges;
+    unsigned long out, in; /* message bytes, from lsws -v */
+};
+
+/* Runs lsws -v ARGS... and sums its exchange lines. */
+static int run_lsws(const char *lsws, char *const args[], struct cmd_run *r)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        close(fds[0]);
+        setenv("LSWS_PASSWORD", "123456", 1);
+        execv(lsws, args);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[512];
+    memset(r, 0, sizeof *r);
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, " seq ");
+        unsigned long o, i;
+        if (p && (p = strchr(p, ':')) && sscanf(p, ": %lu bytes out, %lu in", &o, &i) == 2) {
+            r->exchanges++;
+            r->out += o;
+            r->in += i;
+        }
+    }
+    if (f)
+        fclose(f);
+    int status;
+    waitpid(pid, &status, 0);
+    r->seconds = now_s() - t0;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Smallest framed size of a message of n bytes (flags, CRC; no stuffing). */
+static double framed(size_t n)
+{
+    return (double)n + 4;
+}
+
+static void print_cmd(const char *model, const char *what, const struct cmd_run *r, double bound_bytes,
+                      unsigned needed, unsigned bps, unsigned latency)
+{
+    double bound = bound_bytes / bps + needed * latency / 1e3;
+    printf("%-6s %-14s %7.1f ms  %2u exchanges  %5lu msg bytes out  %5lu in  bound %7.1f ms  ratio %.2f\n",
+           model, what, r->seconds * 1e3, r->exchanges, r->out, r->in, bound * 1e3, r->seconds / bound);
+}
+
+static int bench_commands(const char *sim, const char *lsws, enum lsws_model_id id, unsigned bps, unsigned latency)
+{
+    const struct lsws_model *m = lsws_model_get(id);
+    char pty[256], dev[300];
+    pid_t pid = start_sim(sim, m->name, bps, latency, pty, sizeof pty);
+    if (pid < 0)
+        return 1;
+    snprintf(dev, sizeof dev, "serial:%s", pty);
+    /* What the device holds, encoded as it sends it: the bound's read size. */
+    struct lsws_config *cfg = NULL;
+    uint8_t tlv[LSWS_TXN_BYTES];
+    size_t all = 0;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    struct lsws_client *c = NULL;
+    struct lsws_device_info info;
+    int rc = 1;
+    if (open_client(pty, &c, &err) || lsws_client_auth(c, "123456", &info, &err) || lsws_config_new(m, &cfg) ||
+        lsws_client_read(c, cfg, NULL, &err))
+        goto out;
+    lsws_settings_report(cfg, tlv, sizeof tlv, &all, &err);
+    lsws_client_close(c);
+    c = NULL;
+
+    struct cmd_run get, set;
+    char *const get_args[] = {(char *)lsws, "-v", "-d", dev, "get", NULL};
+    /* One setting carried alone by its command: general.report_interval. */
+    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", "general.report_interval=11", NULL};
+    if (run_lsws(lsws, get_args, &get) || run_lsws(lsws, set_args, &set))
+        goto out;
+    /* AUTH: 3+6 out, 4+32 in. READ all: 3+2 out, 4+2+all in. The one
+     * command is 2 bytes of code and 2 of value on both models (ff03, 6101).
+     * WRITE: 3+1+cmd out, 4 in. READ back: 3+2+1+code out, 4+2+cmd in. */
+    const size_t cmd = 4, code = 2;
+    double auth = framed(9) + framed(36), read_all = framed(5) + framed(6 + all);
+    double write = framed(4 + cmd) + framed(4), back = framed(6 + code) + framed(6 + cmd);
+    print_cmd(m->name, "lsws get", &get, auth + read_all, 2, bps, latency);
+    print_cmd(m->name, "lsws set (one)", &set, auth + read_all + write + back, 4, bps, latency);
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_link: %s commands: %s\n", m->name, err.msg[0] ? err.msg : "lsws failed");
+    lsws_client_close(c);
+    lsws_config_free(cfg);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_link LSWS-SIM [BYTES_PER_S [LATENCY_MS]]\n");
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_link LSWS-SIM LSWS [BYTES_PER_S [LATENCY_MS]]\n");
         return 2;
     }
-    unsigned bps = argc > 2 ? (unsigned)atoi(argv[2]) : 11520;
-    unsigned latency = argc > 3 ? (unsigned)atoi(argv[3]) : 2;
+    unsigned bps = argc > 3 ? (unsigned)atoi(argv[3]) : 11520;
+    unsigned latency = argc > 4 ? (unsigned)atoi(argv[4]) : 2;
     printf("link: %u bytes/s each way (115200 baud 8N1 = 11520), %u ms latency per frame\n", bps, latency);
     int rc = 0;
     for (int m = 0; m < LSWS_MODEL_COUNT; m++)
         rc |= bench_model(argv[1], (enum lsws_model_id)m, bps, latency);
+    for (int m = 0; m < LSWS_MODEL_COUNT; m++)
+        rc |= bench_commands(argv[1], argv[2], (enum lsws_model_id)m, bps, latency);
     return rc;
 }

@@ -4,4 +4,4 @@
 set -eu
 build=${1:-build}
 shift || true
-LD_PRELOAD="$build/liblsws_ptyshim.so" exec "$build/bench_link" "$build/lsws-sim" "$@"
+LD_PRELOAD="$build/liblsws_ptyshim.so" exec "$build/bench_link" "$build/lsws-sim" "$build/lsws" "$@"
