@@ -509,6 +509,27 @@ static void ambiguous_write_is_settled_by_reading_back(void **state)
     stop(c);
 }
 
+/* The device confirms the write, then its read-back is lost: the result
+ * says the write went through, not that nothing happened. */
+static void written_but_not_read_back(void **state)
+{
+    (void)state;
+    struct lsws_client *c = start(LSWS_MODEL_WS523);
+    struct lsws_device_info info;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    auth(c, &info);
+    static const char *const kv[] = {"general.led", "false", NULL};
+    struct lsws_txn *t = plan(c, &info, kv, LSWS_OK);
+    unsigned next = F.frames + 1;
+    F.drop[next + 1] = F.drop[next + 2] = F.drop[next + 3] = 1;
+    assert_int_equal(lsws_txn_apply(c, t, LSWS_TXN_NO_BACKUP, &err), LSWS_ERR_TIMEOUT);
+    assert_int_equal(t->write_rc, LSWS_OK);
+    assert_int_equal(t->outcome, LSWS_TXN_WRITTEN);
+    lsws_txn_free(t);
+    stop(c);
+}
+
 /* A refused write (answered on its first attempt) changed nothing. */
 static void refused_write_changed_nothing(void **state)
 {
@@ -547,6 +568,7 @@ int main(void)
         cmocka_unit_test(plan_brings_the_group_and_the_band),
         cmocka_unit_test(apply_writes_and_verifies),
         cmocka_unit_test(ambiguous_write_is_settled_by_reading_back),
+        cmocka_unit_test(written_but_not_read_back),
         cmocka_unit_test(refused_write_changed_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
