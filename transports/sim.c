@@ -205,6 +205,7 @@ const struct lsws_transport lsws_transport_sim = {
     .send = sim_send,
     .recv = sim_recv,
     .options = sim_options,
+    .flags = LSWS_TRANSPORT_PROBE, /* in-process: identifying costs nothing */
     .discover = sim_discover,
     .wire_bytes = sim_wire_bytes,
     .timeout_ms = 1000,
