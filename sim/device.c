@@ -136,14 +136,10 @@ int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *e
     size_t i = 0;
     for (; i < 5 && text[i] >= '0' && text[i] <= '9'; i++)
         v = v * 10 + (unsigned long)(text[i] - '0');
-    if (i == 0 || text[i])
+    if (i == 0 || text[i] || v < LSWS_SIM_MSG_MIN || v > LSWS_MSG_MAX)
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
-                         "max_msg: '%s' is not a number of bytes (%d-%d)", text, LSWS_SIM_MSG_MIN,
-                         LSWS_MSG_MAX);
-    if (v < LSWS_SIM_MSG_MIN || v > LSWS_MSG_MAX)
-        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
-                         "max_msg: %lu bytes is outside %d-%d (a message holds its 4-byte header and "
-                         "the 32 bytes of device information)", v, LSWS_SIM_MSG_MIN, LSWS_MSG_MAX);
+                         "max_msg: '%s' is not a message size from %d to %d bytes", text,
+                         LSWS_SIM_MSG_MIN, LSWS_MSG_MAX);
     *out = (unsigned)v;
     return LSWS_OK;
 }
@@ -190,7 +186,7 @@ int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct
                          "unknown band '%s' (EU868, US915, AU915, CN470, AS923, KR920, IN865, RU864)",
                          opts->band);
     if (opts->max_msg && (opts->max_msg < LSWS_SIM_MSG_MIN || opts->max_msg > LSWS_MSG_MAX))
-        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "max_msg: %u bytes is outside %d-%d",
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "max_msg: %u bytes is not from %d to %d",
                          opts->max_msg, LSWS_SIM_MSG_MIN, LSWS_MSG_MAX);
     struct lsws_sim *sim = calloc(1, sizeof *sim);
     if (!sim)

@@ -1,6 +1,6 @@
 /* The in-process `sim:` transport: a simulated device (sim/) linked into
  * lsws itself, the embedded default that needs no hardware.
- *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&<fault>=...]
+ *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&max_msg=N&<fault>=...]
  * Without state=, the device keeps its state in the user's state directory
  * ($XDG_STATE_HOME/lsws, else ~/.local/state/lsws), one file per model, so
  * a write survives between runs as it would on a real unit. Faults are the
@@ -95,11 +95,13 @@ static int sim_open(const char *rest, const struct lsws_link_opts *opts, void **
             so.band = eq;
         else if (strcmp(kv, "sn") == 0)
             so.sn = eq;
+        else if (strcmp(kv, "max_msg") == 0)
+            rc = lsws_sim_parse_max_msg(eq, &so.max_msg, err);
         else if (is_fault_option(kv))
             rc = lsws_sim_fault_option(&link->faults, kv, eq, err);
         else
             rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
-                           "sim: unknown option '%s' (state, band, sn, or a fault: see lsws-sim --help)", kv);
+                           "sim: unknown option '%s' (state, band, sn, max_msg, or a fault: see lsws-sim --help)", kv);
     }
     if (rc == LSWS_OK && !so.state_path && (rc = default_state(model->name, state, sizeof state, err)) == LSWS_OK)
         so.state_path = state;
@@ -202,7 +204,7 @@ static void sim_wire_bytes(void *h, unsigned long *sent, unsigned long *received
 
 const struct lsws_transport lsws_transport_sim = {
     .scheme = "sim",
-    .help = "sim:ws523|cth01[?state=FILE&band=BAND&sn=SN&FAULT=N]",
+    .help = "sim:ws523|cth01[?state=FILE&band=BAND&sn=SN&max_msg=N&FAULT=N]",
     .open = sim_open,
     .close = sim_close,
     .send = sim_send,
