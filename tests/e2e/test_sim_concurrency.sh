@@ -46,15 +46,16 @@ fi
 start_sim() {
     local name=$1
     shift
-    "$SIM" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    : >"$TMP/sim-$name.out" # not the port of an earlier run
+    "$SIM" "$@" >"$TMP/sim-$name.out" 2>"$TMP/sim-$name.err" &
     SIM_PIDS="$SIM_PIDS $!"
     PORT=
     for _ in $(seq 100); do
-        PORT=$(head -1 "$TMP/$name.out" 2>/dev/null)
+        PORT=$(head -1 "$TMP/sim-$name.out" 2>/dev/null)
         [ -n "$PORT" ] && return 0
         sleep 0.05
     done
-    echo "FAIL: lsws-sim did not start: $(cat "$TMP/$name.err")"
+    echo "FAIL: lsws-sim did not start: $(cat "$TMP/sim-$name.err")"
     failed=$((failed + 1))
     return 1
 }
@@ -128,12 +129,13 @@ fi
 
 # ---- the state file parses at every moment --------------------------------------------
 # Writers of different keys at once (four through sim:, one through each
-# lsws-sim), three rounds each, while a reader parses the file over and over.
+# lsws-sim), ten rounds each, while a reader parses the file over and over.
 cat >"$TMP/reader.py" <<'EOF'
-"""reader.py FILE STOP: parses FILE over and over until STOP exists; prints
-'reads N bad M' and what the first bad read saw."""
+"""reader.py FILE READY STOP: parses FILE over and over, creating READY after
+the first read, until STOP exists; prints 'reads N bad M' and what the first
+bad read saw."""
 import json, os, sys, time
-path, stop = sys.argv[1], sys.argv[2]
+path, ready, stop = sys.argv[1:4]
 reads = bad = 0
 first = None
 while not os.path.exists(stop):
@@ -145,7 +147,9 @@ while not os.path.exists(stop):
         bad += 1
         first = first or repr(e)
     reads += 1
-    time.sleep(0.002)
+    if reads == 1:
+        open(ready, "w").close()
+    time.sleep(0.001)
 print(f"reads {reads} bad {bad}")
 if first:
     print(first)
@@ -161,25 +165,30 @@ writer() {
     done
 }
 : >"$TMP/writers.failed"
-"$PY" "$TMP/reader.py" "$F" "$TMP/stop" >"$TMP/reader.out" 2>&1 &
+"$PY" "$TMP/reader.py" "$F" "$TMP/ready" "$TMP/stop" >"$TMP/reader.out" 2>&1 &
 reader=$!
+for _ in $(seq 100); do
+    [ -e "$TMP/ready" ] && break
+    sleep 0.05
+done
+flips="true false true false true false true false true false"
 pids=
-writer "$dev" general.report_interval 31 32 33 & pids="$pids $!"
-writer "$dev" lorawan.app_port 41 42 43 & pids="$pids $!"
-writer "$dev" general.led true false true & pids="$pids $!"
-writer "$dev" general.overcurrent_protection.threshold 21 22 23 & pids="$pids $!"
-want="general.report_interval=33 lorawan.app_port=43 general.led=true general.overcurrent_protection.threshold=23"
+writer "$dev" general.report_interval $(seq 31 40) & pids="$pids $!"
+writer "$dev" lorawan.app_port $(seq 41 50) & pids="$pids $!"
+writer "$dev" general.led $flips & pids="$pids $!"
+writer "$dev" general.overcurrent_protection.threshold $(seq 21 30) & pids="$pids $!"
+want="general.report_interval=40 lorawan.app_port=50 general.led=false general.overcurrent_protection.threshold=30"
 if [ -n "$SERIAL" ]; then
-    writer "serial:$PA" general.overcurrent_alarm.threshold 11 12 13 & pids="$pids $!"
-    writer "serial:$PB" general.power_consumption false true false & pids="$pids $!"
-    want="$want general.overcurrent_alarm.threshold=13 general.power_consumption=false"
+    writer "serial:$PA" general.overcurrent_alarm.threshold $(seq 11 20) & pids="$pids $!"
+    writer "serial:$PB" general.power_consumption $flips & pids="$pids $!"
+    want="$want general.overcurrent_alarm.threshold=20 general.power_consumption=false"
 fi
 for p in $pids; do wait "$p"; done
 touch "$TMP/stop"
 wait "$reader"
 ok "every concurrent write succeeded: $(tr '\n' ' ' <"$TMP/writers.failed")" [ ! -s "$TMP/writers.failed" ]
 ok "the file parsed at every read ($(head -1 "$TMP/reader.out"))" grep -q " bad 0$" "$TMP/reader.out"
-ok "the reader read it" grep -q "^reads [1-9]" "$TMP/reader.out"
+ok "the reader read it while they wrote" grep -q "^reads [1-9][0-9]" "$TMP/reader.out"
 ok "the file parses after the writers" "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$F"
 # shellcheck disable=SC2086 # want is a list of KEY=VALUE words
 ok "every writer's last value is there" holds "$dev" $want

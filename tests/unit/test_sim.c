@@ -846,8 +846,8 @@ static void smaller_max_message(void **state)
     auth(&d, "123456");
     assert_int_equal(lsws_info_decode(d.m.payload, d.m.len, &info, &err), LSWS_OK);
     assert_int_equal(info.max_payload, 64);
-    /* Pages of at most 64 bytes: 489 bytes of TLVs, at most 58 a page. */
-    check_full_read(&d, LSWS_MODEL_CTH01, "EU868", CTH01_SN, CTH01_EUI, 9);
+    /* Pages of at most 64 bytes: 489 bytes of TLVs, at most 58 a page, whole commands. */
+    check_full_read(&d, LSWS_MODEL_CTH01, "EU868", CTH01_SN, CTH01_EUI, 10);
     /* Requests up to 64 bytes are taken; one of 65 is refused, naming both sizes. */
     assert_int_equal(read_of_size(&d, 62), LSWS_ST_OK);
     assert_int_equal(read_of_size(&d, 65), LSWS_ST_BAD_REQUEST);
@@ -875,7 +875,7 @@ static void smaller_max_message(void **state)
     dev_open_opts(&d, &o);
     d.limit = 64;
     auth(&d, "123456");
-    check_full_read(&d, LSWS_MODEL_WS523, "EU868", WS523_SN, WS523_EUI, 8);
+    check_full_read(&d, LSWS_MODEL_WS523, "EU868", WS523_SN, WS523_EUI, 10);
     lsws_sim_free(d.sim);
 }
 
