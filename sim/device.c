@@ -26,7 +26,7 @@
 
 #define IDLE_MS 180000u   /* CTH01: BLE ends after 3 minutes without data */
 #define AUTH_FAILURES 5   /* failures in a row before logins are refused */
-#define LOCKOUT_MS 60000 /* for this long */
+#define LOCKOUT_MS 60000  /* for this long */
 #define TXN_MAX 16384     /* bytes of settings TLVs in one WRITE transaction */
 #define CMD_FIELDS 32
 #define DEFAULT_PASSWORD "123456"
@@ -152,7 +152,7 @@ static int open_state(struct lsws_sim *sim, const struct lsws_sim_opts *opts, co
 {
     /* A lock that cannot be taken (a read-only directory) does not stop a
      * unit being loaded; creating one fails below with the reason. */
-    int locked = sim_file_lock(&sim->file, 1, NULL) == LSWS_OK;
+    int locked = sim_file_lock(&sim->file, NULL) == LSWS_OK;
     int rc = sim_state_load(&sim->file, &sim->st, err);
     if (rc == LSWS_OK) {
         /* The file is the unit: options may only repeat what it says. */
@@ -392,7 +392,7 @@ static int begin_change(struct lsws_sim *sim)
     lsws_error_clear(&err);
     if (!sim->file.path)
         return 0;
-    if (sim_file_lock(&sim->file, 1, &err) != LSWS_OK) {
+    if (sim_file_lock(&sim->file, &err) != LSWS_OK) {
         detail(sim, "%s", err.msg);
         return -1;
     }

@@ -53,10 +53,10 @@ int sim_factory_config(const struct sim_state *st, struct lsws_config **out, str
 int sim_file_init(struct sim_file *f, const char *path, struct lsws_error *err);
 void sim_file_release(struct sim_file *f);
 
-/* Takes the lock on path.lock (created mode 0600), waiting for other
- * processes to release it: exclusive to change the unit, shared to look.
- * LSWS_ERR_IO when the lock file cannot be opened or locked. */
-int sim_file_lock(struct sim_file *f, int exclusive, struct lsws_error *err);
+/* Takes the exclusive lock on path.lock (created mode 0600), waiting for
+ * other processes to release it; readers need none. LSWS_ERR_IO when the
+ * lock file cannot be opened or locked. */
+int sim_file_lock(struct sim_file *f, struct lsws_error *err);
 void sim_file_unlock(struct sim_file *f);
 
 /* 1 when the path names another file than the one loaded or saved last, or

@@ -116,7 +116,7 @@ void sim_file_release(struct sim_file *f)
     f->path = f->lock_path = NULL;
 }
 
-int sim_file_lock(struct sim_file *f, int exclusive, struct lsws_error *err)
+int sim_file_lock(struct sim_file *f, struct lsws_error *err)
 {
     if (f->lock_fd >= 0)
         return LSWS_OK;
@@ -125,7 +125,7 @@ int sim_file_lock(struct sim_file *f, int exclusive, struct lsws_error *err)
         return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot open lock file '%s': %s", f->lock_path,
                          strerror(errno));
     int rc;
-    while ((rc = flock(fd, exclusive ? LOCK_EX : LOCK_SH)) < 0 && errno == EINTR)
+    while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
         ;
     if (rc < 0) {
         int e = errno;
