@@ -37,7 +37,9 @@ static void usage(FILE *out)
           "                            AS923, KR920, IN865, RU864\n"
           "  -s, --sn SN               serial number, 16 hex digits (default: the guide's example)\n"
           "  -f, --state FILE          keep the device's state in FILE (JSON, mode 0600);\n"
-          "                            without it the state lives in memory only\n"
+          "                            without it the state lives in memory only; several\n"
+          "                            simulators may share FILE (locked with FILE.lock)\n"
+          "      --max-msg BYTES       the unit's largest message, 64-1024 (default 1024)\n"
           "      --drop N,...          ignore request frames N,... (counted from 1)\n"
           "      --corrupt N,...       answer frames N,... with a bad CRC\n"
           "      --delay N,...         answer frames N,... after --delay-ms\n"
@@ -71,12 +73,13 @@ static int fail_usage(const char *fmt, ...)
 int main(int argc, char **argv)
 {
     enum { O_DROP = 256, O_CORRUPT, O_DELAY, O_DELAY_MS, O_REFUSE, O_REFUSE_STATUS,
-           O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION };
+           O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
         {"sn", required_argument, NULL, 's'},
         {"state", required_argument, NULL, 'f'},
+        {"max-msg", required_argument, NULL, O_MAX_MSG},
         {"drop", required_argument, NULL, O_DROP},
         {"corrupt", required_argument, NULL, O_CORRUPT},
         {"delay", required_argument, NULL, O_DELAY},
@@ -116,6 +119,10 @@ int main(int argc, char **argv)
             break;
         case 'f':
             so.state_path = optarg;
+            break;
+        case O_MAX_MSG:
+            if (lsws_sim_parse_max_msg(optarg, &so.max_msg, &err) != LSWS_OK)
+                return fail_usage("%s", err.msg);
             break;
         case O_DROP: fault = "drop"; break;
         case O_CORRUPT: fault = "corrupt"; break;

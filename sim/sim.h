@@ -26,17 +26,27 @@ struct lsws_sim_faults {
     unsigned latency_ms;               /* added to every response */
 };
 
+/* The smallest maximum message a simulated unit may have: the 4-byte
+ * response header and the 32 bytes of device information must fit. */
+#define LSWS_SIM_MSG_MIN 64
+
 struct lsws_sim_opts {
     enum lsws_model_id model;
     const char *band;       /* factory band; NULL: EU868 */
     const char *sn;         /* 16 hex digits; NULL: derived from the model */
     const char *state_path; /* JSON state file (mode 0600); NULL: state in memory only */
+    unsigned max_msg;       /* largest message the unit takes and sends, header included:
+                             * LSWS_SIM_MSG_MIN..LSWS_MSG_MAX; 0: LSWS_MSG_MAX */
 };
 
 struct lsws_sim;
 
 /* Creates a simulated device: loads state_path if it exists, else factory
- * state (and writes it). *out is freed with lsws_sim_free. */
+ * state (and writes it). Several simulators (in one process or several)
+ * may share a state file: each change is made under flock on
+ * state_path + ".lock" on the file as it is then, and every request sees
+ * the file's current state (docs/simulator.md). *out is freed with
+ * lsws_sim_free. */
 int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct lsws_error *err);
 void lsws_sim_free(struct lsws_sim *sim);
 
@@ -53,6 +63,10 @@ void lsws_sim_disconnect(struct lsws_sim *sim);
 /* The Bluetooth name (CTH01) or a name for listings ("WS523-...") */
 const char *lsws_sim_name(const struct lsws_sim *sim);
 
+/* Parses a max_msg value ("max_msg=256" in sim: URIs, --max-msg 256): a
+ * number of bytes from LSWS_SIM_MSG_MIN to LSWS_MSG_MAX. */
+int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *err);
+
 /* Parses fault options as given to lsws-sim and to sim: URIs, e.g.
  * "drop=3,7" "corrupt=2" "delay=4" "delay_ms=1500" "refuse=1" "refuse_status=7"
  * "disconnect_after=100" "link_bps=11520" "latency_ms=5". */
@@ -61,8 +75,10 @@ int lsws_sim_fault_option(struct lsws_sim_faults *f, const char *name, const cha
 
 /* ---- additions (sim/device.c, sim/faults.c, sim/pty.c) ---------------------- */
 
-/* lsws_sim_handle: give cap >= LSWS_MSG_MAX. A smaller cap makes READ pages
- * smaller; another answer that does not fit is not sent (*rlen = 0). */
+/* lsws_sim_handle: give cap >= LSWS_MSG_MAX. A smaller cap, or a smaller
+ * max_msg of the unit, makes READ pages smaller; another answer that does
+ * not fit is not sent (*rlen = 0). A request larger than max_msg is
+ * answered BAD_REQUEST. */
 
 /* What the device answers to IDENTIFY now. */
 void lsws_sim_info(const struct lsws_sim *sim, struct lsws_device_info *info);

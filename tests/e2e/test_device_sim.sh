@@ -22,6 +22,15 @@ expect 1 "keeps no clock" -- "$LSWS" -d "sim:ws523?state=$TMP/ws523.json" time s
 expect 2 "add --show-secrets" -- "$LSWS" --trace -d "sim:ws523?state=$TMP/ws523.json" get general.led
 expect 0 "> 01" -- "$LSWS" --trace --show-secrets -d "sim:ws523?state=$TMP/ws523.json" get general.led
 
+# A unit with a smaller maximum message (max_msg): more, smaller READ pages.
+dev="sim:ws523?state=$TMP/small.json&max_msg=128"
+"$LSWS" -v -d "$dev" get >/dev/null 2>"$TMP/small.err"
+ok "max_msg=128: get works" test $? -eq 0
+ok "max_msg=128: the read takes 4 or more pages" [ "$(grep -c ': read ' "$TMP/small.err")" -ge 4 ]
+ok "max_msg=128: no page is larger" awk '/: read / { for (i = 1; i < NF; i++) if ($(i + 1) == "in," && $i > 128) bad = 1 } END { exit bad }' "$TMP/small.err"
+expect 2 "max_msg: '6x' is not a message size from 64 to 1024 bytes" -- "$LSWS" -d "sim:ws523?state=$TMP/small.json&max_msg=6x" info
+expect 2 "unknown option 'maxmsg' for sim: (known: state, band, sn, max_msg" -- "$LSWS" -d "sim:ws523?state=$TMP/small.json&maxmsg=64" info
+
 # lsws alone lists the devices it can see.
 expect 0 "sim:cth01" -- "$LSWS"
 expect 0 '"device": "sim:ws523"' -- "$LSWS" --json list
