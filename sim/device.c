@@ -27,7 +27,7 @@
 #define IDLE_MS 180000u   /* CTH01: BLE ends after 3 minutes without data */
 #define AUTH_FAILURES 5   /* failures in a row before logins are refused */
 #define LOCKOUT_MS 60000  /* for this long */
-#define TXN_MAX 16384     /* bytes of settings TLVs in one WRITE transaction */
+#define TXN_MAX LSWS_TXN_BYTES
 #define CMD_FIELDS 32
 #define DEFAULT_PASSWORD "123456"
 
