@@ -407,7 +407,7 @@ static void test_malformed(void **state)
         {WS, "ff03b004", LSWS_ERR_MALFORMED, 0, "unknown channel 0xff type 0x03"},
         {CTH, "42", LSWS_ERR_MALFORMED, 0, "unknown command 0x42"},
         {CTH, "36 18", LSWS_ERR_MALFORMED, 1, "unknown command 0x18"},
-        {CTH, "cf0102", LSWS_ERR_MALFORMED, 0, "unknown command 0xcf01"},
+        {CTH, "cf0102", LSWS_ERR_MALFORMED, 1, "command 0xcf is followed by 01: expected 00"},
         {CTH, "cf", LSWS_ERR_TRUNCATED, 0, "command 0xcf needs a second code byte"},
         {WS, "08", LSWS_ERR_TRUNCATED, 0, "channel 0x08 needs a type byte"},
         /* wrong lengths */
@@ -538,7 +538,9 @@ static void test_builder(void **state)
     assert_int_equal(lsws_uplink_add_hex(&up, "sn", "6148b13783621055", &err), LSWS_OK);
     assert_int_equal(lsws_uplink_add(&up, "firmware_version", 0, 0x0301, &err), LSWS_OK);
     assert_string_equal(up.r[1].str, "v1.3");
-    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 0x8000, &err), LSWS_OK);
+    /* A setting's reading takes the setting's value: lock on is 1 (wire 0080). */
+    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 0x8000, &err), LSWS_ERR_RANGE);
+    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 1, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_OK);
     wn = parse("ff166148b13783621055 ff0a0103 ff250080", want, sizeof want);
     assert_int_equal(n, wn);
