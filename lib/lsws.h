@@ -466,7 +466,7 @@ struct lsws_reading {
     uint32_t timestamp; /* history record: Unix time, seconds */
     uint16_t record;    /* 0: live data; n: inside the payload's nth `ed` record */
     uint16_t code;      /* command carrying it: WS523 channel << 8 | type; CTH01 command
-                           (0xcf00 for cf00) */
+                           (0xcf00 for cf00, 0x7704 for a 77 04 reply) */
     uint8_t kind;       /* enum lsws_reading_kind */
     uint8_t channel;    /* 1-based channel, 0 when the reading has none */
     uint8_t scale;      /* decimals: value 2226 with scale 1 is 222.6 */
@@ -548,7 +548,9 @@ void lsws_uplink_init(struct lsws_uplink *up, enum lsws_model_id model);
 int lsws_uplink_add_record(struct lsws_uplink *up, unsigned mode, uint32_t timestamp,
                            unsigned history_type, struct lsws_error *err);
 /* A number, enum or version reading, e.g. ("current", 3, 150) or
- * ("socket_status", 0, 0x11). channel 0 when it has none. */
+ * ("socket_status", 0, 0x11). channel 0 when it has none. A setting's
+ * reading takes the setting's value: ("button_lock", 0, 1),
+ * ("current_threshold_max", 5, 888). */
 int lsws_uplink_add(struct lsws_uplink *up, const char *name, unsigned channel, int64_t raw,
                     struct lsws_error *err);
 /* A byte-string reading given as hex: ("sn", 0, "6527f41809380000"). */
