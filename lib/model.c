@@ -114,7 +114,8 @@ static int has_reading_form(enum lsws_type t)
 
 /* Gives settings their uplink names and lists the commands uplinks carry:
  * those whose every setting is named. A name for no row, a command named
- * in part, or a name on a setting with no reading form is a table error. */
+ * in part, a name on a setting with no reading form, or a code a reading
+ * cannot hold is a table error: every test that touches a model aborts. */
 static void name_readings(struct model_store *st, const struct lsws_reading_name *names)
 {
     for (const struct lsws_reading_name *rn = names; rn && rn->key; rn++) {
@@ -144,8 +145,13 @@ static void name_readings(struct model_store *st, const struct lsws_reading_name
         }
         if (named && unnamed)
             abort(); /* an uplink would drop the unnamed settings: name them all */
-        if (named)
-            st->uplink[st->n_uplink++] = cmd;
+        if (!named)
+            continue;
+        /* A reading keeps its command in 16 bits, and a code above 0xff is
+         * taken to be two bytes (lib/uplink.c settings_cmd_by_code). */
+        if (cmd->code > 0xffff || (cmd->code_len == 2) != (cmd->code > 0xff))
+            abort();
+        st->uplink[st->n_uplink++] = cmd;
     }
 }
 

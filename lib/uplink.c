@@ -468,6 +468,18 @@ static const char *second_bytes(const struct dctx *c, uint8_t b0, char *buf, siz
     return buf;
 }
 
+/* Whether the code (code_len bytes) is at c->in[at]; *first notes a
+ * two-byte code whose first byte is there, for the messages. */
+static int code_at(const struct dctx *c, size_t at, unsigned code, unsigned code_len, int *first)
+{
+    if (code_len == 1)
+        return c->in[at] == code;
+    if (c->in[at] != code >> 8)
+        return 0;
+    *first = 1;
+    return at + 1 < c->len && c->in[at + 1] == (code & 0xffu);
+}
+
 /* Finds the command at c->in[at]: telemetry first (the common case), then
  * the settings commands uplinks carry; fails with a message if none. */
 static int find_command(struct dctx *c, size_t at, struct found *out)
@@ -478,38 +490,16 @@ static int find_command(struct dctx *c, size_t at, struct found *out)
     out->tel = NULL;
     out->set = NULL;
     for (size_t i = 0; i < t->n; i++) {
-        const struct ucmd *cmd = &t->cmds[i];
-        if (cmd->code_len == 1) {
-            if (b0 == cmd->code) {
-                out->tel = cmd;
-                return LSWS_OK;
-            }
-            continue;
-        }
-        if (b0 != cmd->code >> 8)
-            continue;
-        first_matches = 1;
-        if (have_b1 && c->in[at + 1] == (cmd->code & 0xffu)) {
-            out->tel = cmd;
+        if (code_at(c, at, t->cmds[i].code, t->cmds[i].code_len, &first_matches)) {
+            out->tel = &t->cmds[i];
             return LSWS_OK;
         }
     }
     size_t n_set;
     const struct lsws_command *const *set = lsws_model_uplink_commands(c->m, &n_set);
     for (size_t i = 0; i < n_set; i++) {
-        const struct lsws_command *cmd = set[i];
-        if (cmd->code_len == 1) {
-            if (b0 == cmd->code) {
-                out->set = cmd;
-                return LSWS_OK;
-            }
-            continue;
-        }
-        if (b0 != cmd->code >> 8)
-            continue;
-        first_matches = 1;
-        if (have_b1 && c->in[at + 1] == (cmd->code & 0xffu)) {
-            out->set = cmd;
+        if (code_at(c, at, set[i]->code, set[i]->code_len, &first_matches)) {
+            out->set = set[i];
             return LSWS_OK;
         }
     }
