@@ -162,6 +162,8 @@ static int fits_wire(const struct lsws_row *row, int64_t num)
         return 0;
     int64_t raw = num * mul;
     unsigned bits = row->bits ? row->bits : 8u * row->width;
+    if (bits == 0)
+        return raw == 0;
     if (bits >= 64)
         return 1;
     if (is_signed(row) && !row->bits)
