@@ -601,10 +601,13 @@ void lsws_txn_free(struct lsws_txn *t);
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,
  * alarms, basic information, CTH01 history records and command replies),
- * decoded into a flat list of readings. Pure and bounded: no I/O, no
- * allocation; the caller owns every struct. Names and units: docs/decode.md. */
+ * decoded into a flat list of readings. Settings a unit reports (WS523
+ * ff24/ff25/ff26/ff30, CTH01 replies 61 01 and 76-7b) are read through the
+ * model tables' description of their command, as lsws_settings_decode reads
+ * them. Pure and bounded: no I/O, no allocation; the caller owns every
+ * struct. Names and units: docs/decode.md. */
 
-#define LSWS_UPLINK_MAX 256   /* readings in one decoded uplink */
+#define LSWS_UPLINK_MAX 256   /* readings in one decoded uplink, or in one streamed record */
 #define LSWS_READING_TEXT 32  /* inline text of a reading, with its NUL */
 
 enum lsws_reading_kind {
@@ -628,11 +631,13 @@ struct lsws_reading {
     const char *name;   /* static: "voltage", "current_alarm", "ans" */
     const char *unit;   /* static: "V", "°C"; NULL when the value has none */
     const char *text;   /* static: ENUM value name, ALARM type name, REPLY result name */
-    int64_t value;      /* raw wire value (versions: the little-endian bytes) */
+    int64_t value;      /* raw wire value (versions: the little-endian bytes); a
+                           setting's reading: its value as lsws_settings_decode
+                           stores it (ff25 button lock 0080 is 1) */
     uint32_t timestamp; /* history record: Unix time, seconds */
     uint16_t record;    /* 0: live data; n: inside the payload's nth `ed` record */
     uint16_t code;      /* command carrying it: WS523 channel << 8 | type; CTH01 command
-                           (0xcf00 for cf00) */
+                           (0xcf00 for cf00, 0x7704 for a 77 04 reply) */
     uint8_t kind;       /* enum lsws_reading_kind */
     uint8_t channel;    /* 1-based channel, 0 when the reading has none */
     uint8_t scale;      /* decimals: value 2226 with scale 1 is 222.6 */
@@ -642,11 +647,13 @@ struct lsws_reading {
     char str[LSWS_READING_TEXT]; /* TEXT and REPLY: NUL-terminated text */
 };
 
-/* A decoded uplink. Large (about 23 KiB): keep one and reuse it. */
+/* A decoded uplink, or one record of it (lsws_uplink_decode_each). Large
+ * (about 23 KiB): keep one and reuse it. */
 struct lsws_uplink {
     enum lsws_model_id model;
     size_t n;        /* readings used in r */
-    size_t records;  /* history records (readings with record 1..records) */
+    size_t records;  /* history records (readings with record 1..records); a
+                        streamed record: its own number (0: live data) */
     /* The last record's context; lsws_uplink_add* put new readings in it. */
     uint8_t mode, history_type;
     uint32_t timestamp;
@@ -661,6 +668,23 @@ struct lsws_uplink {
 int lsws_uplink_decode(enum lsws_model_id model, const uint8_t *in, size_t len,
                        struct lsws_uplink *out, struct lsws_error *err);
 
+/* Decodes one uplink payload record by record, so a payload of any length
+ * decodes (a CTH01 history page of 300 `ed` records): on_record(rec, ctx)
+ * receives the live data (if any) as one record, then each `ed` history
+ * record as its own, in payload order. rec is valid during the call only;
+ * its readings all carry the record's number (`record`, 1-based within the
+ * payload, 0 for live data) and LSWS_UPLINK_MAX applies to each record, not
+ * to the payload. A record is delivered once it is complete, so records
+ * before an error have been delivered; the error carries the byte offset
+ * as with lsws_uplink_decode. If on_record returns non-zero the walk stops
+ * and that value is returned. on_record NULL only checks the payload.
+ * model LSWS_MODEL_COUNT checks both models before the first record. Uses
+ * one struct lsws_uplink of stack. Encoding each record in turn gives the
+ * payload back. */
+int lsws_uplink_decode_each(enum lsws_model_id model, const uint8_t *in, size_t len,
+                            int (*on_record)(const struct lsws_uplink *rec, void *ctx), void *ctx,
+                            struct lsws_error *err);
+
 /* The inverse of decode: encode(decode(x)) == x. Readings of one command
  * must be consecutive and in decode order; a reading whose record differs
  * from the one before starts a new `ed` record. */
@@ -670,7 +694,15 @@ int lsws_uplink_encode(const struct lsws_uplink *up, uint8_t *out, size_t cap, s
 /* One compact JSON object, no newline; like snprintf: writes at most cap
  * bytes with a NUL and returns the length it needs (without the NUL). */
 size_t lsws_uplink_json(const struct lsws_uplink *up, char *buf, size_t cap);
-/* Human-readable: one "name  value unit" line per reading; same contract. */
+/* The same object written piece by piece, for lsws_uplink_decode_each:
+ * call with each record in turn, then once with rec NULL to close; the
+ * pieces joined are what lsws_uplink_json gives for the whole payload.
+ * *state is 0 before the first piece and 0 again after the closing one.
+ * Each piece follows the snprintf contract of lsws_uplink_json. */
+size_t lsws_uplink_json_stream(const struct lsws_uplink *rec, unsigned *state, char *buf,
+                               size_t cap);
+/* Human-readable: one "name  value unit" line per reading; same contract.
+ * The text of each streamed record, joined, is that of the whole payload. */
 size_t lsws_uplink_text(const struct lsws_uplink *up, char *buf, size_t cap);
 /* The value of one reading as text ("222.6", "on", "v1.8"); same contract. */
 size_t lsws_reading_format(const struct lsws_reading *r, char *buf, size_t cap);
@@ -687,7 +719,9 @@ void lsws_uplink_init(struct lsws_uplink *up, enum lsws_model_id model);
 int lsws_uplink_add_record(struct lsws_uplink *up, unsigned mode, uint32_t timestamp,
                            unsigned history_type, struct lsws_error *err);
 /* A number, enum or version reading, e.g. ("current", 3, 150) or
- * ("socket_status", 0, 0x11). channel 0 when it has none. */
+ * ("socket_status", 0, 0x11). channel 0 when it has none. A setting's
+ * reading takes the setting's value: ("button_lock", 0, 1),
+ * ("current_threshold_max", 5, 888). */
 int lsws_uplink_add(struct lsws_uplink *up, const char *name, unsigned channel, int64_t raw,
                     struct lsws_error *err);
 /* A byte-string reading given as hex: ("sn", 0, "6527f41809380000"). */
