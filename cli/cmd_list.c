@@ -10,8 +10,7 @@
 
 struct list_ctx {
     struct lsws_cli *cli;
-    json_t *json;
-    int shown;
+    struct cli_record *table;
 };
 
 static void found(const char *uri, void *arg)
@@ -31,34 +30,23 @@ static void found(const char *uri, void *arg)
     lsws_client_close(c);
     if (rc != LSWS_OK)
         return; /* not one of ours: stay quiet, as lsusb does for other buses */
-    const struct lsws_model *m = lsws_model_get(info.model);
-    const struct lsws_band *band = lsws_band_at(info.band);
     char fw[16];
     lsws_version_format(info.fw, 0, fw, sizeof fw);
-    if (ctx->json) {
-        json_array_append_new(ctx->json, json_pack("{s:s, s:s, s:s, s:s, s:s}", "device", uri, "model", m->name,
-                                                   "sn", info.sn, "firmware_version", fw, "band", band->name));
-    } else {
-        if (!ctx->shown++)
-            printf("%-28s %-6s %-17s %-8s %s\n", "DEVICE", "MODEL", "SN", "FIRMWARE", "BAND");
-        printf("%-28s %-6s %-17s %-8s %s\n", uri, m->name, info.sn, fw, band->name);
-    }
+    struct cli_record *row = cli_table_row(ctx->table);
+    cli_put_str(row, "device", uri);
+    cli_put_str(row, "model", lsws_model_get(info.model)->name);
+    cli_put_str(row, "sn", info.sn);
+    cli_put_str(row, "firmware_version", fw);
+    cli_put_str(row, "band", lsws_band_at(info.band)->name);
 }
 
 int cmd_list(int argc, char **argv, struct lsws_cli *cli)
 {
-    int first;
-    int rc = cli_parse(cli_find_command("list"), cli, argc, argv, &first, NULL, NULL);
-    if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first < argc)
-        return cli_error(EXIT_USAGE, "list takes no arguments");
-    struct list_ctx ctx = {.cli = cli, .json = cli->json ? json_array() : NULL};
+    (void)argc;
+    (void)argv;
+    struct list_ctx ctx = {.cli = cli, .table = cli_table_new()};
     for (const struct lsws_transport *const *t = lsws_transports; *t; t++)
         if ((*t)->list)
             (*t)->list(found, &ctx);
-    if (ctx.json) {
-        cli_print_json(ctx.json);
-    }
-    return EXIT_OK;
+    return cli_print(cli, ctx.table, 0);
 }

@@ -8,23 +8,21 @@
 
 #define RANGE_4000A "4000a"
 
-/* KEY=VALUE arguments into changes. */
+/* KEY=VALUE arguments into changes (a key given twice is an error). */
 static int parse_args(struct lsws_config *changes, int n, char **args)
 {
     for (int i = 0; i < n; i++) {
-        char *eq = strchr(args[i], '=');
-        if (!eq || eq == args[i])
-            return cli_error(EXIT_USAGE, "'%s' is not KEY=VALUE", args[i]);
-        *eq = '\0';
-        int idx = lsws_model_find(changes->model, args[i]);
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)strcspn(args[i], "="), args[i]);
+        int idx = lsws_model_find(changes->model, key);
         if (idx >= 0 && changes->model->settings[idx].row->flags & LSWS_F_WRITEONLY)
-            return cli_error(EXIT_USAGE, "%s is not set on the command line: use 'lsws password'", args[i]);
+            return cli_error(EXIT_USAGE, "%s is not set on the command line: use 'lsws password'", key);
         if (idx >= 0 && changes->model->settings[idx].row->flags & LSWS_F_READONLY)
-            return cli_error(EXIT_USAGE, "%s is read-only", args[i]);
+            return cli_fail(EXIT_USAGE, LSWS_ERR_READONLY, "%s is read-only", key);
         struct lsws_error err;
         lsws_error_clear(&err);
-        if (lsws_config_set(changes, args[i], eq + 1, &err) != LSWS_OK)
-            return cli_error(EXIT_USAGE, "%s", err.msg);
+        if (lsws_config_assign(changes, args[i], &err) != LSWS_OK)
+            return cli_fail(EXIT_USAGE, err.code, "%s", err.msg);
     }
     return EXIT_OK;
 }
@@ -145,88 +143,65 @@ static int verify(struct session *s, const struct lsws_config *changes, struct l
     return bad ? EXIT_VERIFY : EXIT_OK;
 }
 
-static void report(struct lsws_cli *cli, const struct session *s, const struct lsws_config *changes,
-                   const struct lsws_config *current, size_t n)
+/* Each change old -> new (typed in JSON), then a count. */
+static int report(struct lsws_cli *cli, const struct session *s, const struct lsws_config *changes,
+                  const struct lsws_config *current, size_t n)
 {
-    json_t *list = cli->json ? json_array() : NULL;
-    for (size_t i = 0; i < s->model->n_settings; i++) {
+    const struct lsws_model *m = s->model;
+    struct cli_record *r = cli_record_new();
+    cli_put_str(r, "device", s->uri);
+    cli_field_json_only(r);
+    cli_put_str(r, "sn", s->info.sn);
+    cli_field_json_only(r);
+    struct cli_record *list = cli_put_table(r, "changed");
+    for (size_t i = 0; i < m->n_settings; i++) {
         if (!changes->present[i])
             continue;
-        char old[128], now[128];
-        format(cli, current, i, old, sizeof old);
-        format(cli, changes, i, now, sizeof now);
-        if (list)
-            json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "key", s->model->settings[i].key, "old",
-                                                  old, "new", now));
-        else
-            printf("%-42s %s -> %s\n", s->model->settings[i].key, old, now);
+        int redact = (m->settings[i].row->flags & LSWS_F_SECRET) && !cli->show_secrets;
+        struct cli_record *row = cli_table_row(list);
+        cli_put_str(row, "key", m->settings[i].key);
+        cli_put_setting(row, "old", m, i, current->present[i] ? &current->values[i] : NULL, redact);
+        cli_put_setting(row, "new", m, i, &changes->values[i], redact);
     }
-    if (list) {
-        json_t *o = json_pack("{s:s, s:s, s:o, s:b}", "device", s->uri, "sn", s->info.sn, "changed", list,
-                              "verified", 1);
-        cli_print_json(o);
-    } else {
-        printf("%zu setting%s written to %s %s and verified\n", n, n == 1 ? "" : "s", s->model->name, s->info.sn);
-    }
+    cli_put_bool(r, "verified", 1);
+    cli_field_json_only(r);
+    if (n)
+        cli_put_line(r, "%zu setting%s written to %s %s and verified", n, n == 1 ? "" : "s", m->name, s->info.sn);
+    else
+        cli_put_line(r, "nothing to change: %s %s already has these settings", m->name, s->info.sn);
+    return cli_print(cli, r, 0);
 }
 
-/* Before contacting the device: a KEY=VALUE no model accepts is refused
- * with the message of a model that has the key, so bad input sends nothing.
- * (What one model accepts and the device's does not is refused after
- * IDENTIFY, still before any write.) */
-static int precheck(int n, char **args)
+/* Before main opens the session: a KEY=VALUE no model accepts, or a key
+ * given twice, is refused, so bad input sends nothing. (What one model
+ * accepts and the device's does not is refused after IDENTIFY, still
+ * before any write.) */
+int check_set(int argc, char **argv, struct lsws_cli *cli)
 {
-    for (int i = 0; i < n; i++) {
-        const char *eq = strchr(args[i], '=');
-        if (!eq || eq == args[i])
-            return cli_error(EXIT_USAGE, "'%s' is not KEY=VALUE", args[i]);
-        char key[64];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - args[i]), args[i]);
-        struct lsws_error first, err;
-        int accepted = 0, known = 0;
-        lsws_error_clear(&first);
-        for (int m = 0; m < LSWS_MODEL_COUNT && !accepted; m++) {
-            const struct lsws_model *model = lsws_model_get((enum lsws_model_id)m);
-            int idx = lsws_model_find(model, key);
-            struct lsws_value v;
-            lsws_error_clear(&err);
-            if (idx < 0)
-                continue;
-            accepted = lsws_value_parse(model, (size_t)idx, eq + 1, &v, &err) == LSWS_OK;
-            if (!known++)
-                first = err;
-        }
-        if (!known)
-            return cli_error(EXIT_USAGE, "unknown setting '%s' (see lsws keys --model ws523|cth01)", key);
-        if (!accepted)
-            return cli_error(EXIT_USAGE, "%s", first.msg);
-    }
+    (void)cli;
+    if (argc == 0)
+        return cli_error(EXIT_USAGE, "set needs KEY=VALUE...");
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_assignments_check(argc, argv, &err) != LSWS_OK)
+        return cli_fail(EXIT_USAGE, err.code, "%s", err.msg);
     return EXIT_OK;
 }
 
 int cmd_set(int argc, char **argv, struct lsws_cli *cli)
 {
-    int first;
-    int rc = cli_parse(cli_find_command("set"), cli, argc, argv, &first, NULL, NULL);
-    if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first >= argc)
-        return cli_error(EXIT_USAGE, "set needs KEY=VALUE...");
-    if ((rc = precheck(argc - first, argv + first)) != EXIT_OK)
-        return rc;
-    struct session s;
-    if ((rc = session_open(cli, &s, 1)) != EXIT_OK)
-        return rc;
+    struct session *s = cli->session;
+    int rc;
     struct lsws_config *changes = NULL, *current = NULL, *merged = NULL;
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (lsws_config_new(s.model, &changes) != LSWS_OK) {
+    if (lsws_config_new(s->model, &changes) != LSWS_OK) {
         rc = cli_error(EXIT_FAILED, "out of memory");
         goto out;
     }
-    if ((rc = parse_args(changes, argc - first, argv + first)) != EXIT_OK)
+    if ((rc = parse_args(changes, argc, argv)) != EXIT_OK)
         goto out;
-    if ((rc = session_read_all(&s, &current)) != EXIT_OK)
+    if ((rc = session_read_all(s, &current)) != EXIT_OK)
         goto out;
     link_group_ranges(changes, current);
     follow_band(changes, current);
@@ -234,44 +209,41 @@ int cmd_set(int argc, char **argv, struct lsws_cli *cli)
         rc = cli_error(EXIT_FAILED, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < s.model->n_settings; i++)
+    for (size_t i = 0; i < s->model->n_settings; i++)
         if (changes->present[i]) {
             merged->values[i] = changes->values[i];
             merged->present[i] = 1;
         }
     if (lsws_config_check(merged, &err) != LSWS_OK) {
-        rc = cli_error(EXIT_USAGE, "%s (nothing was written)", err.msg);
+        rc = cli_fail(EXIT_USAGE, err.code, "%s (nothing was written)", err.msg);
         goto out;
     }
     size_t n = drop_unchanged(changes, current);
     if (n == 0) {
-        if (!cli->json)
-            printf("nothing to change: %s %s already has these settings\n", s.model->name, s.info.sn);
-        else
-            cli_print_json(json_pack("{s:s, s:[], s:b}", "device", s.uri, "changed", "verified", 1));
+        rc = report(cli, s, changes, current, n);
         goto out;
     }
-    if ((rc = session_backup(cli, &s, current)) != EXIT_OK)
+    if ((rc = session_backup(cli, s, current)) != EXIT_OK)
         goto out;
-    int wrc = lsws_client_write(s.client, changes, current, &err);
+    int wrc = lsws_client_write(s->client, changes, current, &err);
     if (wrc != LSWS_OK) {
         /* The device applies a transaction whole or not at all: a refusal
          * changed nothing; a lost link leaves old or new, not a mix. */
-        rc = session_fail(&s, "cannot write to", wrc, &err);
+        rc = session_fail(s, "cannot write to", wrc, &err);
         if (wrc == LSWS_ERR_DEVICE || wrc == LSWS_ERR_AUTH || wrc == LSWS_ERR_UNSUPPORTED)
-            fprintf(stderr, "lsws: nothing was changed on '%s'\n", s.uri);
+            fprintf(stderr, "lsws: nothing was changed on '%s'\n", s->uri);
         else
             fprintf(stderr, "lsws: '%s' holds either all of the old or all of the new settings: "
-                            "check with 'lsws get'\n", s.uri);
+                            "check with 'lsws get'\n", s->uri);
         goto out;
     }
-    if ((rc = verify(&s, changes, cli)) != EXIT_OK)
+    if ((rc = verify(s, changes, cli)) != EXIT_OK)
         goto out;
-    report(cli, &s, changes, current, n);
+    rc = report(cli, s, changes, current, n);
 out:
     lsws_config_free(changes);
     lsws_config_free(current);
     lsws_config_free(merged);
-    session_close(&s);
+    session_close(s);
     return rc;
 }
