@@ -44,12 +44,13 @@ unsigned lsws_edit_distance(const char *a, const char *b)
 }
 
 /* Candidates at the smallest distance, if that distance is small for the
- * word's length (about one typo per four characters). */
+ * word's length: about one typo per five characters, at least one (more
+ * and "lorawan.nope" would suggest "lorawan.band"). */
 static size_t nearest(const char *word, size_t n, const char *(*name)(const void *, size_t),
                       const void *ctx, const char **out, size_t max)
 {
     size_t len = strlen(word);
-    unsigned limit = len / 4 > 1 ? (unsigned)(len / 4) : 1, best = limit + 1;
+    unsigned limit = len / 5 > 1 ? (unsigned)(len / 5) : 1, best = limit + 1;
     size_t found = 0;
     for (size_t i = 0; i < n; i++) {
         const char *cand = name(ctx, i);

@@ -179,7 +179,7 @@ size_t lsws_model_match(const struct lsws_model *model, const char *pattern, uin
 /* Case-insensitive edit distance, an adjacent transposition counting as one edit. */
 unsigned lsws_edit_distance(const char *a, const char *b);
 /* "Did you mean": the candidates nearest to word, if near enough (about
- * one typo per four characters), at most max of them into out (pointers to
+ * one typo per five characters), at most max of them into out (pointers to
  * the candidates). Returns how many; 0 when nothing is near. */
 size_t lsws_suggest(const char *word, const char *const *candidates, size_t n, const char **out,
                     size_t max);

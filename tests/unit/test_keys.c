@@ -82,6 +82,10 @@ static void suggestions(void **state)
     assert_int_equal(lsws_model_suggest(m, "Alarm.Interval", out, LSWS_SUGGEST_MAX), 1);
     assert_string_equal(out[0], "alarm.interval");
     assert_int_equal(lsws_model_suggest(m, "general.colour", out, LSWS_SUGGEST_MAX), 0);
+    assert_int_equal(lsws_model_suggest(m, "lorawan.nope", out, LSWS_SUGGEST_MAX), 0); /* not "lorawan.band" */
+    assert_int_equal(lsws_model_suggest(m, "general.lde", out, LSWS_SUGGEST_MAX), 0); /* a CTH01 has no LED */
+    assert_int_equal(lsws_model_suggest(lsws_model_get(LSWS_MODEL_WS523), "general.lde", out, LSWS_SUGGEST_MAX), 1);
+    assert_string_equal(out[0], "general.led");
 }
 
 static void assignment_given_twice(void **state)
