@@ -143,7 +143,7 @@ static int verify(struct session *s, const struct lsws_config *changes, struct l
     return bad ? EXIT_VERIFY : EXIT_OK;
 }
 
-/* Each change old -> new (typed in JSON), then a count. */
+/* The changes as key, old, new (typed in JSON), then a count. */
 static int report(struct lsws_cli *cli, const struct session *s, const struct lsws_config *changes,
                   const struct lsws_config *current, size_t n)
 {
