@@ -116,16 +116,15 @@ int cmd_decode(int argc, char **argv, struct lsws_cli *cli)
     ctx.model = LSWS_MODEL_COUNT;
     ctx.cli = cli;
     ctx.many = 0;
-    int first;
-    int rc = cli_parse(cli_find_command("decode"), cli, argc, argv, &first, on_option, &ctx);
+    int rc = cli_options(cli, on_option, &ctx);
     if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first == argc)
+        return rc;
+    if (argc == 0)
         return decode_stdin(&ctx);
-    ctx.many = argc - first > 1;
-    for (int i = first; i < argc; i++) {
+    ctx.many = argc > 1;
+    for (int i = 0; i < argc; i++) {
         char where[32];
-        snprintf(where, sizeof where, "argument %d", i - first + 1);
+        snprintf(where, sizeof where, "argument %d", i + 1);
         if (decode_one(&ctx, argv[i], where) != EXIT_OK)
             rc = EXIT_FAILED;
     }

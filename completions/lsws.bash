@@ -10,8 +10,8 @@
 # nothing is offered for them.
 
 _lsws_commands="decode encode template keys list info get set reset reboot password time help"
-_lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --verbose -v --trace --json
-    --show-secrets --help -h --version -V"
+_lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --quiet -q --verbose -v
+    --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
 _lsws_devices="sim:ws523 sim:cth01 serial:"

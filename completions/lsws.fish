@@ -138,6 +138,7 @@ complete -c lsws -l password-file -r -F -d 'read the device password from FILE'
 complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
 complete -c lsws -l deadline -x -d 'total time a device command may take'
 complete -c lsws -s y -l yes -d 'do not ask for confirmation'
+complete -c lsws -s q -l quiet -d 'no warnings or notes on stderr'
 complete -c lsws -s v -l verbose -d 'show each exchange with the device'
 complete -c lsws -l trace -d 'dump every frame in hex'
 complete -c lsws -l json -d 'machine-readable JSON output'
@@ -162,7 +163,7 @@ complete -c lsws -n '__lsws_using template' -s m -l model -x -a 'ws523 ws52x cth
 complete -c lsws -n '__lsws_using template' -s b -l band -x -a 'EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864' -d 'frequency band (template new)'
 complete -c lsws -n '__lsws_using template' -s o -l output -r -F -d 'write to FILE (mode 0600) instead of stdout (template new)'
 
-# keys --model MODEL [PATTERN]
+# keys --model MODEL [KEY|PATTERN]
 complete -c lsws -n '__lsws_using keys' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
 complete -c lsws -n '__lsws_using keys' -a '(__lsws_settings)' -d setting
 

@@ -170,6 +170,27 @@ int lsws_model_find(const struct lsws_model *model, const char *key);
 const struct lsws_band *lsws_band_by_name(const char *name);
 const struct lsws_band *lsws_band_at(size_t i); /* NULL past the end */
 
+/* ---- keys for people (lib/keys.c) ----------------------------------------- */
+
+/* Marks in hit[] (model->n_settings entries, not cleared first) the
+ * settings a pattern selects: the one whose key is the pattern, exactly,
+ * brackets included; else every key the pattern matches as a shell wildcard
+ * (fnmatch(3): there brackets are a character class). Returns how many. */
+size_t lsws_model_match(const struct lsws_model *model, const char *pattern, uint8_t *hit);
+/* Case-insensitive edit distance, an adjacent transposition counting as one edit. */
+unsigned lsws_edit_distance(const char *a, const char *b);
+/* "Did you mean": the candidates nearest to word, if near enough (about
+ * one typo per five characters), at most max of them into out (pointers to
+ * the candidates). Returns how many; 0 when nothing is near. */
+size_t lsws_suggest(const char *word, const char *const *candidates, size_t n, const char **out,
+                    size_t max);
+/* The same over the keys of a model; out points into the model table. */
+size_t lsws_model_suggest(const struct lsws_model *model, const char *key, const char **out,
+                          size_t max);
+/* "did you mean 'a'?", "did you mean 'a' or 'b'?"; "" when n is 0. */
+void lsws_suggest_format(const char *const *words, size_t n, char *buf, size_t cap);
+#define LSWS_SUGGEST_MAX 3
+
 /* ---- values and configurations ----------------------------------------- */
 
 #define LSWS_VALUE_BYTES 32
@@ -217,6 +238,16 @@ int lsws_value_equal(const struct lsws_model *model, size_t idx, const struct ls
 /* Parses and stores KEY=VALUE text by key. */
 int lsws_config_set(struct lsws_config *cfg, const char *key, const char *text,
                     struct lsws_error *err);
+/* One "KEY=VALUE" (a command line's, a manifest's) into cfg, as
+ * lsws_config_set, but a key cfg already holds is an error ("KEY is given
+ * twice"): cfg collects one change set, and the last of two values must not
+ * win silently. LSWS_ERR_SYNTAX when the text is not KEY=VALUE. */
+int lsws_config_assign(struct lsws_config *cfg, const char *assignment, struct lsws_error *err);
+/* Checks KEY=VALUE assignments before the device, and so its model, is
+ * known (nothing has been sent yet): each is KEY=VALUE, no key comes twice,
+ * and some model has the key and accepts the value. When none does, the
+ * message gives each model's rule under its name. */
+int lsws_assignments_check(int n, char *const *assignments, struct lsws_error *err);
 /* Cross-setting rules (channel list within the band, alarm interval shorter
  * than the report interval, 4000 A group rule). Checks present settings. */
 int lsws_config_check(const struct lsws_config *cfg, struct lsws_error *err);

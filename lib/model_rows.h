@@ -73,6 +73,9 @@ struct lsws_command {
 const struct lsws_command *lsws_model_commands(const struct lsws_model *model, size_t *n);
 /* Command carrying setting idx. */
 const struct lsws_command *lsws_model_command_of(const struct lsws_model *model, size_t idx);
+/* Fails with LSWS_ERR_UNKNOWN_KEY: "unknown setting 'KEY' for MODEL",
+ * and the nearest keys when there are near ones (lib/keys.c). */
+int lsws_fail_unknown_key(struct lsws_error *err, const struct lsws_model *model, const char *key);
 /* Default text of setting s, or NULL when it derives from band or unit. */
 const char *lsws_setting_default(const struct lsws_setting *s);
 /* The commands of a model that its units send in uplinks (table order). */

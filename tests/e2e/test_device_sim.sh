@@ -20,8 +20,8 @@ for max in "" 64; do
 done
 
 # Time sync: CTH01 keeps a clock, WS523 does not.
-expect 0 "clock set to 1770369441 (UTC+01:00)" -- "$LSWS" -d "sim:cth01?state=$TMP/cth01.json" time sync --at 1770369441 --tz UTC+01:00
-expect 0 '"tz_minutes": 60' -- "$LSWS" --json -d "sim:cth01?state=$TMP/cth01.json" info
+expect 0 "clock set to 2026-02-06T10:17:21+01:00" -- "$LSWS" -d "sim:cth01?state=$TMP/cth01.json" time sync --at 1770369441 --tz UTC+01:00
+expect 0 '"time_zone": "UTC+01:00"' -- "$LSWS" --json -d "sim:cth01?state=$TMP/cth01.json" info
 expect 1 "keeps no clock" -- "$LSWS" -d "sim:ws523?state=$TMP/ws523.json" time sync
 
 # A trace cannot redact the frames' secrets: it needs --show-secrets.
