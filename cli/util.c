@@ -155,68 +155,14 @@ int cli_read_file(const char *path, size_t max, char **out, size_t *len)
     return EXIT_OK;
 }
 
-/* Only a regular file is replaced: -o naming a symlink, a FIFO or a device
- * (as root, /dev/null) must not turn it into a file, nor write through it. */
-static int check_target(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? EXIT_OK : cli_fail(EXIT_FAILED, LSWS_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-    static const struct {
-        mode_t type;
-        const char *what;
-    } kinds[] = {
-        {S_IFLNK, "a symbolic link"}, {S_IFIFO, "a FIFO"},       {S_IFCHR, "a device"},
-        {S_IFBLK, "a device"},        {S_IFDIR, "a directory"}, {S_IFSOCK, "a socket"},
-    };
-    if (S_ISREG(st.st_mode))
-        return EXIT_OK;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if ((st.st_mode & S_IFMT) == kinds[i].type)
-            return cli_fail(EXIT_FAILED, LSWS_ERR_IO, "refusing to write '%s': it is %s, not a regular file", path,
-                            kinds[i].what);
-    return cli_fail(EXIT_FAILED, LSWS_ERR_IO, "refusing to write '%s': not a regular file", path);
-}
-
-/* Write to a temporary file beside the target (O_EXCL | O_NOFOLLOW: never
- * through a link planted there), then rename: a failed write never leaves
- * half a file behind, and rename replaces a name, never follows it. */
+/* lsws_file_write: atomic, the mode asked for, and never through a link or
+ * onto a FIFO or a device (-o /dev/null as root). */
 int cli_write_file(const char *path, const char *data, size_t len, unsigned mode)
 {
-    char tmp[4096];
-    int rc = check_target(path);
-    if (rc != EXIT_OK)
-        return rc;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return cli_fail(EXIT_FAILED, LSWS_ERR_IO, "path too long: '%s'", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, (mode_t)mode);
-    if (fd < 0)
-        return cli_fail(EXIT_FAILED, LSWS_ERR_IO, "cannot create '%s': %s", path, strerror(errno));
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return cli_fail(EXIT_FAILED, LSWS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return cli_fail(EXIT_FAILED, LSWS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
-    }
-    /* Again just before the rename: the target may have changed meanwhile. */
-    if ((rc = check_target(path)) != EXIT_OK || rename(tmp, path) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return rc != EXIT_OK ? rc : cli_fail(EXIT_FAILED, LSWS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
-    }
-    return EXIT_OK;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    int rc = lsws_file_write(path, data, len, mode, &err);
+    return rc == LSWS_OK ? EXIT_OK : cli_fail(EXIT_FAILED, rc, "%s", err.msg);
 }
 
 void cli_base64(const uint8_t *in, size_t len, char *out, size_t cap)
