@@ -232,6 +232,12 @@ static void log_exchange(struct lsws_client *c, uint8_t op, size_t out, size_t i
     c->log(c->log_ctx, line);
 }
 
+static int deadline_passed(const struct lsws_client *c, struct lsws_error *err)
+{
+    return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "'%s': the command did not finish within its deadline of %d s",
+                     c->uri.text, (c->deadline_total + 999) / 1000);
+}
+
 /* One request/response exchange with retries of the identical request. On
  * success *resp describes the response (payload in c->rx) and the return
  * value is the mapped device status. Sets c->maybe_applied when the request
@@ -258,8 +264,7 @@ static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *paylo
             double left = c->deadline - start;
             if (left <= 0) {
                 c->maybe_applied = sent;
-                return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "'%s': the command did not finish within its "
-                                 "deadline of %d s", c->uri.text, (c->deadline_total + 999) / 1000);
+                return deadline_passed(c, err);
             }
             if (left < limit)
                 limit = (int)left + 1;
@@ -305,6 +310,8 @@ static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *paylo
         log_exchange(c, op, rlen, 0, now_ms() - start, attempt, -1);
     }
     c->maybe_applied = 1;
+    if (c->deadline && now_ms() >= c->deadline)
+        return deadline_passed(c, err);
     return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer to %s after %d attempts of %d ms", op_name(op),
                      c->attempts, c->timeout_ms);
 }
