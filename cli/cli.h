@@ -55,6 +55,9 @@ struct lsws_cli {
     struct session *session;
     struct cli_given given[CLI_GIVEN_MAX]; /* the command's own options (cli_options) */
     size_t n_given;
+    /* With --json, the command wrote its errors into its own output (decode:
+     * one error object per bad input line): main adds no error object. */
+    int errors_inline;
 };
 
 /* A command's preconditions: main acts on them before calling it, as git's
@@ -80,6 +83,7 @@ struct cli_command {
     const char *notes;                /* more --help text, or NULL */
     const struct cli_option *options; /* terminated by a zero row; NULL: none */
     const char *const *subcommands;   /* NULL-terminated, or NULL */
+    void (*help_extra)(FILE *out);    /* more --help text from tables (encode: actions) */
 };
 
 extern const struct cli_command cli_commands[];

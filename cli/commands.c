@@ -38,13 +38,50 @@ const struct cli_option cli_global_options[] = {
 
 static const struct cli_option decode_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01 (default: detect)"},
+    {"model-map", 0, "FILE", "DevEUI -> model for network server messages: 'DEVEUI MODEL' lines"},
+    {"base64", 0, NULL, "payloads are base64 (as network servers deliver them), not hex"},
+    {"with-input", 0, NULL, "JSON: each object also gives the payload as \"hex\""},
     {0},
 };
 static const struct cli_option encode_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01"},
-    {"base", 'b', "FILE", "template giving values for settings that share a command"},
+    {"base", 'b', "FILE", "template giving values for settings that share a command, and the port"},
+    {"list", 'l', NULL, "list the control actions (of --model, or of both models)"},
     {0},
 };
+
+#define DECODE_NOTES                                                                                 \
+    "Each argument, or each line of stdin, is one uplink payload: hex, or base64 with\n"           \
+    "--base64. A line that is a JSON object is a network server's uplink message: The\n"           \
+    "Things Stack (uplink_message.frm_payload) or ChirpStack v4 (data, deviceInfo); its\n"         \
+    "device (dev_eui, device_id, application_id, f_port, f_cnt, received_at) comes along,\n"       \
+    "and its model from --model-map, else --model, else detection. With --json each\n"             \
+    "input gives one object with its position (\"line\" or \"argument\"), a bad one an\n"       \
+    "object with \"error\". Output is written as soon as each line is decoded."
+#define ENCODE_NOTES                                                                                 \
+    "Operands are settings changes (KEY=VALUE, for settings the guides give a downlink\n"          \
+    "for: see 'lsws keys') and control actions with their operands, in any mix; the\n"             \
+    "downlink holds the settings, then the actions in the order given. DURATION: 90, 90s,\n"       \
+    "20min, 1h30m. TIME: Unix seconds, or 2026-02-01T17:00:00Z (Z or an offset).\n"                \
+    "Output: the hex, the port (85, or lorawan.app_port of --base) and the base64."
+
+/* The actions of both models, from the action tables (lib/action.c). */
+static void encode_help_actions(FILE *out)
+{
+    for (int m = 0; m < LSWS_MODEL_COUNT; m++) {
+        const struct lsws_model *model = lsws_model_get((enum lsws_model_id)m);
+        fprintf(out, "\n%s actions:\n", model->name);
+        const struct lsws_action *a;
+        for (size_t i = 0; (a = lsws_action_at(model->id, i)); i++) {
+            char usage[128];
+            snprintf(usage, sizeof usage, "%s%s%s", a->name, a->args[0] ? " " : "", a->args);
+            if (strlen(usage) > 28)
+                fprintf(out, "  %s\n  %-28s %s\n", usage, "", a->help);
+            else
+                fprintf(out, "  %-28s %s\n", usage, a->help);
+        }
+    }
+}
 static const struct cli_option template_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01 (template new)"},
     {"band", 'b', "BAND", "EU868, US915, AU915, CN470, AS923, KR920, IN865, RU864 (template new)"},
@@ -78,10 +115,14 @@ int check_time(int argc, char **argv, struct lsws_cli *cli);
     "class: 'general.*', 'alarm.current\\[1?\\].max'. Quote both for the shell."
 
 const struct cli_command cli_commands[] = {
-    {"decode", cmd_decode, .max_args = CLI_ANY_ARGS, .synopsis = "[--model MODEL] [HEX...]",
-     .summary = "decode uplink payloads (arguments, or one per line on stdin)", .options = decode_options},
-    {"encode", cmd_encode, .max_args = CLI_ANY_ARGS, .synopsis = "--model MODEL [--base FILE] KEY=VALUE...",
-     .summary = "encode a settings change as a LoRaWAN downlink", .options = encode_options},
+    {"decode", cmd_decode, .max_args = CLI_ANY_ARGS,
+     .synopsis = "[--model MODEL] [--model-map FILE] [--base64] [--with-input] [PAYLOAD...]",
+     .summary = "decode uplink payloads (arguments, or one per line on stdin)",
+     .notes = DECODE_NOTES, .options = decode_options},
+    {"encode", cmd_encode, .max_args = CLI_ANY_ARGS,
+     .synopsis = "--model MODEL [--base FILE] ACTION [OPERAND...]|KEY=VALUE... | --list",
+     .summary = "encode a control action or settings change as a LoRaWAN downlink",
+     .notes = ENCODE_NOTES, .options = encode_options, .help_extra = encode_help_actions},
     {"template", cmd_template, .max_args = CLI_ANY_ARGS, .synopsis = "new|lint|show [options] [FILE]",
      .summary = "create, check or show a JSON settings template", .options = template_options,
      .subcommands = template_subcommands},
@@ -215,6 +256,8 @@ void cli_print_command_help(const struct cli_command *cmd, FILE *out)
         fprintf(out, "%s\n", needs);
     if (cmd->notes)
         fprintf(out, "\n%s\n", cmd->notes);
+    if (cmd->help_extra)
+        cmd->help_extra(out);
     if (cmd->options && cmd->options[0].name) {
         fprintf(out, "\noptions:\n");
         print_options(cmd->options, out);

@@ -286,14 +286,114 @@ static int rule_channels_in_band(const struct lsws_config *cfg, struct lsws_erro
     return LSWS_OK;
 }
 
+static int is_as923(const struct lsws_band *band)
+{
+    return band && strcmp(band->name, "AS923") == 0;
+}
+
 static int rule_rx2_in_band(const struct lsws_config *cfg, struct lsws_error *err)
 {
     const struct lsws_value *f = get(cfg, "lorawan.rx2_frequency");
+    const struct lsws_value *plan_v = get(cfg, "lorawan.channel_plan");
     const struct lsws_band *band = band_of(cfg);
     if (f && band && (f->num < band->freq_min || f->num > band->freq_max))
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
                          "lorawan.rx2_frequency: %lld Hz is outside %s (%u..%u Hz)", (long long)f->num,
                          band->name, (unsigned)band->freq_min, (unsigned)band->freq_max);
+    /* AS923: within the channel plan's sub-band too. */
+    const struct lsws_channel_plan *plan = plan_v ? lsws_channel_plan_at((size_t)plan_v->num) : NULL;
+    if (f && is_as923(band) && plan && (f->num < plan->freq_min || f->num > plan->freq_max))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "lorawan.rx2_frequency: %lld Hz is outside channel plan %s (%u..%u Hz; "
+                         "its RX2 channel is %u Hz)",
+                         (long long)f->num, plan->name, (unsigned)plan->freq_min,
+                         (unsigned)plan->freq_max, (unsigned)plan->rx2_freq);
+    return LSWS_OK;
+}
+
+/* Spreading factor, Tx power and RX2 data rate within the band's limits
+ * (LoRaWAN Regional Parameters; lib/model_lorawan.c). */
+static int rule_radio_in_band(const struct lsws_config *cfg, struct lsws_error *err)
+{
+    const struct lsws_band *band = band_of(cfg);
+    const struct lsws_value *sf = get(cfg, "lorawan.spreading_factor");
+    const struct lsws_value *tx = get(cfg, "lorawan.tx_power");
+    const struct lsws_value *dr = get(cfg, "lorawan.rx2_data_rate");
+    if (!band)
+        return LSWS_OK;
+    if (sf && (sf->num < band->sf_min || sf->num > band->sf_max))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "lorawan.spreading_factor: sf%lld is not an uplink spreading factor of %s "
+                         "(sf%u..sf%u)",
+                         (long long)sf->num, band->name, band->sf_min, band->sf_max);
+    if (tx && tx->num > band->tx_power_max)
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "lorawan.tx_power: index %lld does not exist in %s (0..%u)",
+                         (long long)tx->num, band->name, band->tx_power_max);
+    if (dr && (dr->num < band->rx2_dr_min || dr->num > band->rx2_dr_max))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "lorawan.rx2_data_rate: DR%lld is not a downlink data rate of %s "
+                         "(DR%u..DR%u)",
+                         (long long)dr->num, band->name, band->rx2_dr_min, band->rx2_dr_max);
+    return LSWS_OK;
+}
+
+static int is_abp(const struct lsws_config *cfg)
+{
+    const struct lsws_value *jt = get(cfg, "lorawan.join_type");
+    int idx = lsws_model_find(cfg->model, "lorawan.join_type");
+    return jt && jt->num == enum_value(cfg->model, (size_t)idx, "abp");
+}
+
+/* "Only OTAA mode supports rejoin mode" (WS523 guide ch.5 LoRaWAN Settings,
+ * Note; WS52x guide 3.2.1; CTH01 guide ch.4 "Rejoin mode for OTAA mode"):
+ * refused with ABP, as the CTH01 retransmission rule refuses. */
+static int rule_rejoin_otaa(const struct lsws_config *cfg, struct lsws_error *err)
+{
+    const struct lsws_value *rejoin = get(cfg, "lorawan.rejoin");
+    if (rejoin && rejoin->num && is_abp(cfg))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "lorawan.rejoin: only OTAA supports rejoin mode: with "
+                         "lorawan.join_type=abp set lorawan.rejoin=false");
+    return LSWS_OK;
+}
+
+/* CTH01 "Enable Data Retransmission" (guide ch.4): prerequisites are OTAA,
+ * rejoin mode (it detects the outage) and data storage (it keeps what is
+ * retransmitted). */
+static int rule_retransmission(const struct lsws_config *cfg, struct lsws_error *err)
+{
+    const struct lsws_value *rt = get(cfg, "storage.retransmission");
+    if (!rt || !rt->num)
+        return LSWS_OK;
+    const struct lsws_value *rejoin = get(cfg, "lorawan.rejoin");
+    const struct lsws_value *storage = get(cfg, "storage.enabled");
+    const char *missing = is_abp(cfg)                 ? "lorawan.join_type=otaa"
+                          : rejoin && !rejoin->num    ? "lorawan.rejoin=true"
+                          : storage && !storage->num  ? "storage.enabled=true"
+                                                      : NULL;
+    if (missing)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "storage.retransmission: data retransmission needs %s (CTH01 guide ch.4 "
+                         "Enable Data Retransmission: OTAA, rejoin mode and data storage)",
+                         missing);
+    return LSWS_OK;
+}
+
+/* WS523: an enabled overcurrent alarm or protection needs a threshold of at
+ * least 1 A (0 A is the guide's factory state of the disabled alarm). */
+static int rule_overcurrent(const struct lsws_config *cfg, struct lsws_error *err)
+{
+    static const char *const keys[] = {"general.overcurrent_alarm", "general.overcurrent_protection"};
+    for (size_t i = 0; i < 2; i++) {
+        char k_on[64], k_thr[64];
+        snprintf(k_on, sizeof k_on, "%s.enabled", keys[i]);
+        snprintf(k_thr, sizeof k_thr, "%s.threshold", keys[i]);
+        const struct lsws_value *on = get(cfg, k_on), *thr = get(cfg, k_thr);
+        if (on && on->num && thr && thr->num < 1)
+            return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                             "%s: 0 A with %s=true: give a threshold of at least 1 A", k_thr, k_on);
+    }
     return LSWS_OK;
 }
 
@@ -310,16 +410,38 @@ static int rule_single_channel(const struct lsws_config *cfg, struct lsws_error 
     return LSWS_OK;
 }
 
+/* The first threshold alarm that is enabled ("alarm.*.enabled"), or NULL. */
+static const char *enabled_alarm(const struct lsws_config *cfg)
+{
+    const struct lsws_model *m = cfg->model;
+    for (size_t i = 0; i < m->n_settings; i++) {
+        const char *key = m->settings[i].key;
+        size_t len = strlen(key);
+        if (cfg->present[i] && cfg->values[i].num && strncmp(key, "alarm.", 6) == 0 && len > 8 &&
+            strcmp(key + len - 8, ".enabled") == 0)
+            return key;
+    }
+    return NULL;
+}
+
 /* "Alarm reporting interval must be shorter than the reporting interval"
- * (CTH01 guide, Configure Threshold Parameters). */
+ * (CTH01 guide, Configure Threshold Parameters): it is the interval of
+ * alarm reports, so the rule binds when an alarm is enabled. The factory
+ * state (no alarm, alarm interval 5 min) allows a 1-minute report
+ * interval, and the guide's own 7c0a00020000 (10 min) is accepted while no
+ * alarm is on. */
 static int rule_alarm_interval(const struct lsws_config *cfg, struct lsws_error *err)
 {
     const struct lsws_value *alarm = get(cfg, "alarm.interval");
     const struct lsws_value *report = get(cfg, "general.report_interval");
-    if (alarm && report && cfg->model->id == LSWS_MODEL_CTH01 && alarm->num >= report->num)
+    if (!alarm || !report || cfg->model->id != LSWS_MODEL_CTH01 || alarm->num < report->num)
+        return LSWS_OK;
+    const char *on = enabled_alarm(cfg);
+    if (on)
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
                          "alarm.interval: %lld min must be shorter than general.report_interval "
-                         "(%lld min)", (long long)alarm->num, (long long)report->num);
+                         "(%lld min) while an alarm is enabled (%s)",
+                         (long long)alarm->num, (long long)report->num, on);
     return LSWS_OK;
 }
 
@@ -369,8 +491,9 @@ static int rule_threshold_order(const struct lsws_config *cfg, struct lsws_error
 }
 
 static int (*const rules[])(const struct lsws_config *, struct lsws_error *) = {
-    rule_channels_in_band, rule_rx2_in_band,    rule_single_channel,
-    rule_alarm_interval,   rule_4000a_group,    rule_threshold_order,
+    rule_channels_in_band, rule_rx2_in_band,   rule_radio_in_band,  rule_single_channel,
+    rule_rejoin_otaa,      rule_retransmission, rule_overcurrent,   rule_alarm_interval,
+    rule_4000a_group,      rule_threshold_order,
 };
 
 int lsws_config_check(const struct lsws_config *cfg, struct lsws_error *err)

@@ -142,13 +142,27 @@ struct lsws_setting {
     uint8_t off;
 };
 
+/* A frequency band, with its limits from the LoRaWAN Regional Parameters
+ * (RP002): uplink spreading factors on 125 kHz channels, the highest
+ * TXPower index, the RX2 data rates. */
 struct lsws_band {
     const char *name;        /* "EU868" */
     unsigned channels;       /* channel indices 0..channels-1 */
     uint32_t freq_min, freq_max, rx2_freq;
     uint8_t rx2_dr;
     const char *channels_default;
+    uint8_t sf_min, sf_max;          /* uplink SF7..SF12 (US915: SF7..SF10) */
+    uint8_t tx_power_max;            /* TXPower 0..max (0 = max EIRP, 2 dB steps) */
+    uint8_t rx2_dr_min, rx2_dr_max;  /* downlink data rates RX2 may use */
 };
+
+/* An AS923 channel plan (AS923-1..4): its frequencies and RX2 channel. */
+struct lsws_channel_plan {
+    const char *name;  /* "as923-1", the lorawan.channel_plan value */
+    uint32_t freq_min, freq_max, rx2_freq;
+};
+/* The plan named by the lorawan.channel_plan wire value, or NULL. */
+const struct lsws_channel_plan *lsws_channel_plan_at(size_t i);
 
 struct lsws_model {
     enum lsws_model_id id;
@@ -639,15 +653,22 @@ void lsws_txn_free(struct lsws_txn *t);
  * struct. Names and units: docs/decode.md. */
 
 #define LSWS_UPLINK_MAX 256   /* readings in one decoded uplink, or in one streamed record */
-#define LSWS_READING_TEXT 32  /* inline text of a reading, with its NUL */
+#define LSWS_READING_TEXT 40  /* inline text of a reading, with its NUL */
 
 enum lsws_reading_kind {
     LSWS_RD_NUM,   /* value / 10^scale, in unit */
     LSWS_RD_ENUM,  /* text names value ("on", "enable", "Class C") */
     LSWS_RD_TEXT,  /* str holds the text (SN, OEM ID in hex; versions "v1.8") */
     LSWS_RD_ALARM, /* value / 10^scale in unit; text names the alarm type (raw in `alarm`) */
-    LSWS_RD_REPLY, /* CTH01 `ef` reply: value = result code, text = its name, str = command hex */
+    LSWS_RD_REPLY, /* CTH01 `ef` reply: value = result code, text = its name, str = command
+                      hex, id = name of the answered command (NULL if none matches) */
 };
+
+/* struct lsws_reading flags. */
+#define LSWS_RDF_INVALID 0x01u /* the value's bytes are all ones: the vendor's invalid
+                                  reading ("error"), never shown as a number */
+#define LSWS_RDF_ALT 0x02u     /* the command came in its alternative form (WS523 socket
+                                  control 0801ffff instead of 080100ff) */
 
 /* History context of a reading (CTH01 `ed` records). */
 enum lsws_history_mode { LSWS_HIST_PERIODIC = 1, LSWS_HIST_MONTHLY = 2 };
@@ -659,7 +680,9 @@ enum lsws_history_type {
 };
 
 struct lsws_reading {
-    const char *name;   /* static: "voltage", "current_alarm", "ans" */
+    const char *name;   /* static: "voltage", "current_alarm", "ans"; a dotted name
+                           ("current_alarm_config.enable") is a member of an object
+                           in JSON, as the vendor decoder nests it */
     const char *unit;   /* static: "V", "°C"; NULL when the value has none */
     const char *text;   /* static: ENUM value name, ALARM type name, REPLY result name */
     int64_t value;      /* raw wire value (versions: the little-endian bytes); a
@@ -675,6 +698,8 @@ struct lsws_reading {
     uint8_t mode;       /* history record: enum lsws_history_mode, as on the wire */
     uint8_t history_type; /* history record: enum lsws_history_type */
     uint8_t alarm;      /* ALARM: alarm type as on the wire */
+    uint8_t flags;      /* LSWS_RDF_* */
+    const char *id;     /* REPLY: static name of the command answered, or NULL */
     char str[LSWS_READING_TEXT]; /* TEXT and REPLY: NUL-terminated text */
 };
 
@@ -728,8 +753,12 @@ size_t lsws_uplink_json(const struct lsws_uplink *up, char *buf, size_t cap);
 /* The same object written piece by piece, for lsws_uplink_decode_each:
  * call with each record in turn, then once with rec NULL to close; the
  * pieces joined are what lsws_uplink_json gives for the whole payload.
- * *state is 0 before the first piece and 0 again after the closing one.
+ * *state is 0 before the first piece and 0 again after the closing one;
+ * a caller that wrote the object's "{" and members of its own first
+ * (`lsws decode`: "line", the device's identity) starts with
+ * LSWS_JSON_MEMBERS instead, and the pieces continue that object.
  * Each piece follows the snprintf contract of lsws_uplink_json. */
+#define LSWS_JSON_MEMBERS 3u
 size_t lsws_uplink_json_stream(const struct lsws_uplink *rec, unsigned *state, char *buf,
                                size_t cap);
 /* Human-readable: one "name  value unit" line per reading; same contract.
@@ -764,6 +793,40 @@ int lsws_uplink_add_alarm(struct lsws_uplink *up, const char *name, unsigned cha
 /* A CTH01 `ef` reply: result code 0..15 and the command bytes it answers. */
 int lsws_uplink_add_reply(struct lsws_uplink *up, unsigned result, const uint8_t *cmd,
                           size_t len, struct lsws_error *err);
+/* ---- control actions and downlinks (lib/action.c) ----------------------- */
+/* What a unit can be told to do over LoRaWAN that is no setting: switch the
+ * socket, reboot, rejoin, query, fetch history (WS523 guide ch.6 "Downlink
+ * Command", "Task Settings"; CTH01 guide ch.5 "Downlink Commands"). Each
+ * action is a command of the uplink tables, so the unit's echo of it and
+ * `lsws decode` of the downlink read it with the same layout. */
+
+#define LSWS_DOWNLINK_PORT 85 /* the guides' default application port */
+
+struct lsws_action {
+    const char *name;   /* "socket", "delay cancel", "history range" (words) */
+    const char *args;   /* operands: "on|off", "DURATION on|off", "" */
+    const char *help;   /* one line */
+    const char *source; /* guide section */
+    const char *example;/* operands of an example, "" for none */
+    uint16_t code;      /* the command it sends (WS523 channel << 8 | type) */
+    uint8_t code_len;
+};
+/* Action i of the model, NULL past the end (static). */
+const struct lsws_action *lsws_action_at(enum lsws_model_id model, size_t i);
+/* The action whose name is the longest run of words at the start of
+ * words[0..n); *used is how many words the name took. NULL if none. */
+const struct lsws_action *lsws_action_find(enum lsws_model_id model, int n,
+                                           const char *const *words, int *used);
+/* Encodes action a with its operands args[0..n) (exactly as many as a->args
+ * names) as the downlink bytes, appended at out[*len..cap). Operands:
+ * on|off (also open|close), durations "90", "90s", "20min", "1h30m",
+ * times as Unix seconds or ISO 8601 ("2026-02-01T00:00:00Z", with an
+ * offset), enum words as the action lists them. Errors name the operand. */
+int lsws_action_encode(enum lsws_model_id model, const struct lsws_action *a, int n,
+                       const char *const *args, uint8_t *out, size_t cap, size_t *len,
+                       struct lsws_error *err);
+/* Number of operands action a takes. */
+int lsws_action_argc(const struct lsws_action *a);
 /* ---- end of uplink telemetry ------------------------------------------- */
 
 #endif

@@ -104,10 +104,14 @@ static void add_field(struct model_store *st, const struct lsws_setting *s, uint
         st->command_of[ref] = (uint8_t)(cmd - st->commands);
 }
 
-/* Uplink readings carry numbers and names; byte strings and text have no
- * reading form yet (struct lsws_reading holds 31 characters). */
-static int has_reading_form(enum lsws_type t)
+/* Uplink readings carry numbers, names and short text (struct
+ * lsws_reading holds LSWS_READING_TEXT - 1 characters); byte strings
+ * (keys) have no reading form. */
+static int has_reading_form(const struct lsws_row *row)
 {
+    enum lsws_type t = row->type;
+    if (t == LSWS_T_TEXT)
+        return row->max < LSWS_READING_TEXT;
     return t == LSWS_T_BOOL || t == LSWS_T_UINT || t == LSWS_T_INT || t == LSWS_T_ENUM ||
            t == LSWS_T_UTC_OFFSET;
 }
@@ -124,7 +128,7 @@ static void name_readings(struct model_store *st, const struct lsws_reading_name
             const struct lsws_row *row = st->settings[i].row;
             if (strcmp(row->key, rn->key) != 0)
                 continue;
-            if (!has_reading_form(row->type))
+            if (!has_reading_form(row))
                 abort(); /* see has_reading_form */
             st->reading[i] = rn->reading;
             found = 1;

@@ -175,23 +175,74 @@ const struct lsws_row lsws_rows_cth01[] = {
 };
 const size_t lsws_rows_cth01_n = sizeof lsws_rows_cth01 / sizeof lsws_rows_cth01[0];
 
-/* Settings whose commands answer a configuration query (b9 reporting
- * interval, 58xx thresholds; ch.5 "Configuration Query") in uplinks. The
- * fixed bytes of 79-7b (condition 02, minimum 0000) are checked, not
- * reported. */
-#define THRESHOLD_READINGS(key, name)                                                        \
-    {key ".enabled", name "_threshold_enable"}, {key ".condition", name "_threshold_condition"}, \
-        {key ".min", name "_threshold_min"}, {key ".max", name "_threshold_max"}
+/* Every settings command of the CTH01 is also an uplink: a reply to a
+ * configuration query (b9 -> 61 01, 58 0N -> 76-7b; ch.5 Commands for
+ * Configuration Query) or the unit's report of its settings. Names are the
+ * vendor decoder's (SensorDecoders cth01-decoder.js); a dotted name is a
+ * member of an object in JSON, and an indexed setting's reading carries its
+ * index as the channel (alarm.current[5].max is current_alarm_settings.
+ * threshold_max on channel 5). The fixed bytes of 61 (01) and 79-7b
+ * (condition 02, minimum 0000) are checked, not reported. */
+#define ALARM_SETTINGS(key, name)                                                            \
+    {key ".enabled", name ".enable"}, {key ".condition", name ".threshold_condition"},        \
+        {key ".min", name ".threshold_min"}, {key ".max", name ".threshold_max"}
+#define DST(key, name) {"time.dst." key, "daylight_saving_time." name}
+#define REPORT(key, name) {"report." key, "report_enable." name}
 const struct lsws_reading_name lsws_readings_cth01[] = {
-    {"general.report_interval", "reporting_interval"},
-    THRESHOLD_READINGS("alarm.temperature", "temperature"),
-    THRESHOLD_READINGS("alarm.current[%s]", "current"),
-    THRESHOLD_READINGS("alarm.voltage[%s]", "voltage"),
-    {"alarm.thdi[%s].enabled", "thdi_threshold_enable"},
-    {"alarm.thdi[%s].max", "thdi_threshold_max"},
-    {"alarm.thdv[%s].enabled", "thdv_threshold_enable"},
-    {"alarm.thdv[%s].max", "thdv_threshold_max"},
-    {"alarm.unbalance.enabled", "voltage_unbalance_threshold_enable"},
-    {"alarm.unbalance.max", "voltage_unbalance_threshold_max"},
+    {"general.report_interval", "reporting_interval.minutes_of_time"},
+    {"bluetooth.name", "bluetooth_name.content"},
+    {"storage.enabled", "data_storage_settings.enable"},
+    {"storage.retransmission", "data_storage_settings.retransmission_enable"},
+    {"storage.retransmission_interval", "data_storage_settings.retransmission_interval"},
+    {"storage.retrieval_interval", "data_storage_settings.retrieval_interval"},
+    {"time.zone", "time_zone"},
+    DST("enabled", "enable"),
+    DST("bias", "daylight_saving_time_offset"),
+    DST("start.month", "start_month"),
+    DST("start.week", "start_week_num"),
+    DST("start.weekday", "start_week_day"),
+    DST("start.time", "start_hour_min"),
+    DST("end.month", "end_month"),
+    DST("end.week", "end_week_num"),
+    DST("end.weekday", "end_week_day"),
+    DST("end.time", "end_hour_min"),
+    {"monthly.day", "month_statistics_settings.day"},
+    {"monthly.hour", "month_statistics_settings.hour"},
+    {"monthly.minute", "month_statistics_settings.minute"},
+    {"interface.voltage", "voltage_interface"},
+    /* 67-6a: the vendor decoder's current_interface1..4 are one object here:
+     * type by group (channel 1-4), direction and range by current channel. */
+    {"interface.group[%s].type", "current_interface.type"},
+    {"interface.current[%s].direction", "current_interface.direction"},
+    {"interface.current[%s].range", "current_interface.range"},
+    {"calibration.temperature.enabled", "temperature_calibration_settings.enable"},
+    {"calibration.temperature.value", "temperature_calibration_settings.calibration_value"},
+    ALARM_SETTINGS("alarm.temperature", "temperature_alarm_settings"),
+    ALARM_SETTINGS("alarm.current[%s]", "current_alarm_settings"),
+    ALARM_SETTINGS("alarm.voltage[%s]", "voltage_alarm_settings"),
+    {"alarm.thdi[%s].enabled", "thdi_alarm_settings.enable"},
+    {"alarm.thdi[%s].max", "thdi_alarm_settings.threshold_max"},
+    {"alarm.thdv[%s].enabled", "thdv_alarm_settings.enable"},
+    {"alarm.thdv[%s].max", "thdv_alarm_settings.threshold_max"},
+    {"alarm.unbalance.enabled", "voltage_unbalance_alarm_settings.enable"},
+    {"alarm.unbalance.max", "voltage_unbalance_alarm_settings.threshold_max"},
+    {"alarm.interval", "alarm_global_settings.interval"},
+    {"alarm.times", "alarm_global_settings.times"},
+    {"alarm.dismiss_report", "alarm_global_settings.release_enable"},
+    REPORT("temperature", "temperature"),
+    REPORT("current", "current"),
+    REPORT("voltage", "voltage"),
+    REPORT("power_factor", "power_factor"),
+    REPORT("active_power", "active_power"),
+    REPORT("reactive_power", "reactive_power"),
+    REPORT("apparent_power", "apparent_power"),
+    REPORT("import_active_energy", "forward_active_energy"),
+    REPORT("export_active_energy", "reverse_active_energy"),
+    REPORT("import_reactive_energy", "forward_reactive_energy"),
+    REPORT("export_reactive_energy", "reverse_reactive_energy"),
+    REPORT("apparent_energy", "apparent_energy"),
+    REPORT("thdi", "thdi"),
+    REPORT("thdv", "thdv"),
+    REPORT("voltage_unbalance", "voltage_unbalance"),
     {NULL, NULL},
 };

@@ -27,20 +27,48 @@ static const struct lsws_enum band_names[] = {
  * the guides only say to set 8-15 for Milesight gateways, which implies the
  * factory state is not 8-15: lsws assumes All for the index-list bands and the
  * mandatory join channels for the others. */
+/* Limits per band, LoRaWAN Regional Parameters RP002-1.0.3 (the CTH01
+ * guide: the spreading factor "varies with Supported Frequency"):
+ * - uplink SF on 125 kHz channels: US915 DR0-DR3 is SF10-SF7 (no SF11 or
+ *   SF12 uplinks); the other bands' DR0-DR5 are SF12-SF7 (AS923 and AU915
+ *   devices where a 400 ms dwell time applies stop at SF10, which the
+ *   network sets with TxParamSetupReq; lsws allows the band's full range);
+ * - TXPower indices: 0-7 (EU868, CN470, AS923, KR920, RU864), 0-10
+ *   (IN865), 0-14 (US915, AU915);
+ * - RX2 data rates: the band's downlink data rates (US915 and AU915 DR8-
+ *   DR13; CN470 and KR920 DR0-DR5; the others DR0-DR7). */
 static const struct lsws_band bands[] = {
-    {"EU868", 16, 863000000, 870000000, 869525000, 0, "0-2"},
-    {"US915", 72, 902000000, 928000000, 923300000, 8, "All"},
-    {"AU915", 72, 915000000, 928000000, 923300000, 8, "All"},
-    {"CN470", 96, 470000000, 510000000, 505300000, 0, "All"},
-    {"AS923", 16, 915000000, 928000000, 923200000, 2, "0-1"},
-    {"KR920", 16, 920000000, 923000000, 921900000, 0, "0-2"},
-    {"IN865", 16, 865000000, 867000000, 866550000, 2, "0-2"},
-    {"RU864", 16, 864000000, 870000000, 869100000, 0, "0-1"},
+    {"EU868", 16, 863000000, 870000000, 869525000, 0, "0-2", 7, 12, 7, 0, 7},
+    {"US915", 72, 902000000, 928000000, 923300000, 8, "All", 7, 10, 14, 8, 13},
+    {"AU915", 72, 915000000, 928000000, 923300000, 8, "All", 7, 12, 14, 8, 13},
+    {"CN470", 96, 470000000, 510000000, 505300000, 0, "All", 7, 12, 7, 0, 5},
+    {"AS923", 16, 915000000, 928000000, 923200000, 2, "0-1", 7, 12, 7, 0, 7},
+    {"KR920", 16, 920000000, 923000000, 921900000, 0, "0-2", 7, 12, 7, 0, 5},
+    {"IN865", 16, 865000000, 867000000, 866550000, 2, "0-2", 7, 12, 10, 0, 7},
+    {"RU864", 16, 864000000, 870000000, 869100000, 0, "0-1", 7, 12, 7, 0, 7},
 };
 
 const struct lsws_band *lsws_band_at(size_t i)
 {
     return i < sizeof bands / sizeof bands[0] ? &bands[i] : NULL;
+}
+
+/* AS923 channel plans (the WS52x guide's "Channel Plan AS923-1", 3.2.2; the
+ * CTH01 guide: "select a channel plan"), RP002-1.0.3: AS923-2, -3 and -4
+ * are AS923-1 shifted by -1.8, -6.6 and -5.9 MHz, each within its
+ * countries' sub-band; RX2 at DR2 on the plan's RX2 channel. */
+static const struct lsws_channel_plan plans[] = {
+    {"as923-1", 915000000, 928000000, 923200000},
+    {"as923-2", 920000000, 923000000, 921400000},
+    {"as923-3", 915000000, 921000000, 916600000},
+    {"as923-4", 917000000, 920000000, 917300000},
+};
+static const struct lsws_enum plan_names[] = {
+    {"as923-1", 0}, {"as923-2", 1}, {"as923-3", 2}, {"as923-4", 3}, {NULL, 0}};
+
+const struct lsws_channel_plan *lsws_channel_plan_at(size_t i)
+{
+    return i < sizeof plans / sizeof plans[0] ? &plans[i] : NULL;
 }
 
 #define S_LORA "WS523 guide ch.5 LoRaWAN Settings; CTH01 guide ch.4 Configure LoRaWAN Parameters"
@@ -70,14 +98,20 @@ const struct lsws_row lsws_rows_lorawan[] = {
     /* Default: the 5th to 12th digits of the SN (both guides). */
     {HEX("lorawan.dev_addr", 4, NULL), AT(0xfe0a, 2, 0, 4), .enc = LSWS_ENC_BYTES,
      .flags = LSWS_F_PER_DEVICE, .source = S_LORA, .help = "DevAddr for ABP"},
-    /* Rejoin default and packet range: the guides are silent; lsws assumes
-     * the ToolBox defaults (enabled, 4 LinkCheckReq) and a 1-64 range. */
+    /* Rejoin: enabled with 32 packets, as the WS52x guide's LoRaWAN screen
+     * shows (seed 002 3.2.1 Basic Settings); the packet range is not given:
+     * lsws allows 1-64. "Only OTAA mode supports rejoin mode" (lib/config.c). */
     {BOOL("lorawan.rejoin", "true"), AT(0xfe0b, 2, 0, 1),
      .source = S_LORA, .help = "rejoin mode (OTAA only): LinkCheckReq, rejoin on no answer"},
-    {UINT("lorawan.rejoin_packets", "packets", 1, 64, "4"), AT(0xfe0b, 2, 1, 1),
-     .source = S_LORA, .help = "LinkCheckReq packets sent (the device sends this number + 1)"},
+    {UINT("lorawan.rejoin_packets", "packets", 1, 64, "32"), AT(0xfe0b, 2, 1, 1),
+     .source = S_LORA "; default: WS52x guide 3.2.1 Basic Settings",
+     .help = "LinkCheckReq packets sent (the device sends this number + 1)"},
     {ENUM("lorawan.band", band_names, NULL), AT(0xfe0c, 2, 0, 1), .flags = LSWS_F_BAND,
      .source = S_LORA, .help = "supported frequency (band)"},
+    {ENUM("lorawan.channel_plan", plan_names, "as923-1"), AT(0xfe14, 2, 0, 1),
+     .source = "WS52x guide 3.2.2 Frequency Settings (Channel Plan); CTH01 guide ch.4 Configure "
+               "Join Type and Frequency",
+     .help = "AS923 channel plan: as923-1..4 (other bands ignore it)"},
     /* Byte 0: 1 = All (every channel of the band); bytes 1-12: bitmap. */
     {.key = "lorawan.channels", .type = LSWS_T_CHANNELS, .flags = LSWS_F_BAND,
      AT(0xfe0d, 2, 0, 13), .enc = LSWS_ENC_MASK, .source = S_LORA,

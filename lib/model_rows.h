@@ -103,4 +103,14 @@ void lsws_field_put(uint8_t *payload, const struct lsws_setting *s, const struct
 /* 0 if v is acceptable for row under check, -1 if not. */
 int lsws_field_check(const struct lsws_row *row, const struct lsws_value *v, enum lsws_check check);
 
+/* "90", "90s", "20min", "20m", "1h30m" into seconds: 0; -2 when the text
+ * is a bare number (no unit: the caller's), -1 when it is not a duration
+ * (lib/value.c). */
+int lsws_parse_duration(const char *text, int64_t *seconds);
+
+/* Enum tables the uplink commands and the control actions share
+ * (lib/uplink.c). */
+extern const struct lsws_enum lsws_enum_history_types[];
+extern const struct lsws_enum lsws_enum_threshold_queries[];
+
 #endif

@@ -38,10 +38,13 @@ const struct lsws_row lsws_rows_ws523[] = {
      .enc = LSWS_ENC_BYTES, .flags = SECRET, .index_defs = mc_key_defaults, .source = S_MC,
      .help = "McAppSKey"},
 
-    /* Guide: minutes 1-1080, default 20; the ff03 downlink carries seconds. */
-    {UINT("general.report_interval", "min", 1, 1080, "20"), AT(0xff03, 2, 0, 2), .wire_mul = 60,
-     .flags = VENDOR, .source = S_GEN "; " S_DL " (ff03, seconds)",
-     .help = "reporting interval"},
+    /* The ff03 downlink and its echo carry seconds ("UINT16, Unit: s"), so
+     * the setting is in seconds: a unit holding 90 s (set by a downlink)
+     * reads back as 90 and writes back as 90. Range: the guide's 1-1080
+     * min, default 20 min (ch.5 General Settings). */
+    {UINT("general.report_interval", "s", 60, 64800, "1200"), AT(0xff03, 2, 0, 2),
+     .flags = VENDOR, .source = S_GEN " (1-1080 min, default 20); " S_DL " (ff03, seconds)",
+     .help = "reporting interval (20min, 1200s, 90s: 1 min to 18 h)"},
     {BOOL("general.led", "true"), AT(0xff2f, 2, 0, 1), .flags = VENDOR,
      .source = S_GEN "; " S_DL " (ff2f)", .help = "LED indicator"},
     /* Factory state of the next five follows the v1.3 basic-information
@@ -55,16 +58,22 @@ const struct lsws_row lsws_rows_ws523[] = {
     {BOOL("general.button_lock", "false"), AT(0xff25, 2, 0, 2), .shift = 15, .bits = 1,
      .flags = VENDOR, .source = S_GEN "; " S_DL " (ff25)",
      .help = "lock the power button (reset still works)"},
-    /* Thresholds are one byte of amperes; the guides give no range. lsws
-     * allows 1-30 A (rated current plus the 30% the device always trips at). */
+    /* Thresholds are one byte of amperes ("Byte 2: current threshold, unit:
+     * A"); the guides give no range, so lsws takes the byte's, 0-255 A. The
+     * guide's own factory state is ff240000 (alarm disabled, 0 A), so 0 is
+     * a value a unit holds; an enabled alarm or protection needs at least
+     * 1 A (lib/config.c). Above the rated current plus 30% the unit trips
+     * anyway (ch.5 General Settings, Note). */
     {BOOL("general.overcurrent_alarm.enabled", "false"), AT(0xff24, 2, 0, 1), .flags = VENDOR,
      .source = S_GEN "; " S_DL " (ff24)", .help = "overcurrent alarm"},
-    {UINT("general.overcurrent_alarm.threshold", "A", 1, 30, "10"), AT(0xff24, 2, 1, 1),
-     .flags = VENDOR, .source = S_DL " (ff24 byte 2)", .help = "overcurrent alarm threshold"},
+    {UINT("general.overcurrent_alarm.threshold", "A", 0, 255, "0"), AT(0xff24, 2, 1, 1),
+     .flags = VENDOR, .source = S_DL " (ff24 byte 2); default: ch.6 Basic Information example",
+     .help = "overcurrent alarm threshold"},
     {BOOL("general.overcurrent_protection.enabled", "true"), AT(0xff30, 2, 0, 1), .flags = VENDOR,
      .source = S_GEN "; " S_DL " (ff30)", .help = "cut power over the threshold"},
-    {UINT("general.overcurrent_protection.threshold", "A", 1, 30, "10"), AT(0xff30, 2, 1, 1),
-     .flags = VENDOR, .source = S_DL " (ff30 byte 2)", .help = "overcurrent protection threshold"},
+    {UINT("general.overcurrent_protection.threshold", "A", 0, 255, "10"), AT(0xff30, 2, 1, 1),
+     .flags = VENDOR, .source = S_DL " (ff30 byte 2); default: ch.6 Basic Information example",
+     .help = "overcurrent protection threshold"},
     {.key = "general.password", .type = LSWS_T_PASSWORD, .min = 6, .max = 6, .def = "123456",
      AT(0xfe31, 2, 0, 6), .enc = LSWS_ENC_BYTES, .flags = SECRET | LSWS_F_WRITEONLY,
      .source = S_GEN " (Change Password); default 123456 (Preface)",
@@ -85,13 +94,17 @@ const struct lsws_row lsws_rows_ws523[] = {
 const size_t lsws_rows_ws523_n = sizeof lsws_rows_ws523 / sizeof lsws_rows_ws523[0];
 
 /* Settings the unit reports in uplinks (basic information, guides 000-003
- * "Uplink Data"), named as the vendor decoder names them. */
+ * "Uplink Data"; its responses to the downlinks that set them), named as
+ * the vendor decoder (SensorDecoders ws523-decoder.js) names them: a dotted
+ * name is a member of an object in JSON. */
 const struct lsws_reading_name lsws_readings_ws523[] = {
-    {"general.overcurrent_alarm.enabled", "overcurrent_alarm_enable"},
-    {"general.overcurrent_alarm.threshold", "overcurrent_alarm_threshold"},
-    {"general.overcurrent_protection.enabled", "overcurrent_protection_enable"},
-    {"general.overcurrent_protection.threshold", "overcurrent_protection_threshold"},
-    {"general.button_lock", "button_lock"},
+    {"general.report_interval", "report_interval"},
+    {"general.led", "led_indicator_enable"},
+    {"general.overcurrent_alarm.enabled", "current_alarm_config.enable"},
+    {"general.overcurrent_alarm.threshold", "current_alarm_config.threshold"},
+    {"general.overcurrent_protection.enabled", "over_current_protection.enable"},
+    {"general.overcurrent_protection.threshold", "over_current_protection.trip_current"},
+    {"general.button_lock", "child_lock_config.enable"},
     {"general.power_consumption", "power_consumption_enable"},
     {NULL, NULL},
 };

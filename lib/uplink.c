@@ -2,15 +2,18 @@
  * decoded into readings and encoded back, byte for byte.
  *
  * Each vendor command is described once:
- * - a command that carries settings (WS523 ff24, ff25, ff26, ff30; CTH01
- *   61 01 and 76-7b, in basic information and replies to configuration
- *   queries) is the model tables' command (lib/model_*.c), read and written
- *   by the settings codec's field reader and writer (lsws_field_get/put);
- *   each setting gives one reading, named by lsws_readings_<model>;
+ * - a command that carries settings (WS523 ff03, ff24, ff25, ff26, ff2f,
+ *   ff30; every CTH01 settings command, in basic information and replies to
+ *   configuration queries) is the model tables' command (lib/model_*.c),
+ *   read and written by the settings codec's field reader and writer
+ *   (lsws_field_get/put); each setting gives one reading, named by
+ *   lsws_readings_<model>;
  * - telemetry (periodic data, alarms, basic information that is no
- *   setting, CTH01 history headers and replies) is described by the tables
- *   below: a command is a list of fields, each a width, a count and how its
- *   bytes read.
+ *   setting, CTH01 history headers and replies) and the control commands a
+ *   unit echoes (WS523 ff10, ff22, ff23, ff27, ff28, socket control; CTH01
+ *   b6-b9, be, 5b-5f) are described by the tables below: a command is a list
+ *   of fields, each a width, a count and how its bytes read. The control
+ *   actions `lsws encode` sends (lib/action.c) are these same commands.
  * Decode turns each value field into a reading, record by record (live
  * data, then each CTH01 `ed` history record); encode takes the readings back
  * in the same order. Pure: no I/O, no allocation, every read bounded by the
@@ -18,65 +21,44 @@
  * disagree: docs/decode.md. */
 #include "le.h"
 #include "model_rows.h"
+#include "uplink_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- tables ---------------------------------------------------------------- */
-
-enum ftype {
-    FT_UINT,   /* unsigned little-endian integer */
-    FT_SINT,   /* signed little-endian integer */
-    FT_ENUM,   /* unsigned integer with named values; width 0 is a flag with no data */
-    FT_HEX,    /* bytes shown as hex (SN, OEM ID) */
-    FT_VER1,   /* one byte: 01 = v1 */
-    FT_VER_HW, /* major byte, minor in the high nibble of the next: 01 40 = v1.4 */
-    FT_VER,    /* major byte, minor byte, in hex as the guides print them: 01 14 = v1.14 */
-    FT_CHAN,   /* 0-based channel 0..arg of the readings after it; no reading */
-    FT_ATYPE,  /* alarm type of the reading after it; no reading */
-};
-
-#define UF_SOCKET 1u /* WS523 socket status: bit 4 says the button caused it */
-#define UF_MASK 2u   /* CTH01 group mask: only the bits in `arg` may be set */
-
-struct ufield {
-    const char *name;
-    uint8_t type, width, count, scale;
-    uint8_t ch0;   /* channel of the first of `count` values; 0: none, or from FT_CHAN */
-    uint8_t arg;   /* FT_CHAN: highest wire channel; UF_MASK: bits */
-    uint8_t flags; /* UF_* */
-    const char *unit;
-    const struct lsws_enum *names; /* FT_ENUM, FT_ATYPE; ends with a NULL name */
-};
-
-#define UC_HISTORY 1u /* may appear inside a CTH01 `ed` history record */
-
-struct ucmd {
-    uint16_t code;    /* code bytes, first byte in the high half when code_len is 2 */
-    uint8_t code_len; /* 1 or 2 */
-    uint8_t flags;    /* UC_* */
-    const struct ufield *f;
-    uint8_t nf;
-};
 
 #define FIELDS(...)                                                                                \
     (const struct ufield[]){__VA_ARGS__},                                                          \
         (uint8_t)(sizeof((const struct ufield[]){__VA_ARGS__}) / sizeof(struct ufield))
 #define CMD(code, len, flags, ...) {code, len, flags, FIELDS(__VA_ARGS__)}
 
-#define NUM(n, w, s, u) {n, FT_UINT, w, 1, s, 0, 0, 0, u, NULL}
-#define SNUM(n, w, s, u) {n, FT_SINT, w, 1, s, 0, 0, 0, u, NULL}
-#define ARR(n, w, cnt, c0, s, u) {n, FT_UINT, w, cnt, s, c0, 0, 0, u, NULL}
-#define SARR(n, w, cnt, c0, s, u) {n, FT_SINT, w, cnt, s, c0, 0, 0, u, NULL}
-#define NAMES(n, w, tab) {n, FT_ENUM, w, 1, 0, 0, 0, 0, NULL, tab}
-#define BYTES(n, w) {n, FT_HEX, w, 1, 0, 0, 0, 0, NULL, NULL}
-#define VER(n, t, w) {n, t, w, 1, 0, 0, 0, 0, NULL, NULL}
-#define CHAN(max) {NULL, FT_CHAN, 1, 1, 0, 0, max, 0, NULL, NULL}
-#define ATYPE {NULL, FT_ATYPE, 1, 1, 0, 0, 0, 0, NULL, alarm_types}
+#define F_(n, t, w) .name = (n), .type = (t), .width = (w), .count = 1
+#define FN_(n, t, w) .name = (n), .type = (t), .width = (w)
+#define NUM(n, w, s, u) {F_(n, FT_UINT, w), .scale = (s), .unit = (u)}
+#define SNUM(n, w, s, u) {F_(n, FT_SINT, w), .scale = (s), .unit = (u)}
+/* A measurement whose all-ones bytes are the vendor's invalid reading. */
+#define MNUM(n, w, s, u) {F_(n, FT_UINT, w), .scale = (s), .unit = (u), .flags = UF_INVALID}
+#define ARR(n, w, cnt, c0, s, u)                                                                   \
+    {FN_(n, FT_UINT, w), .count = (cnt), .ch0 = (c0), .scale = (s), .unit = (u), .flags = UF_INVALID}
+#define SARR(n, w, cnt, c0, s, u)                                                                  \
+    {FN_(n, FT_SINT, w), .count = (cnt), .ch0 = (c0), .scale = (s), .unit = (u), .flags = UF_INVALID}
+#define NAMES(n, w, tab) {F_(n, FT_ENUM, w), .names = (tab)}
+#define ANY(n, tab) {F_(n, FT_ENUM, 1), .names = (tab), .flags = UF_ANY}
+#define FLAG(n) NAMES(n, 0, flag_yes)
+#define BYTES(n, w) {F_(n, FT_HEX, w)}
+#define TEXT(n, w) {F_(n, FT_TEXT, w)}
+#define VER(n, t, w) {F_(n, t, w)}
+#define CHAN(max) {F_(NULL, FT_CHAN, 1), .arg = (max)}
+#define ATYPE {F_(NULL, FT_ATYPE, 1), .names = alarm_types}
+#define FIXED(w, v) {F_(NULL, FT_FIXED, w), .fix = (v), .alt = (v)}
+#define FIXED2(w, v, a) {F_(NULL, FT_FIXED, w), .fix = (v), .alt = (a)}
 /* Single/three-phase mask: the guide gives the unused bits as 0. Checking
  * them also keeps WS523 payloads from passing for CTH01 ones (the WS523
  * periodic example is 26 bytes, the size of a CTH01 `08` command). */
-#define MASK(n, bits) {n, FT_UINT, 1, 1, 0, 0, bits, UF_MASK, NULL, NULL}
+#define MASK(n, bits) {F_(n, FT_UINT, 1), .arg = (bits), .flags = UF_MASK}
 
 /* Names used by more than one row are single static strings, so readings of
  * one quantity share a pointer and the JSON renderer groups them cheaply. */
@@ -87,17 +69,22 @@ static const char n_voltage[] = "voltage", n_current[] = "current",
                   n_fwd_reactive[] = "forward_reactive_energy",
                   n_rev_reactive[] = "reverse_reactive_energy",
                   n_apparent_energy[] = "apparent_energy", n_socket_change[] = "socket_change",
-                  n_ans[] = "ans";
+                  n_socket_status[] = "socket_status", n_ans[] = "ans", n_reboot[] = "reboot";
 
 /* 0x: periodic status or change by command; 1x: change by the button. */
 static const struct lsws_enum socket_states[] = {
     {"off", 0x00}, {"on", 0x01}, {"off", 0x10}, {"on", 0x11}, {NULL, 0}};
+/* ff22 byte 4: "10-close, 11-open" (WS523 guide ch.6 Task Settings). */
+static const struct lsws_enum delay_states[] = {{"off", 0x10}, {"on", 0x11}, {NULL, 0}};
 static const struct lsws_enum ff_on[] = {{"on", 0xff}, {NULL, 0}};
 static const struct lsws_enum ff_yes[] = {{"yes", 0xff}, {NULL, 0}};
 static const struct lsws_enum flag_yes[] = {{"yes", 0}, {NULL, 0}};
-static const struct lsws_enum flag_reset[] = {{"reset", 0}, {NULL, 0}};
+static const struct lsws_enum any_reset[] = {{"reset", 0}, {NULL, 0}};
 static const struct lsws_enum lorawan_class[] = {
     {"Class A", 0}, {"Class B", 1}, {"Class C", 2}, {"Class C to B", 3}, {NULL, 0}};
+/* ff0f: the vendor decoder's spelling. */
+static const struct lsws_enum lorawan_class_ws[] = {
+    {"Class A", 0}, {"Class B", 1}, {"Class C", 2}, {"Class CtoB", 3}, {NULL, 0}};
 /* One list for every CTH01 alarm (30..35); the guide lists a subset per alarm. */
 static const struct lsws_enum alarm_types[] = {
     {"collect_error", 0x00},
@@ -120,9 +107,26 @@ static const struct lsws_enum reply_results[] = {{"success", 0},
                                                  {"execute_error", 7},
                                                  {"association_error", 10},
                                                  {NULL, 0}};
+/* Byte 1 of 5b-5e (CTH01 guide ch.5 Commands for Historical Data Query). */
+const struct lsws_enum lsws_enum_history_types[] = {{"alarm", 0},
+                                                    {"periodic", 1},
+                                                    {"monthly_energy", 2},
+                                                    {"monthly_minmax", 3},
+                                                    {NULL, 0}};
+/* Byte 1 of 58 (CTH01 guide ch.5 Commands for Configuration Query). */
+const struct lsws_enum lsws_enum_threshold_queries[] = {
+    {"temperature", 0}, {"current", 1}, {"voltage", 2}, {"thdi", 3},
+    {"thdv", 4},        {"unbalance", 5}, {NULL, 0}};
+/* Vendor decoder only (not in the guides). */
+static const struct lsws_enum collection_units[] = {{"second", 0}, {"minute", 1}, {NULL, 0}};
+static const struct lsws_enum temperature_units[] = {{"celsius", 0}, {"fahrenheit", 1}, {NULL, 0}};
 
-/* WS523 / WS52x guides 000-003, "Uplink Data". The settings in basic
- * information (ff24, ff25, ff26, ff30) are the model's commands. */
+#define S_WS_DL "WS523 guide v1.3 ch.6 Downlink Command"
+
+/* WS523 / WS52x guides 000-003, "Uplink Data" and "Downlink Command". The
+ * settings in basic information and in downlink responses (ff03, ff24,
+ * ff25, ff26, ff2f, ff30) are the model's commands. Two-byte codes are
+ * looked up before the one-byte socket control code 08. */
 static const struct ucmd ws523_cmds[] = {
     CMD(0xff01, 2, 0, VER("ipso_version", FT_VER1, 1)),
     CMD(0xff09, 2, 0, VER("hardware_version", FT_VER_HW, 2)),
@@ -135,7 +139,24 @@ static const struct ucmd ws523_cmds[] = {
     CMD(0x0581, 2, 0, NUM(n_power_factor, 1, 0, "%")),
     CMD(0x0683, 2, 0, NUM("power_consumption", 4, 0, "Wh")),
     CMD(0x07c9, 2, 0, NUM(n_current, 2, 0, "mA")),
-    CMD(0x0870, 2, 0, {"socket_status", FT_ENUM, 1, 1, 0, 0, 0, UF_SOCKET, NULL, socket_states}),
+    CMD(0x0870, 2, 0, {F_(n_socket_status, FT_ENUM, 1), .flags = UF_SOCKET, .names = socket_states}),
+    /* Downlink responses: the unit echoes the control commands (guide
+     * "Downlink Command", "Task Settings"); the vendor decoder reads them
+     * on channel ff and fe. */
+    CMD(0xff10, 2, UC_FE, NAMES(n_reboot, 1, ff_yes)),
+    CMD(0xff22, 2, UC_FE, FIXED(1, 0x00), NUM("delay_time", 2, 0, "s"),
+        NAMES(n_socket_status, 1, delay_states)),
+    CMD(0xff23, 2, UC_FE, NUM("cancel_delay_task", 1, 0, NULL), FIXED(1, 0xff)),
+    CMD(0xff27, 2, UC_FE, NAMES("reset_power_consumption", 1, ff_yes)),
+    CMD(0xff28, 2, UC_FE, NAMES("report_status", 1, ff_yes)),
+    /* Vendor decoder only: not in the guides. */
+    CMD(0xff2c, 2, UC_FE, NAMES("report_attribute", 1, ff_yes)),
+    CMD(0xff0f, 2, 0, NAMES("lorawan_class", 1, lorawan_class_ws)),
+    CMD(0xfffe, 2, 0, ANY("reset_event", any_reset)),
+    CMD(0xffff, 2, 0, VER("tsl_version", FT_VER_DEC, 2)),
+    /* Socket control 08 state 00 ff (guide ch.6 Socket Control); the
+     * vendor's newer encoder sends 08 state ff ff: accepted, kept. */
+    CMD(0x08, 1, 0, NAMES(n_socket_status, 1, lsws_enum_off_on), FIXED2(2, 0xff00, 0xffff)),
 };
 
 /* A CTH01 power or energy pair: mask byte + 6 x 4 bytes, channels 1-6 (a+b)
@@ -145,10 +166,12 @@ static const struct ucmd ws523_cmds[] = {
         CMD(cd, 1, UC_HISTORY, MASK(mask_cd, 0x03), ARRT(name, 4, 6, 7, 0, unit))
 
 /* CTH01 guide 004, chapter 5. Current values are UINT24 everywhere (DESIGN.md).
- * Replies to configuration queries (61 01, 76-7b) are the model's commands. */
+ * Replies to settings and configuration queries (61 01, 64, c5-c7, 66-6d,
+ * 76-7c) are the model's commands. */
 static const struct ucmd cth01_cmds[] = {
+    /* The vendor decoder marks no invalid temperature. */
     CMD(0x01, 1, UC_HISTORY, SNUM("temperature", 2, 2, "°C")),
-    CMD(0x02, 1, UC_HISTORY, NUM("voltage_unbalance", 2, 2, "%")),
+    CMD(0x02, 1, UC_HISTORY, MNUM("voltage_unbalance", 2, 2, "%")),
     CMD(0x03, 1, UC_HISTORY, ARR("thdi", 2, 12, 1, 2, "%")),
     CMD(0x04, 1, UC_HISTORY, ARR("thdv", 2, 3, 1, 2, "%")),
     CMD(0x05, 1, UC_HISTORY, ARR(n_current, 3, 12, 1, 2, "A")),
@@ -171,20 +194,50 @@ static const struct ucmd cth01_cmds[] = {
     PAIR(0x16, 0x17, "apparent_energy_mask_ab", "apparent_energy_mask_cd", ARR, n_apparent_energy,
          "VAh"),
     CMD(0x30, 1, UC_HISTORY, ATYPE, SNUM("temperature_alarm", 2, 2, "°C")),
-    CMD(0x31, 1, UC_HISTORY, CHAN(11), ATYPE, NUM("current_alarm", 3, 2, "A")),
-    CMD(0x32, 1, UC_HISTORY, CHAN(2), ATYPE, NUM("voltage_alarm", 2, 2, "V")),
-    CMD(0x33, 1, UC_HISTORY, CHAN(11), ATYPE, NUM("thdi_alarm", 2, 2, "%")),
-    CMD(0x34, 1, UC_HISTORY, CHAN(2), ATYPE, NUM("thdv_alarm", 2, 2, "%")),
-    CMD(0x35, 1, UC_HISTORY, ATYPE, NUM("voltage_unbalance_alarm", 2, 2, "%")),
-    CMD(0x36, 1, UC_HISTORY, NAMES("power_loss_alarm", 0, flag_yes)),
-    /* Basic information packet. */
-    CMD(0xdf, 1, 0, VER("tsl_version", FT_VER, 2)),
-    CMD(0xee, 1, 0, NAMES("device_request", 0, flag_reset)),
-    CMD(0xdb, 1, 0, BYTES("sn", 8)),
-    CMD(0xda, 1, 0, VER("hardware_version", FT_VER_HW, 2), VER("firmware_version", FT_VER, 6)),
+    CMD(0x31, 1, UC_HISTORY, CHAN(11), ATYPE, MNUM("current_alarm", 3, 2, "A")),
+    CMD(0x32, 1, UC_HISTORY, CHAN(2), ATYPE, MNUM("voltage_alarm", 2, 2, "V")),
+    CMD(0x33, 1, UC_HISTORY, CHAN(11), ATYPE, MNUM("thdi_alarm", 2, 2, "%")),
+    CMD(0x34, 1, UC_HISTORY, CHAN(2), ATYPE, MNUM("thdv_alarm", 2, 2, "%")),
+    CMD(0x35, 1, UC_HISTORY, ATYPE, MNUM("voltage_unbalance_alarm", 2, 2, "%")),
+    CMD(0x36, 1, UC_HISTORY, FLAG("power_loss_alarm")),
+    /* Basic information packet (ch.5 Basic Information Packet); versions
+     * decimal per byte, as the vendor decoder reads them. */
+    CMD(0xdf, 1, 0, VER("tsl_version", FT_VER_DEC, 2)),
+    CMD(0xee, 1, 0, FLAG("all_configurations_request_by_device")),
+    CMD(0xdb, 1, 0, BYTES("product_sn", 8)),
+    CMD(0xda, 1, 0, VER("version.hardware_version", FT_VER_DEC, 2),
+        VER("version.firmware_version", FT_VER_FW, 6)),
     CMD(0xd9, 1, 0, BYTES("oem_id", 2)),
     CMD(0xc8, 1, 0, NAMES("device_status", 1, lsws_enum_off_on)),
     CMD(0xcf00, 2, 0, NAMES("work_mode", 1, lorawan_class)),
+    /* Echoes of the control commands (ch.5 Downlink Commands). */
+    CMD(0xbe, 1, 0, FLAG(n_reboot)),
+    CMD(0xb6, 1, 0, FLAG("reconnect")),
+    CMD(0xb8, 1, 0, FLAG("synchronize_time")),
+    CMD(0xb9, 1, 0, FLAG("query_device_status")),
+    CMD(0x58, 1, 0, NAMES("query_threshold_settings.type", 1, lsws_enum_threshold_queries)),
+    CMD(0x5b, 1, 0, NAMES("retrieve_historical_data_by_time.type", 1, lsws_enum_history_types),
+        NUM("retrieve_historical_data_by_time.time", 4, 0, "s")),
+    CMD(0x5c, 1, 0,
+        NAMES("retrieve_historical_data_by_time_range.type", 1, lsws_enum_history_types),
+        NUM("retrieve_historical_data_by_time_range.start_time", 4, 0, "s"),
+        NUM("retrieve_historical_data_by_time_range.end_time", 4, 0, "s")),
+    CMD(0x5d, 1, 0, NAMES("stop_historical_data_retrieval.type", 1, lsws_enum_history_types)),
+    CMD(0x5e, 1, 0, NAMES("clear_data.type", 1, lsws_enum_history_types)),
+    CMD(0x5f, 1, 0, NUM("reset_energy.channel", 1, 0, NULL)),
+    /* Vendor decoder only: not in the guide. */
+    CMD(0xff, 1, 0, NUM("check_sequence_number_reply.sequence_number", 1, 0, NULL)),
+    CMD(0xfe, 1, 0, FLAG("check_order_reply")),
+    CMD(0xde, 1, 0, TEXT("product_name", 32)),
+    CMD(0xdd, 1, 0, TEXT("product_pn", 32)),
+    CMD(0xd8, 1, 0, TEXT("product_frequency_band", 16)),
+    CMD(0xcfd8, 2, 0, NUM("lorawan_configuration_settings.version", 1, 0, NULL)),
+    CMD(0x60, 1, 0, NAMES("collection_interval.unit", 1, collection_units),
+        NUM("collection_interval.value", 2, 0, NULL)),
+    CMD(0x63, 1, 0, NAMES("temperature_unit", 1, temperature_units)),
+    CMD(0xbf, 1, 0, FLAG("reset")),
+    CMD(0xb7, 1, 0, NUM("set_time.timestamp", 4, 0, "s")),
+    CMD(0x57, 1, 0, FLAG("query_history_set")),
 };
 
 #define CTH01_HISTORY 0xed /* ed mode(1) timestamp(4) [40 type] commands... */
@@ -243,7 +296,7 @@ static size_t cmd_data_len(const struct ucmd *c)
 
 static int makes_reading(const struct ufield *f)
 {
-    return f->type != FT_CHAN && f->type != FT_ATYPE;
+    return f->type != FT_CHAN && f->type != FT_ATYPE && f->type != FT_FIXED;
 }
 
 static int has_field(const struct ucmd *c, enum ftype t)
@@ -258,7 +311,9 @@ static int has_field(const struct ucmd *c, enum ftype t)
 static const char *cmd_label(enum lsws_model_id model, unsigned code, unsigned code_len, char *buf,
                              size_t cap)
 {
-    if (model == LSWS_MODEL_WS523)
+    if (model == LSWS_MODEL_WS523 && code_len == 1)
+        snprintf(buf, cap, "channel 0x%02x", code);
+    else if (model == LSWS_MODEL_WS523)
         snprintf(buf, cap, "channel 0x%02x type 0x%02x", code >> 8, code & 0xffu);
     else if (code_len == 2)
         snprintf(buf, cap, "command 0x%04x", code);
@@ -276,18 +331,29 @@ static void format_version(char *s, size_t cap, enum ftype t, const uint8_t *b, 
             snprintf(s, cap, "v%x.%x.%x", b[0], b[1] >> 4, b[1] & 0x0fu);
         else
             snprintf(s, cap, "v%x.%x", b[0], b[1] >> 4);
+    } else if (t == FT_VER) {
+        snprintf(s, cap, "v%x.%x", b[0], b[1]);
+    } else if (t == FT_VER_DEC) {
+        snprintf(s, cap, "v%u.%u", b[0], b[1]);
     } else {
-        int n = snprintf(s, cap, "v%x.%x", b[0], b[1]);
-        /* CTH01 `da` pads the software version with 4 bytes the guide gives as
-         * 00000000; show them only when they are not. */
-        int tail = 0;
-        for (unsigned i = 2; i < width; i++)
-            tail |= b[i];
-        if (tail && n > 0 && (size_t)n + 1 + 2 * (width - 2) < cap) {
-            s[n] = '-';
-            lsws_hex_format(b + 2, width - 2, s + n + 1);
-        }
+        /* CTH01 `da` firmware: the guide gives 2 bytes of version and 4 of
+         * 00000000; the vendor decoder reads them as release, alpha, unit
+         * test and test numbers, shown when not zero. */
+        static const char tags[] = "raut";
+        int n = snprintf(s, cap, "v%u.%u", b[0], b[1]);
+        for (unsigned i = 2; i < width && i < 6 && n > 0 && (size_t)n < cap; i++)
+            if (b[i])
+                n += snprintf(s + n, cap - (size_t)n, "-%c%u", tags[i - 2], b[i]);
     }
+}
+
+/* Whether the width bytes at b are all ones (the vendor's invalid reading). */
+static int all_ones(const uint8_t *b, unsigned width)
+{
+    for (unsigned i = 0; i < width; i++)
+        if (b[i] != 0xff)
+            return 0;
+    return width > 0;
 }
 
 /* Fills reading r from the wire bytes b of field f (value k of its count).
@@ -305,8 +371,12 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
     r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
     r->scale = f->scale;
     r->alarm = 0;
+    r->flags = 0;
+    r->id = NULL;
     r->str[0] = '\0';
     r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
+    if ((f->flags & UF_INVALID) && all_ones(b, f->width))
+        r->flags |= LSWS_RDF_INVALID;
     switch ((enum ftype)f->type) {
     case FT_UINT:
     case FT_SINT:
@@ -324,7 +394,7 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
         break;
     case FT_ENUM:
         r->kind = LSWS_RD_ENUM;
-        r->text = enum_name(f->names, raw);
+        r->text = f->flags & UF_ANY ? f->names[0].name : enum_name(f->names, raw);
         if (!r->text) {
             /* Found and expected values both in wire order, as the guides print them. */
             char list[96], found[2 * 8 + 1];
@@ -339,9 +409,28 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
         r->value = 0;
         lsws_hex_format(b, f->width, r->str);
         break;
+    case FT_TEXT: {
+        /* Printable ASCII, then NUL padding only, so that it encodes back. */
+        unsigned n = 0;
+        while (n < f->width && b[n] >= 0x20 && b[n] < 0x7f)
+            n++;
+        for (unsigned i = n; i < f->width; i++)
+            if (b[i])
+                return lsws_fail(err, LSWS_ERR_MALFORMED, at + i,
+                                 "malformed frame at byte %zu: %s byte %u is %02x: expected "
+                                 "printable ASCII, then 00 padding",
+                                 at == SIZE_MAX ? at : at + i, f->name, i + 1, b[i]);
+        r->kind = LSWS_RD_TEXT;
+        r->value = 0;
+        memcpy(r->str, b, n);
+        r->str[n] = '\0';
+        break;
+    }
     case FT_VER1:
     case FT_VER_HW:
     case FT_VER:
+    case FT_VER_DEC:
+    case FT_VER_FW:
         r->kind = LSWS_RD_TEXT;
         format_version(r->str, sizeof r->str, (enum ftype)f->type, b, f->width);
         break;
@@ -429,6 +518,7 @@ static int truncated(struct dctx *c, size_t at, const char *what, size_t need)
 struct found {
     const struct ucmd *tel;
     const struct lsws_command *set;
+    uint16_t code; /* the code as on the wire (WS523: fe.. for a response on fe) */
 };
 
 /* "01", "00-0b", "00, 02 or 05": the second code bytes that may follow b0. */
@@ -468,41 +558,102 @@ static const char *second_bytes(const struct dctx *c, uint8_t b0, char *buf, siz
     return buf;
 }
 
-/* Whether the code (code_len bytes) is at c->in[at]; *first notes a
- * two-byte code whose first byte is there, for the messages. */
-static int code_at(const struct dctx *c, size_t at, unsigned code, unsigned code_len, int *first)
+/* Per model, every command uplinks carry, by first code byte: two-byte
+ * codes before one-byte ones (WS523 0870 before socket control 08),
+ * telemetry before settings. Built once; a lookup scans the few
+ * candidates of one byte. */
+#define MAX_CANDIDATES 192
+struct candidate {
+    const struct ucmd *tel;
+    const struct lsws_command *set;
+    uint16_t code;
+    uint8_t code_len;
+};
+struct command_index {
+    uint16_t start[257];
+    struct candidate c[MAX_CANDIDATES];
+};
+static struct command_index indexes[LSWS_MODEL_COUNT];
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static void build_indexes(void)
 {
-    if (code_len == 1)
-        return c->in[at] == code;
-    if (c->in[at] != code >> 8)
-        return 0;
-    *first = 1;
-    return at + 1 < c->len && c->in[at + 1] == (code & 0xffu);
+    for (int m = 0; m < LSWS_MODEL_COUNT; m++) {
+        struct command_index *ix = &indexes[m];
+        const struct table *t = &tables[m];
+        size_t n_set;
+        const struct lsws_command *const *set =
+            lsws_model_uplink_commands(lsws_model_get((enum lsws_model_id)m), &n_set);
+        struct candidate all[MAX_CANDIDATES];
+        size_t n = 0;
+        if (t->n + n_set > MAX_CANDIDATES)
+            abort(); /* tables larger than the index: raise MAX_CANDIDATES */
+        for (unsigned len = 2; len >= 1; len--) {
+            for (size_t i = 0; i < t->n; i++)
+                if (t->cmds[i].code_len == len)
+                    all[n++] = (struct candidate){&t->cmds[i], NULL, t->cmds[i].code, (uint8_t)len};
+            for (size_t i = 0; i < n_set; i++)
+                if (set[i]->code_len == len)
+                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len};
+        }
+        size_t count[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[all[i].code_len == 2 ? all[i].code >> 8 : all[i].code]++;
+        ix->start[0] = 0;
+        for (unsigned b = 0; b < 256; b++)
+            ix->start[b + 1] = (uint16_t)(ix->start[b] + count[b]);
+        uint16_t fill[256];
+        memcpy(fill, ix->start, sizeof fill);
+        for (size_t i = 0; i < n; i++) /* stable: keeps the order above */
+            ix->c[fill[all[i].code_len == 2 ? all[i].code >> 8 : all[i].code]++] = all[i];
+    }
+}
+
+static const struct command_index *index_of(enum lsws_model_id model)
+{
+    pthread_once(&index_once, build_indexes);
+    return &indexes[model];
+}
+
+/* The candidate for the code at in[0..left), or NULL; *first notes a
+ * two-byte code whose first byte is there. */
+static const struct candidate *lookup(const struct command_index *ix, const uint8_t *in,
+                                      size_t left, int *first)
+{
+    for (unsigned i = ix->start[in[0]]; i < ix->start[in[0] + 1u]; i++) {
+        const struct candidate *k = &ix->c[i];
+        if (k->code_len == 1)
+            return k;
+        *first = 1;
+        if (left > 1 && in[1] == (k->code & 0xffu))
+            return k;
+    }
+    return NULL;
 }
 
 /* Finds the command at c->in[at]: telemetry first (the common case), then
- * the settings commands uplinks carry; fails with a message if none. */
+ * the settings commands uplinks carry; fails with a message if none. A
+ * WS523 downlink response may come on channel fe instead of ff (as the
+ * vendor decoder reads it): *code is then the fe code. */
 static int find_command(struct dctx *c, size_t at, struct found *out)
 {
-    const struct table *t = &tables[c->model];
+    const struct command_index *ix = index_of(c->model);
     uint8_t b0 = c->in[at];
     int have_b1 = at + 1 < c->len, first_matches = 0;
-    out->tel = NULL;
-    out->set = NULL;
-    for (size_t i = 0; i < t->n; i++) {
-        if (code_at(c, at, t->cmds[i].code, t->cmds[i].code_len, &first_matches)) {
-            out->tel = &t->cmds[i];
-            return LSWS_OK;
-        }
+    const struct candidate *k = lookup(ix, c->in + at, c->len - at, &first_matches);
+    out->code = k ? k->code : 0;
+    if (!k && c->model == LSWS_MODEL_WS523 && b0 == 0xfe && have_b1) {
+        uint8_t ff[2] = {0xff, c->in[at + 1]};
+        int unused = 0;
+        k = lookup(ix, ff, 2, &unused);
+        if (k && k->tel && !(k->tel->flags & UC_FE))
+            k = NULL;
+        out->code = (uint16_t)(0xfe00u | c->in[at + 1]);
     }
-    size_t n_set;
-    const struct lsws_command *const *set = lsws_model_uplink_commands(c->m, &n_set);
-    for (size_t i = 0; i < n_set; i++) {
-        if (code_at(c, at, set[i]->code, set[i]->code_len, &first_matches)) {
-            out->set = set[i];
-            return LSWS_OK;
-        }
-    }
+    out->tel = k ? k->tel : NULL;
+    out->set = k ? k->set : NULL;
+    if (k)
+        return LSWS_OK;
     if (c->model == LSWS_MODEL_WS523 && !have_b1)
         return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
                          "truncated frame at byte %zu: channel 0x%02x needs a type byte", at, b0);
@@ -557,6 +708,29 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, siz
                                      p, label, b[0], f->arg);
                 }
                 chan = b[0] + 1u;
+                continue;
+            }
+            if (f->type == FT_FIXED) {
+                uint32_t v = (uint32_t)lsws_get_le(b, f->width);
+                if (v != f->fix && v != f->alt) {
+                    char found[9], want[24], alt[9];
+                    uint8_t wb[4];
+                    lsws_hex_format(b, f->width, found);
+                    lsws_put_le(wb, f->width, f->fix);
+                    lsws_hex_format(wb, f->width, want);
+                    if (f->alt != f->fix) {
+                        lsws_put_le(wb, f->width, f->alt);
+                        lsws_hex_format(wb, f->width, alt);
+                        snprintf(want + 2 * f->width, sizeof want - 2 * f->width, " or %s", alt);
+                    }
+                    cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+                    return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
+                                     "malformed frame at byte %zu: %s holds %s where %s is fixed",
+                                     p, label, found, want);
+                }
+                /* The other form marks the reading before it, to encode back. */
+                if (v != f->fix && c->up && c->n)
+                    c->up->r[c->n - 1].flags |= LSWS_RDF_ALT;
                 continue;
             }
             if (f->type == FT_ATYPE) {
@@ -696,10 +870,21 @@ static void fill_setting(struct lsws_reading *r, const struct lsws_model *m,
     r->channel = (uint8_t)setting_channel(s);
     r->scale = row->scale;
     r->alarm = 0;
+    r->flags = 0;
+    r->id = NULL;
     r->str[0] = '\0';
     r->value = v->num;
     r->kind = LSWS_RD_NUM;
     r->text = NULL;
+    if (row->type == LSWS_T_TEXT) {
+        /* TEXT settings are at most LSWS_READING_TEXT - 1 characters
+         * (lib/model.c checks it). */
+        r->kind = LSWS_RD_TEXT;
+        r->value = 0;
+        memcpy(r->str, v->bytes, v->len);
+        r->str[v->len] = '\0';
+        return;
+    }
     const struct lsws_enum *e = row->type == LSWS_T_BOOL   ? lsws_enum_find(lsws_enum_enable, v->num)
                                 : row->type == LSWS_T_ENUM ? lsws_enum_find(row->enums, v->num)
                                                            : NULL;
@@ -840,6 +1025,21 @@ static int decode_history(struct dctx *c, size_t at, size_t *next)
 
 /* ef result<<4|len command(len): the reply to a downlink. */
 
+static void fill_reply_id_from(struct lsws_reading *r, const struct candidate *k)
+{
+    if (!k)
+        return;
+    if (k->tel) {
+        for (unsigned i = 0; i < k->tel->nf && !r->id; i++)
+            r->id = k->tel->f[i].name;
+        return;
+    }
+    const struct lsws_model *m = lsws_model_get(LSWS_MODEL_CTH01);
+    for (unsigned i = 0; i < k->set->n_fields && !r->id; i++)
+        if (!(k->set->fields[i] & LSWS_CMD_CONST))
+            r->id = lsws_setting_reading(m, k->set->fields[i]);
+}
+
 /* An `ef` command reply: result code, its name, the downlink command hex. */
 static void fill_reply(struct lsws_reading *r, unsigned result, const uint8_t *cmd, size_t len)
 {
@@ -854,7 +1054,24 @@ static void fill_reply(struct lsws_reading *r, unsigned result, const uint8_t *c
     r->channel = 0;
     r->scale = 0;
     r->alarm = 0;
+    r->flags = 0;
+    r->id = NULL;
     lsws_hex_format(cmd, len, r->str);
+    /* The command answered, named by its first reading (the JSON shows the
+     * part before the first dot: "reporting_interval" for 61 01). */
+    int first = 0;
+    const struct candidate *k =
+        len ? lookup(index_of(LSWS_MODEL_CTH01), cmd, len, &first) : NULL;
+    fill_reply_id_from(r, k);
+    if (!k && first && len == 1) {
+        /* One byte of a two-byte code (c5, 77): the family's name. */
+        const struct command_index *ix = index_of(LSWS_MODEL_CTH01);
+        uint8_t two[2] = {cmd[0], 0};
+        for (unsigned i = ix->start[cmd[0]]; i < ix->start[cmd[0] + 1u] && !r->id; i++) {
+            two[1] = (uint8_t)ix->c[i].code;
+            fill_reply_id_from(r, lookup(ix, two, 2, &first));
+        }
+    }
 }
 
 static int decode_reply(struct dctx *c, size_t at, size_t *next)
@@ -901,10 +1118,15 @@ static int walk(struct dctx *c)
             rc = decode_reply(c, p, &next);
         } else {
             struct found f;
+            size_t n0 = c->n;
             rc = find_command(c, p, &f);
             if (rc == LSWS_OK)
                 rc = f.tel ? decode_command(c, f.tel, p, &next)
                            : decode_settings_command(c, f.set, p, &next);
+            /* A response on channel fe: its readings keep the fe code. */
+            if (rc == LSWS_OK && c->up && (f.code >> 8) == 0xfe && c->model == LSWS_MODEL_WS523)
+                for (size_t i = n0; i < c->n; i++)
+                    c->up->r[i].code = f.code;
             c->record_empty = 0; /* the current record (if any) now holds data */
         }
         if (rc)
@@ -1030,6 +1252,21 @@ static int field_bytes(const struct ufield *f, int64_t raw, const char *str, uin
                        char *why, size_t whycap)
 {
     unsigned w = f->width;
+    if (f->type == FT_TEXT) {
+        size_t n = str ? strnlen(str, LSWS_READING_TEXT) : 0;
+        if (!str || n > w) {
+            snprintf(why, whycap, "expected at most %u characters", w);
+            return LSWS_ERR_RANGE;
+        }
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char)str[k] < 0x20 || (unsigned char)str[k] >= 0x7f) {
+                snprintf(why, whycap, "character %zu is not printable ASCII", k + 1);
+                return LSWS_ERR_RANGE;
+            }
+        memset(b, 0, w);
+        memcpy(b, str, n);
+        return LSWS_OK;
+    }
     if (f->type == FT_HEX) {
         size_t n = 0;
         if (!str || strlen(str) != 2u * w || lsws_hex_parse(str, b, w, &n, NULL) || n != w) {
@@ -1054,7 +1291,7 @@ static int field_bytes(const struct ufield *f, int64_t raw, const char *str, uin
                  f->arg);
         return LSWS_ERR_RANGE;
     }
-    if (f->type == FT_ENUM && !enum_name(f->names, (uint64_t)raw)) {
+    if (f->type == FT_ENUM && !(f->flags & UF_ANY) && !enum_name(f->names, (uint64_t)raw)) {
         char list[96];
         snprintf(why, whycap, "0x%llx: expected %s", (unsigned long long)raw,
                  enum_list(f->names, w, list, sizeof list));
@@ -1073,19 +1310,52 @@ static const struct ucmd *cmd_by_code(enum lsws_model_id model, unsigned code)
     return NULL;
 }
 
-static int encode_command(struct ectx *e, const struct ucmd *cmd, size_t *pi)
+const struct ucmd *lsws_uplink_cmd(enum lsws_model_id model, unsigned code, unsigned code_len)
+{
+    if ((int)model < 0 || model >= LSWS_MODEL_COUNT)
+        return NULL;
+    const struct table *t = &tables[model];
+    for (size_t i = 0; i < t->n; i++)
+        if (t->cmds[i].code == code && t->cmds[i].code_len == code_len)
+            return &t->cmds[i];
+    return NULL;
+}
+
+static int has_alt_form(const struct ucmd *cmd)
+{
+    for (unsigned i = 0; i < cmd->nf; i++)
+        if (cmd->f[i].type == FT_FIXED && cmd->f[i].alt != cmd->f[i].fix)
+            return 1;
+    return 0;
+}
+
+/* Writes the code as on the wire: cmd's, or (WS523 response on channel fe) code. */
+static void put_code(struct ectx *e, unsigned code, unsigned code_len)
+{
+    if (code_len == 2)
+        put_byte(e, (uint8_t)(code >> 8));
+    put_byte(e, (uint8_t)code);
+}
+
+static int encode_command(struct ectx *e, const struct ucmd *cmd, unsigned code, size_t *pi)
 {
     const struct lsws_uplink *up = e->up;
     size_t i = *pi;
     uint16_t record = up->r[i].record;
     char why[160];
-    if (cmd->code_len == 2)
-        put_byte(e, (uint8_t)(cmd->code >> 8));
-    put_byte(e, (uint8_t)cmd->code);
+    put_code(e, code, cmd->code_len);
     unsigned chan = 0;
     for (unsigned fi = 0; fi < cmd->nf; fi++) {
         const struct ufield *f = &cmd->f[fi];
         for (unsigned k = 0; k < f->count; k++) {
+            if (f->type == FT_FIXED) {
+                /* The other form when the reading before it says so. */
+                int alt = i > *pi && (up->r[i - 1].flags & LSWS_RDF_ALT);
+                uint8_t b[4];
+                lsws_put_le(b, f->width, alt ? f->alt : f->fix);
+                put(e, b, f->width);
+                continue;
+            }
             /* FT_CHAN and FT_ATYPE come from the reading that follows them. */
             if (i >= up->n)
                 return lsws_fail(e->err, LSWS_ERR_INCOMPLETE, SIZE_MAX,
@@ -1120,9 +1390,11 @@ static int encode_command(struct ectx *e, const struct ucmd *cmd, size_t *pi)
                 snprintf(why, sizeof why, "channel %u: expected %u", r->channel, want);
                 return bad_reading(e, i, why);
             }
-            uint8_t b[16];
+            uint8_t b[LSWS_READING_TEXT];
             if (field_bytes(f, r->value, r->str, b, why, sizeof why))
                 return bad_reading(e, i, why);
+            if ((r->flags & LSWS_RDF_ALT) && !has_alt_form(cmd))
+                return bad_reading(e, i, "the command has no other form");
             put(e, b, f->width);
             i++;
             /* socket_change is derived from socket_status: nothing to write. */
@@ -1151,7 +1423,7 @@ static const struct lsws_command *settings_cmd_by_code(const struct lsws_model *
 /* A settings command from its readings, in the command's field order,
  * written by the settings codec's field writer. */
 static int encode_settings_command(struct ectx *e, const struct lsws_model *m,
-                                   const struct lsws_command *cmd, size_t *pi)
+                                   const struct lsws_command *cmd, unsigned code, size_t *pi)
 {
     const struct lsws_uplink *up = e->up;
     size_t i = *pi;
@@ -1182,16 +1454,25 @@ static int encode_settings_command(struct ectx *e, const struct lsws_model *m,
             return bad_reading(e, i, why);
         }
         struct lsws_value v = {.num = r->value};
+        if (s->row->type == LSWS_T_TEXT) {
+            size_t n = strnlen(r->str, sizeof r->str);
+            v.num = 0;
+            v.len = (uint8_t)(n < sizeof v.bytes ? n : sizeof v.bytes);
+            memcpy(v.bytes, r->str, v.len);
+            if (cmd->lstr)
+                plen = 1u + v.len;
+        }
         if (lsws_field_check(s->row, &v, LSWS_CHECK_WIRE)) {
-            snprintf(why, sizeof why, "%lld is not a value of %s", (long long)r->value, s->key);
+            if (s->row->type == LSWS_T_TEXT)
+                snprintf(why, sizeof why, "'%.40s' is not a value of %s", r->str, s->key);
+            else
+                snprintf(why, sizeof why, "%lld is not a value of %s", (long long)r->value, s->key);
             return bad_reading(e, i, why);
         }
         lsws_field_put(payload, s, &v);
         i++;
     }
-    if (cmd->code_len == 2)
-        put_byte(e, (uint8_t)(cmd->code >> 8));
-    put_byte(e, (uint8_t)cmd->code);
+    put_code(e, code, cmd->code_len);
     put(e, payload, plen);
     *pi = i;
     return LSWS_OK;
@@ -1261,20 +1542,26 @@ int lsws_uplink_encode(const struct lsws_uplink *up, uint8_t *out, size_t cap, s
             continue;
         }
         /* The command's first value reading must be this one. */
-        const struct ucmd *cmd = cmd_by_code(up->model, r->code);
+        /* A WS523 response on channel fe is its ff command's layout. */
+        unsigned code = r->code, layout = code;
+        if (up->model == LSWS_MODEL_WS523 && (code >> 8) == 0xfe)
+            layout = 0xff00u | (code & 0xffu);
+        const struct ucmd *cmd = cmd_by_code(up->model, layout);
         int rc;
+        if (cmd && layout != code && !(cmd->flags & UC_FE))
+            return bad_reading(&e, i, "no command carries it on channel fe");
         if (cmd) {
             if (record && !(cmd->flags & UC_HISTORY))
                 return bad_reading(&e, i, "cannot appear in a history record");
-            rc = encode_command(&e, cmd, &i);
+            rc = encode_command(&e, cmd, code, &i);
         } else {
             const struct lsws_model *m = lsws_model_get(up->model);
-            const struct lsws_command *set = settings_cmd_by_code(m, r->code);
+            const struct lsws_command *set = settings_cmd_by_code(m, layout);
             if (!set)
                 return bad_reading(&e, i, "no command carries it");
             if (record)
                 return bad_reading(&e, i, "cannot appear in a history record");
-            rc = encode_settings_command(&e, m, set, &i);
+            rc = encode_settings_command(&e, m, set, code, &i);
         }
         if (rc)
             return rc;
@@ -1422,8 +1709,18 @@ static int add_common(struct lsws_uplink *up, const char *name, unsigned channel
         const struct lsws_model *m = lsws_model_get(up->model);
         const struct lsws_setting *s = &m->settings[idx];
         struct lsws_value v = {.num = raw};
-        if (hex)
-            return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' takes a number", name);
+        int text = s->row->type == LSWS_T_TEXT;
+        if (!text != !hex)
+            return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' takes %s", name,
+                             text ? "its text as hex (lsws_uplink_add_hex)" : "a number");
+        size_t n = 0;
+        if (text && (lsws_hex_parse(hex, v.bytes, sizeof v.bytes, &n, NULL) != LSWS_OK ||
+                     n >= LSWS_READING_TEXT))
+            return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': expected hex text",
+                             name);
+        v.len = (uint8_t)n;
+        if (text)
+            v.num = 0;
         if (lsws_field_check(s->row, &v, LSWS_CHECK_WIRE))
             return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': %lld is not a value of %s",
                              name, (long long)raw, s->key);
@@ -1431,13 +1728,25 @@ static int add_common(struct lsws_uplink *up, const char *name, unsigned channel
         up->n++;
         return LSWS_OK;
     }
-    if ((f->type == FT_HEX) != (hex != NULL))
+    int bytes = f->type == FT_HEX || f->type == FT_TEXT;
+    if (bytes != (hex != NULL))
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' takes %s", name,
-                         f->type == FT_HEX ? "hex (lsws_uplink_add_hex)" : "a number");
+                         bytes ? "hex (lsws_uplink_add_hex)" : "a number");
     if (alarm && !enum_name(alarm_types, type))
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "alarm type 0x%02x is unknown", type);
-    uint8_t b[16];
-    char why[160];
+    uint8_t b[LSWS_READING_TEXT];
+    char why[160], str[LSWS_READING_TEXT];
+    if (f->type == FT_TEXT) {
+        /* The text's bytes as hex: "4d696c..." */
+        size_t n = 0;
+        if (lsws_hex_parse(hex, b, sizeof b - 1, &n, NULL) != LSWS_OK)
+            return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': expected hex text", name);
+        memcpy(str, b, n);
+        str[n] = '\0';
+        if (strlen(str) != n)
+            return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': NUL in the text", name);
+        hex = str;
+    }
     if (field_bytes(f, raw, hex, b, why, sizeof why))
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': %s", name, why);
     rc = fill_reading(r, c, f, k, f->ch0 ? 0 : channel, alarm ? (int)type : -1, b, SIZE_MAX, err);

@@ -128,11 +128,35 @@ static const char *text_of(const struct lsws_reading *r)
     return r->text ? r->text : "";
 }
 
+/* A number, or "error" for the vendor's invalid reading (all-ones bytes). */
+static void json_num(struct out *o, const struct lsws_reading *r)
+{
+    if (r->flags & LSWS_RDF_INVALID)
+        puts_(o, "\"error\"");
+    else
+        put_num(o, r->value, r->scale);
+}
+
+/* A JSON string of s up to its first '.', or the whole of it. */
+static void put_jstr_head(struct out *o, const char *s)
+{
+    const char *dot = strchr(s, '.');
+    if (!dot) {
+        put_jstr(o, s);
+        return;
+    }
+    char head[64];
+    size_t n = (size_t)(dot - s) < sizeof head - 1 ? (size_t)(dot - s) : sizeof head - 1;
+    memcpy(head, s, n);
+    head[n] = '\0';
+    put_jstr(o, head);
+}
+
 static void json_value(struct out *o, const struct lsws_reading *r)
 {
     switch (r->kind) {
     case LSWS_RD_NUM:
-        put_num(o, r->value, r->scale);
+        json_num(o, r);
         break;
     case LSWS_RD_ALARM:
         putc_(o, '{');
@@ -144,15 +168,24 @@ static void json_value(struct out *o, const struct lsws_reading *r)
         puts_(o, "\"type\":");
         put_jstr(o, text_of(r));
         puts_(o, ",\"value\":");
-        put_num(o, r->value, r->scale);
+        json_num(o, r);
         putc_(o, '}');
         break;
     case LSWS_RD_REPLY:
+        /* The vendor decoder's members (result code, length, id), then
+         * lsws's: the result's name and the command bytes. */
         puts_(o, "{\"result\":");
-        put_jstr(o, text_of(r));
-        puts_(o, ",\"result_code\":");
         put_num(o, r->value, 0);
+        puts_(o, ",\"length\":");
+        put_uint(o, strlen(r->str) / 2);
         puts_(o, ",\"id\":");
+        if (r->id)
+            put_jstr_head(o, r->id);
+        else
+            puts_(o, "null");
+        puts_(o, ",\"result_name\":");
+        put_jstr(o, text_of(r));
+        puts_(o, ",\"command\":");
         put_jstr(o, r->str);
         putc_(o, '}');
         break;
@@ -162,68 +195,102 @@ static void json_value(struct out *o, const struct lsws_reading *r)
     }
 }
 
-/* Members for readings [a, b) of one scope (live data or one record).
+/* The value of the readings named like r[i] in [i, b) (marked done).
  * Readings of one name become one member: channel readings a JSON array
  * indexed by channel (null where absent), repeated readings an array in
  * order, replies ("ans") always an array. */
+static void json_leaf(struct out *o, const struct lsws_reading *r, size_t i, size_t b,
+                      uint8_t *done)
+{
+    const char *name = r[i].name;
+    size_t count = 0;
+    unsigned maxch = 0;
+    int by_channel = r[i].channel && r[i].kind != LSWS_RD_ALARM && r[i].kind != LSWS_RD_REPLY;
+    for (size_t j = i; j < b; j++) {
+        if (done[j] || !same_name(r[j].name, name))
+            continue;
+        done[j] = 1;
+        count++;
+        if (r[j].channel > maxch)
+            maxch = r[j].channel;
+    }
+    if (by_channel) {
+        /* Channel c goes to index c - 1; the last reading of a channel wins. */
+        short at[256];
+        for (unsigned c = 1; c <= maxch; c++)
+            at[c] = -1;
+        for (size_t j = i; j < b; j++)
+            if (r[j].channel && same_name(r[j].name, name))
+                at[r[j].channel] = (short)j;
+        putc_(o, '[');
+        for (unsigned c = 1; c <= maxch; c++) {
+            if (c > 1)
+                putc_(o, ',');
+            if (at[c] < 0)
+                puts_(o, "null");
+            else
+                json_value(o, &r[at[c]]);
+        }
+        putc_(o, ']');
+    } else if (count == 1 && r[i].kind != LSWS_RD_REPLY) {
+        json_value(o, &r[i]);
+    } else {
+        putc_(o, '[');
+        int first = 1;
+        for (size_t j = i; j < b; j++) {
+            if (!same_name(r[j].name, name))
+                continue;
+            if (!first)
+                putc_(o, ',');
+            first = 0;
+            json_value(o, &r[j]);
+        }
+        putc_(o, ']');
+    }
+}
+
+/* Members for the readings of [a, b) whose names start with prefix (its
+ * first plen characters, up to and including a '.'; plen 0: every
+ * reading). A dotted name is a member of an object: readings
+ * "current_alarm_config.enable" and "current_alarm_config.threshold" make
+ * "current_alarm_config":{"enable":...,"threshold":...}, as the vendor
+ * decoder nests them. */
+static void json_level(struct out *o, const struct lsws_reading *r, size_t a, size_t b,
+                       const char *prefix, size_t plen, uint8_t *done, int comma)
+{
+    for (size_t i = a; i < b; i++) {
+        if (done[i])
+            continue;
+        const char *name = r[i].name ? r[i].name : "";
+        if (plen && strncmp(name, prefix, plen) != 0)
+            continue;
+        const char *rest = name + plen, *dot = strchr(rest, '.');
+        if (comma)
+            putc_(o, ',');
+        comma = 1;
+        if (dot) {
+            char key[64];
+            size_t n = (size_t)(dot - rest) < sizeof key - 1 ? (size_t)(dot - rest) : sizeof key - 1;
+            memcpy(key, rest, n);
+            key[n] = '\0';
+            put_jstr(o, key);
+            puts_(o, ":{");
+            json_level(o, r, i, b, name, (size_t)(dot - name) + 1, done, 0);
+            putc_(o, '}');
+            continue;
+        }
+        put_jstr(o, rest);
+        putc_(o, ':');
+        json_leaf(o, r, i, b, done);
+    }
+}
+
+/* Members for readings [a, b) of one scope (live data or one record). */
 static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, size_t b, int comma)
 {
     uint8_t done[LSWS_UPLINK_MAX];
     memset(done + a, 0, b - a);
-    for (size_t i = a; i < b; i++) {
-        if (done[i])
-            continue;
-        const char *name = r[i].name;
-        size_t count = 0;
-        unsigned maxch = 0;
-        int by_channel = r[i].channel && r[i].kind != LSWS_RD_ALARM && r[i].kind != LSWS_RD_REPLY;
-        for (size_t j = i; j < b; j++) {
-            if (done[j] || !same_name(r[j].name, name))
-                continue;
-            done[j] = 1;
-            count++;
-            if (r[j].channel > maxch)
-                maxch = r[j].channel;
-        }
-        if (comma)
-            putc_(o, ',');
-        comma = 1;
-        put_jstr(o, name ? name : "");
-        putc_(o, ':');
-        if (by_channel) {
-            /* Channel c goes to index c - 1; the last reading of a channel wins. */
-            short at[256];
-            for (unsigned c = 1; c <= maxch; c++)
-                at[c] = -1;
-            for (size_t j = i; j < b; j++)
-                if (r[j].channel && same_name(r[j].name, name))
-                    at[r[j].channel] = (short)j;
-            putc_(o, '[');
-            for (unsigned c = 1; c <= maxch; c++) {
-                if (c > 1)
-                    putc_(o, ',');
-                if (at[c] < 0)
-                    puts_(o, "null");
-                else
-                    json_value(o, &r[at[c]]);
-            }
-            putc_(o, ']');
-        } else if (count == 1 && r[i].kind != LSWS_RD_REPLY) {
-            json_value(o, &r[i]);
-        } else {
-            putc_(o, '[');
-            int first = 1;
-            for (size_t j = i; j < b; j++) {
-                if (!same_name(r[j].name, name))
-                    continue;
-                if (!first)
-                    putc_(o, ',');
-                first = 0;
-                json_value(o, &r[j]);
-            }
-            putc_(o, ']');
-        }
-    }
+    json_level(o, r, a, b, NULL, 0, done, comma);
 }
 
 /* End of the run of readings that share r[a].record. */
@@ -237,6 +304,7 @@ static size_t run_end(const struct lsws_uplink *up, size_t a)
 
 /* Progress of one JSON object written piece by piece (lsws_uplink_json_stream). */
 enum { JS_OPEN = 1, JS_MEMBERS = 2, JS_HISTORY = 4 };
+_Static_assert(LSWS_JSON_MEMBERS == (JS_OPEN | JS_MEMBERS), "LSWS_JSON_MEMBERS in lsws.h");
 
 /* The next piece of the object *state has begun: the readings of up, live
  * data as members, each history record as an element of "history". */
@@ -313,7 +381,9 @@ size_t lsws_uplink_json_stream(const struct lsws_uplink *rec, unsigned *state, c
 size_t lsws_reading_format(const struct lsws_reading *r, char *buf, size_t cap)
 {
     struct out o = {buf, cap, 0};
-    if (r->kind == LSWS_RD_NUM || r->kind == LSWS_RD_ALARM)
+    if ((r->kind == LSWS_RD_NUM || r->kind == LSWS_RD_ALARM) && (r->flags & LSWS_RDF_INVALID))
+        puts_(&o, "error");
+    else if (r->kind == LSWS_RD_NUM || r->kind == LSWS_RD_ALARM)
         put_num(&o, r->value, r->scale);
     else
         puts_(&o, text_of(r));
@@ -365,6 +435,9 @@ static void text_line(struct out *o, const struct lsws_reading *r, const char *i
     }
     if (r->kind == LSWS_RD_REPLY) {
         puts_(o, r->str[0] ? r->str : "-");
+    } else if ((r->kind == LSWS_RD_NUM || r->kind == LSWS_RD_ALARM) &&
+               (r->flags & LSWS_RDF_INVALID)) {
+        puts_(o, "error");
     } else if (r->kind == LSWS_RD_NUM || r->kind == LSWS_RD_ALARM) {
         put_num(o, r->value, r->scale);
         if (r->unit) {

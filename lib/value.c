@@ -79,6 +79,48 @@ static int parse_scaled(const char *text, unsigned scale, int64_t *out)
     return 0;
 }
 
+int lsws_parse_duration(const char *text, int64_t *seconds)
+{
+    const char *p = text;
+    int64_t total = 0;
+    int parts = 0;
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        int64_t v = 0;
+        unsigned digits = 0;
+        for (; isdigit((unsigned char)*p); p++)
+            if (++digits > 9)
+                return -1; /* an absurd number: never wrapped */
+            else
+                v = v * 10 + (*p - '0');
+        int64_t unit;
+        if (strncmp(p, "min", 3) == 0)
+            unit = 60, p += 3;
+        else if (*p == 'm')
+            unit = 60, p++;
+        else if (*p == 'h')
+            unit = 3600, p++;
+        else if (*p == 's')
+            unit = 1, p++;
+        else if (!*p && !parts)
+            return -2; /* a bare number: the caller's unit */
+        else
+            return -1;
+        total += v * unit;
+        parts++;
+    }
+    if (!parts)
+        return -1;
+    *seconds = total;
+    return 0;
+}
+
+static int is_duration_unit(const char *unit)
+{
+    return unit && (strcmp(unit, "s") == 0 || strcmp(unit, "min") == 0);
+}
+
 static void describe_range(const struct lsws_setting *s, char *buf, size_t n)
 {
     char lo[32], hi[32];
@@ -310,6 +352,18 @@ int lsws_value_parse(const struct lsws_model *model, size_t idx, const char *tex
     case LSWS_T_INT: {
         int rc = parse_scaled(text, row->scale, &v->num);
         describe_range(s, allowed, sizeof allowed);
+        /* Durations with a unit: "20min", "90s", "1h30m" for a setting in s or min. */
+        int64_t secs;
+        if (rc == -1 && is_duration_unit(row->unit) && !row->scale &&
+            lsws_parse_duration(text, &secs) == 0) {
+            int per = strcmp(row->unit, "min") == 0 ? 60 : 1;
+            if (secs % per)
+                return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                                 "%s: %s is not a whole number of minutes (allowed: %s)", s->key,
+                                 text, allowed);
+            v->num = secs / per;
+            rc = 0;
+        }
         if (rc == -2)
             return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                              "%s: '%s' has more than %u decimals (allowed: %s)", s->key, text,

@@ -118,10 +118,14 @@ static void assignments_checked_against_every_model(void **state)
         int code;
         const char *msg;
     } cases[] = {
-        {{"general.report_interval=1441"}, LSWS_ERR_RANGE,
-         "general.report_interval: on ws523, 1441 is out of range (allowed: 1..1080 min); "
-         "on cth01, 1441 is out of range (allowed: 1..1440 min)"},
-        {{"general.report_interval=1200"}, LSWS_OK, NULL}, /* a CTH01 takes it */
+        {{"general.report_interval=64801"}, LSWS_ERR_RANGE,
+         "general.report_interval: on ws523, 64801 is out of range (allowed: 60..64800 s); "
+         "on cth01, 64801 is out of range (allowed: 1..1440 min)"},
+        {{"general.report_interval=1200"}, LSWS_OK, NULL}, /* both take it: 1200 s, 1200 min */
+        {{"general.report_interval=10"}, LSWS_OK, NULL},   /* a CTH01 takes it (10 min) */
+        /* Durations: 20 min for both; 90 s only for the WS523 (in seconds). */
+        {{"general.report_interval=20min"}, LSWS_OK, NULL},
+        {{"general.report_interval=90s"}, LSWS_OK, NULL},
         {{"alarm.interval=0"}, LSWS_ERR_RANGE, "alarm.interval: 0 is out of range (allowed: 1..1440 min)"},
         {{"lorawan.app_port=0"}, LSWS_ERR_RANGE, "lorawan.app_port: 0 is out of range (allowed: 1..223)"},
         {{"general.colour=red"}, LSWS_ERR_UNKNOWN_KEY, "unknown setting 'general.colour'"},

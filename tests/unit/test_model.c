@@ -106,7 +106,16 @@ static void guide_defaults(void **state)
     assert_int_equal(lsws_config_defaults(cth, "US915", NULL, NULL), LSWS_OK);
     assert_setting(ws, "lorawan.app_eui", "24e124c0002a0001");
     assert_setting(ws, "lorawan.app_port", "85");
-    assert_setting(ws, "general.report_interval", "20");
+    /* WS523 guide ch.5 General Settings: 20 min, held in seconds (ff03). */
+    assert_setting(ws, "general.report_interval", "1200");
+    /* WS523 guide ch.6 Basic Information example ff240000 ff30010a. */
+    assert_setting(ws, "general.overcurrent_alarm.enabled", "false");
+    assert_setting(ws, "general.overcurrent_alarm.threshold", "0");
+    assert_setting(ws, "general.overcurrent_protection.threshold", "10");
+    /* WS52x guide (seed 002) 3.2.1 Basic Settings: 32 packets. */
+    assert_setting(ws, "lorawan.rejoin_packets", "32");
+    assert_setting(cth, "lorawan.rejoin_packets", "32");
+    assert_setting(ws, "lorawan.channel_plan", "as923-1");
     assert_setting(ws, "multicast.group[4].mc_app_skey", "5572404c696e6b4c6f52613230313826");
     assert_setting(ws, "lorawan.rx2_frequency", "869525000");
     assert_setting(ws, "lorawan.app_key", "(absent)"); /* per unit */

@@ -9,13 +9,33 @@ struct value_case {
 };
 
 static const struct value_case cases[] = {
-    {LSWS_MODEL_WS523, "general.report_interval", "1", LSWS_OK, "1"},
-    {LSWS_MODEL_WS523, "general.report_interval", "1080", LSWS_OK, "1080"},
-    {LSWS_MODEL_WS523, "general.report_interval", "1081", LSWS_ERR_RANGE, "allowed: 1..1080 min"},
+    /* WS523 ff03 carries seconds (guide ch.6 Downlink Command): the setting
+     * is in seconds, 1-1080 min as the guide's range (ch.5 General Settings). */
+    {LSWS_MODEL_WS523, "general.report_interval", "60", LSWS_OK, "60"},
+    {LSWS_MODEL_WS523, "general.report_interval", "90", LSWS_OK, "90"},
+    {LSWS_MODEL_WS523, "general.report_interval", "64800", LSWS_OK, "64800"},
+    {LSWS_MODEL_WS523, "general.report_interval", "20min", LSWS_OK, "1200"},
+    {LSWS_MODEL_WS523, "general.report_interval", "1h30m", LSWS_OK, "5400"},
+    {LSWS_MODEL_WS523, "general.report_interval", "90s", LSWS_OK, "90"},
+    {LSWS_MODEL_WS523, "general.report_interval", "18h", LSWS_OK, "64800"},
+    {LSWS_MODEL_WS523, "general.report_interval", "64801", LSWS_ERR_RANGE, "allowed: 60..64800 s"},
+    {LSWS_MODEL_WS523, "general.report_interval", "59s", LSWS_ERR_RANGE, "out of range"},
+    {LSWS_MODEL_WS523, "general.report_interval", "1", LSWS_ERR_RANGE, "out of range"},
     {LSWS_MODEL_WS523, "general.report_interval", "0", LSWS_ERR_RANGE, "out of range"},
     {LSWS_MODEL_WS523, "general.report_interval", "-5", LSWS_ERR_RANGE, "out of range"},
     {LSWS_MODEL_WS523, "general.report_interval", "20.5", LSWS_ERR_INVALID, "not a number"},
-    {LSWS_MODEL_WS523, "general.report_interval", "", LSWS_ERR_INVALID, "empty value (allowed: 1..1080 min)"},
+    {LSWS_MODEL_WS523, "general.report_interval", "20 min", LSWS_ERR_INVALID, "not a number"},
+    {LSWS_MODEL_WS523, "general.report_interval", "20minutes", LSWS_ERR_INVALID, "not a number"},
+    {LSWS_MODEL_WS523, "general.report_interval", "9999999999h", LSWS_ERR_INVALID, "not a number"},
+    {LSWS_MODEL_WS523, "general.report_interval", "", LSWS_ERR_INVALID, "empty value (allowed: 60..64800 s)"},
+    {LSWS_MODEL_CTH01, "general.report_interval", "2h", LSWS_OK, "120"},
+    {LSWS_MODEL_CTH01, "general.report_interval", "90s", LSWS_ERR_INVALID, "not a whole number of minutes"},
+    /* ff24 0 A is the guide's own factory state (ch.6 Basic Information). */
+    {LSWS_MODEL_WS523, "general.overcurrent_alarm.threshold", "0", LSWS_OK, "0"},
+    {LSWS_MODEL_WS523, "general.overcurrent_alarm.threshold", "255", LSWS_OK, "255"},
+    {LSWS_MODEL_WS523, "general.overcurrent_alarm.threshold", "256", LSWS_ERR_RANGE, "0..255 A"},
+    {LSWS_MODEL_WS523, "lorawan.channel_plan", "AS923-3", LSWS_OK, "as923-3"},
+    {LSWS_MODEL_WS523, "lorawan.channel_plan", "as923-5", LSWS_ERR_INVALID, "as923-1, as923-2"},
     /* Too many digits for any setting: out of range, not "not a number". */
     {LSWS_MODEL_WS523, "general.report_interval", "99999999999999999999", LSWS_ERR_RANGE, "out of range"},
     {LSWS_MODEL_WS523, "general.report_interval", "1e300", LSWS_ERR_INVALID, "not a number"},
@@ -131,8 +151,53 @@ static const struct rule_case rules[] = {
     {LSWS_MODEL_WS523, "EU868", {{"lorawan.channel_mode", "single"}, {"lorawan.channels", "0-2"}},
      LSWS_ERR_INVALID, "exactly one channel"},
     {LSWS_MODEL_WS523, "EU868", {{"lorawan.channel_mode", "single"}, {"lorawan.channels", "1"}}, LSWS_OK, NULL},
-    {LSWS_MODEL_CTH01, "EU868", {{"alarm.interval", "10"}}, LSWS_ERR_RANGE, "shorter than general.report_interval"},
-    {LSWS_MODEL_CTH01, "EU868", {{"alarm.interval", "9"}}, LSWS_OK, NULL},
+    /* The alarm interval rule binds only when an alarm is enabled (CTH01
+     * guide ch.4 Configure Threshold Parameters): the factory state takes a
+     * 1-minute report interval, and the guide's 7c0a00020000 (10 min). */
+    {LSWS_MODEL_CTH01, "EU868", {{"alarm.interval", "10"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_CTH01, "EU868", {{"general.report_interval", "1"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_CTH01, "EU868", {{"alarm.interval", "10"}, {"alarm.current[5].enabled", "true"}},
+     LSWS_ERR_RANGE, "shorter than general.report_interval (10 min) while an alarm is enabled "
+                     "(alarm.current[5].enabled)"},
+    {LSWS_MODEL_CTH01, "EU868", {{"general.report_interval", "1"}, {"alarm.temperature.enabled", "true"}},
+     LSWS_ERR_RANGE, "alarm.interval: 5 min must be shorter"},
+    {LSWS_MODEL_CTH01, "EU868", {{"alarm.interval", "9"}, {"alarm.thdv[3].enabled", "true"}}, LSWS_OK, NULL},
+    /* Band limits, LoRaWAN Regional Parameters: US915 uplinks stop at SF10. */
+    {LSWS_MODEL_WS523, "US915", {{"lorawan.spreading_factor", "sf10"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_WS523, "US915", {{"lorawan.spreading_factor", "sf12"}}, LSWS_ERR_RANGE,
+     "sf12 is not an uplink spreading factor of US915 (sf7..sf10)"},
+    {LSWS_MODEL_CTH01, "EU868", {{"lorawan.spreading_factor", "sf12"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_CTH01, "EU868", {{"lorawan.tx_power", "8"}}, LSWS_ERR_RANGE, "index 8 does not exist in EU868 (0..7)"},
+    {LSWS_MODEL_CTH01, "US915", {{"lorawan.tx_power", "14"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_CTH01, "US915", {{"lorawan.tx_power", "15"}}, LSWS_ERR_RANGE, "(0..14)"},
+    {LSWS_MODEL_WS523, "IN865", {{"lorawan.tx_power", "10"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_WS523, "US915", {{"lorawan.rx2_data_rate", "3"}}, LSWS_ERR_RANGE, "DR8..DR13"},
+    /* AS923 channel plans: RX2 within the plan (WS52x guide 3.2.2). */
+    {LSWS_MODEL_WS523, "AS923", {{"lorawan.channel_plan", "as923-1"}}, LSWS_OK, NULL},
+    {LSWS_MODEL_WS523, "AS923", {{"lorawan.channel_plan", "as923-2"}}, LSWS_ERR_RANGE,
+     "outside channel plan as923-2 (920000000..923000000 Hz; its RX2 channel is 921400000 Hz)"},
+    {LSWS_MODEL_WS523, "AS923", {{"lorawan.channel_plan", "as923-2"}, {"lorawan.rx2_frequency", "921400000"}},
+     LSWS_OK, NULL},
+    {LSWS_MODEL_WS523, "EU868", {{"lorawan.channel_plan", "as923-4"}}, LSWS_OK, NULL}, /* ignored */
+    /* Only OTAA supports rejoin mode (WS523 guide ch.5 LoRaWAN Settings). */
+    {LSWS_MODEL_WS523, "EU868", {{"lorawan.join_type", "abp"}}, LSWS_ERR_INVALID,
+     "only OTAA supports rejoin mode"},
+    {LSWS_MODEL_WS523, "EU868", {{"lorawan.join_type", "abp"}, {"lorawan.rejoin", "false"}}, LSWS_OK, NULL},
+    /* CTH01 retransmission needs OTAA, rejoin and storage (guide ch.4). */
+    {LSWS_MODEL_CTH01, "EU868", {{"storage.retransmission", "true"}}, LSWS_ERR_INVALID,
+     "needs storage.enabled=true"},
+    {LSWS_MODEL_CTH01, "EU868", {{"storage.retransmission", "true"}, {"storage.enabled", "true"},
+                                 {"lorawan.rejoin", "false"}},
+     LSWS_ERR_INVALID, "needs lorawan.rejoin=true"},
+    {LSWS_MODEL_CTH01, "EU868", {{"storage.retransmission", "true"}, {"storage.enabled", "true"},
+                                 {"lorawan.rejoin", "false"}, {"lorawan.join_type", "abp"}},
+     LSWS_ERR_INVALID, "needs lorawan.join_type=otaa"},
+    {LSWS_MODEL_CTH01, "EU868", {{"storage.retransmission", "true"}, {"storage.enabled", "true"}}, LSWS_OK, NULL},
+    /* WS523: an enabled overcurrent alarm needs at least 1 A. */
+    {LSWS_MODEL_WS523, "EU868", {{"general.overcurrent_alarm.enabled", "true"}}, LSWS_ERR_RANGE,
+     "general.overcurrent_alarm.threshold: 0 A with general.overcurrent_alarm.enabled=true"},
+    {LSWS_MODEL_WS523, "EU868", {{"general.overcurrent_alarm.enabled", "true"},
+                                 {"general.overcurrent_alarm.threshold", "1"}}, LSWS_OK, NULL},
     {LSWS_MODEL_CTH01, "EU868", {{"interface.current[4].range", "4000a"}}, LSWS_ERR_INVALID, "whole group b"},
     {LSWS_MODEL_CTH01, "EU868",
      {{"interface.current[4].range", "4000a"}, {"interface.current[5].range", "4000a"},
