@@ -515,9 +515,10 @@ static int decode_message(struct decode_ctx *ctx, struct input *in, const char *
     if (in->dev_eui[0] && normalize_eui(in->dev_eui, &eui))
         mapped = map_lookup(&ctx->map, eui);
     if (!json_is_string(payload)) {
+        const char *member = json_is_object(tts) ? "uplink_message.frm_payload" : "data";
         json_decref(root);
         return input_error(ctx, in, NULL, 0, LSWS_ERR_INCOMPLETE, "%s message without a payload (%s)",
-                           server, json_is_object(tts) ? "uplink_message.frm_payload" : "data");
+                           server, member);
     }
     const char *b64 = json_string_value(payload);
     size_t len;
@@ -606,10 +607,15 @@ static int decode_stdin(struct decode_ctx *ctx)
             break; /* end of input */
         size_t end = nl ? (size_t)(nl - buf) : have;
         lineno++;
-        if (skipping)
+        if (skipping) {
             skipping = 0; /* the rest of a line already reported */
-        else
+        } else if (end - start > LINE_MAX_BYTES) {
+            struct input in = {.kind = "line", .pos = lineno, .f_port = -1, .f_cnt = -1};
+            input_error(ctx, &in, NULL, 0, LSWS_ERR_RANGE, "longer than %d characters",
+                        LINE_MAX_BYTES);
+        } else {
             decode_line(ctx, lineno, buf + start, end - start);
+        }
         start = nl ? end + 1 : have;
     }
     out_flush(ctx);

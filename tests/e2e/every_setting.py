@@ -19,6 +19,14 @@ fixed = {
     "lorawan.channel_mode": "standard",
     "general.report_interval": "1080" if model == "ws523" else "1440",
     "alarm.interval": "7",
+    # The band's limits (LoRaWAN Regional Parameters): EU868 TXPower 0-7, RX2 DR0-7.
+    "lorawan.tx_power": "7",
+    "lorawan.rx2_data_rate": "5",
+    # ABP (the other join type) takes no rejoin mode, and CTH01 data
+    # retransmission needs OTAA, rejoin and storage: both stay off.
+    "lorawan.join_type": "abp",
+    "lorawan.rejoin": "false",
+    "storage.retransmission": "false",
 }
 for ch in range(1, 13):
     fixed[f"interface.current[{ch}].range"] = "4000a" if ch in (10, 11, 12) else "500a"

@@ -16,39 +16,226 @@ expect 2 "unknown model 'ws999'" -- "$LSWS" decode --model ws999 087001
 expect 1 "odd number of hex digits" -- "$LSWS" decode --model cth01 019d0a0229260c000802000df0300008f000000a1000000b80000007e0000000d0083050000b743010009010000cf010000450100002c000000
 expect 0 '"temperature":27.17' -- "$LSWS" --json decode --model cth01 019d0a0229260c0008020000df0300008f000000a1000000b80000007e0000000d0083050000b743010009010000cf010000450100002c000000
 
-# stdin: one payload per line, JSON Lines; a bad line is reported, the rest decoded.
+# Replies and echoes, invalid readings, versions (guides 000 ch.6, 004 ch.5).
+expect 0 '"report_interval":1200' -- "$LSWS" --json decode --model ws523 ff03b004
+expect 0 '"current_alarm_config":{"enable":"disable","threshold":0}' -- "$LSWS" --json decode ff240000
+expect 0 '"delay_time":60,"socket_status":"on"' -- "$LSWS" --json decode ff22003c0011
+expect 0 '"socket_status":"on"' -- "$LSWS" --json decode --model ws523 0801ffff
+expect 0 '"reporting_interval":{"minutes_of_time":10}' -- "$LSWS" --json decode --model cth01 61010a00
+expect 0 '"tsl_version":"v10.11"' -- "$LSWS" --json decode --model cth01 df0a0b
+expect 0 '{"argument":1,"voltage_unbalance":"error"}' -- "$LSWS" --json decode --model cth01 02ffff
+expect 0 'voltage_unbalance  error' -- "$LSWS" decode --model cth01 02ffff
+expect 0 '"ans":[{"result":0,"length":1,"id":"reporting_interval"' -- "$LSWS" --json decode --model cth01 ef0161
+
+# stdin: one payload per line, JSON Lines; each output line names its input
+# line; a bad line gives an error object in its place, and the rest decode.
 printf '087001\n# comment\n\nff3fff\nzz\n087000\n' >"$TMP/payloads"
 "$LSWS" --json decode --model ws523 <"$TMP/payloads" >"$TMP/jl" 2>"$TMP/err"
 rc=$?
 ok "stdin decode exits 1 on a bad line" [ "$rc" -eq 1 ]
-ok "stdin decode keeps going after a bad line" [ "$(grep -vc '^{"error"' "$TMP/jl")" -eq 3 ]
 ok "stdin decode names the bad line" grep -q "line 5: 'zz'" "$TMP/err"
-ok "JSON Lines parse" /usr/bin/python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$TMP/jl"
-ok "stdin decode ends with one error object" /usr/bin/python3 -c '
+ok "stdin decode: one JSON line per payload line, in order, with its position" /usr/bin/python3 - "$TMP/jl" <<'PY'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
-errors = [l for l in lines if "error" in l]
-sys.exit(0 if len(errors) == 1 and lines[-1] is errors[0] and errors[0]["error"]["exit_status"] == 1 else 1)' "$TMP/jl"
+assert [l["line"] for l in lines] == [1, 4, 5, 6], lines
+assert lines[0]["socket_status"] == "on" and lines[1]["power_outage"] == "yes", lines
+e = lines[2]["error"]
+assert set(e) == {"code", "exit_status", "message"} and e["exit_status"] == 1, e
+assert e["code"] == "LSWS_ERR_SYNTAX" and "line 5: 'zz'" in e["message"], e
+assert lines[3]["socket_status"] == "off" and "error" not in lines[3], lines
+PY
+"$LSWS" --json decode --with-input --model ws523 087001 zz >"$TMP/jl" 2>/dev/null
+ok "--with-input gives the payload; arguments carry their position" /usr/bin/python3 - "$TMP/jl" <<'PY'
+import json, sys
+a, b = [json.loads(l) for l in open(sys.argv[1])]
+assert a == {"argument": 1, "hex": "087001", "socket_status": "on", "socket_change": "command"}, a
+assert b["argument"] == 2 and b["error"]["code"] == "LSWS_ERR_SYNTAX", b
+PY
+# A NUL byte on a line is an error, not the end of the line.
+printf '087001\n0870\00001\n087000\n' >"$TMP/nul"
+"$LSWS" --json decode --model ws523 <"$TMP/nul" >"$TMP/jl" 2>"$TMP/err"
+rc=$?
+ok "a NUL byte makes the line an error (exit $rc)" [ "$rc" -eq 1 ]
+ok "the NUL byte is named with its column" grep -q "line 2: a NUL byte at column 5" "$TMP/err"
+ok "the lines around it decode" [ "$(grep -c socket_status "$TMP/jl")" -eq 2 ]
+# Lines longer than any message: an error each (within one read, and
+# longer than the input buffer), and the next line still decodes.
+{ head -c 600000 /dev/zero | tr '\0' 'a'; printf '\n'; head -c 2000000 /dev/zero | tr '\0' 'b';
+  printf '\n087001\n'; } >"$TMP/long"
+"$LSWS" --json decode --model ws523 <"$TMP/long" >"$TMP/jl" 2>"$TMP/err"
+ok "an over-long line is an error" grep -q "line 1: longer than 524288 characters" "$TMP/err"
+ok "a line longer than the input buffer is an error" grep -q "line 2: longer than 524288 characters" "$TMP/err"
+ok "the line after them decodes" grep -q '"line":3,"socket_status":"on"' "$TMP/jl"
+ok "one output line per input line" [ "$(wc -l <"$TMP/jl")" -eq 3 ]
+# CRLF line ends and a last line without a newline.
+printf '087001\r\n087000' | "$LSWS" --json decode --model ws523 >"$TMP/jl" 2>&1
+ok "CRLF and a last line without newline" [ "$(grep -c socket_status "$TMP/jl")" -eq 2 ]
 
-# --- encode: guide downlink examples ---
-expect 0 "ff03b004" -- "$LSWS" encode --model ws523 general.report_interval=20
+# Output reaches a pipe line by line, while input is still open.
+mkfifo "$TMP/fifo_in"
+"$LSWS" --json decode --model ws523 <"$TMP/fifo_in" >"$TMP/live" 2>&1 &
+dpid=$!
+exec 3>"$TMP/fifo_in"
+echo 087001 >&3
+for _ in $(seq 100); do
+    [ -s "$TMP/live" ] && break
+    sleep 0.05
+done
+ok "decode writes a line's result before its input ends" grep -q '"line":1,"socket_status":"on"' "$TMP/live"
+echo 087000 >&3
+exec 3>&-
+wait "$dpid"
+ok "and the next one after it" grep -q '"line":2,"socket_status":"off"' "$TMP/live"
+
+# Base64 payloads (as network servers deliver them).
+expect 0 '"voltage":222.6' -- "$LSWS" --json decode --base64 --model ws523 CHABBYFkB8kCAAN0sggGgwEAAAAEgAEAAAA=
+expect 0 '"socket_status":"on"' -- "$LSWS" --json decode --base64 CHAB
+expect 1 "not base64 at character 3" -- "$LSWS" decode --base64 'CH*B'
+expect 1 "not base64" -- "$LSWS" decode --base64 C
+
+# The Things Stack and ChirpStack v4 uplink messages, with the device's
+# identity and the model from a DevEUI map.
+cat >"$TMP/map" <<'MAP'
+# DevEUI -> model
+24E124136B261600 ws523
+24e1241234567890,cth01
+MAP
+cat >"$TMP/ns.jsonl" <<'NS'
+{"end_device_ids":{"device_id":"socket-1","application_ids":{"application_id":"plant"},"dev_eui":"24E124136B261600"},"received_at":"2026-02-01T10:00:00Z","uplink_message":{"f_port":85,"f_cnt":7,"frm_payload":"CHAB"}}
+{"deviceInfo":{"deviceName":"hub-1","applicationName":"plant","devEui":"24e1241234567890"},"time":"2026-02-01T10:00:01Z","fPort":85,"fCnt":9,"data":"AuIB"}
+{"deviceInfo":{"deviceName":"hub-2","devEui":"24e1240000000000"},"fPort":85,"data":"NA=="}
+{"end_device_ids":{"device_id":"x"},"uplink_message":{"f_port":0}}
+{"something":"else"}
+{"broken":
+NS
+"$LSWS" --json decode --model-map "$TMP/map" <"$TMP/ns.jsonl" >"$TMP/jl" 2>"$TMP/err"
+rc=$?
+ok "network server messages: exit 1 for the bad ones (got $rc)" [ "$rc" -eq 1 ]
+ok "network server messages decode with their identity" /usr/bin/python3 - "$TMP/jl" <<'PY'
+import json, sys
+l = [json.loads(x) for x in open(sys.argv[1])]
+assert len(l) == 6, l
+assert l[0] == {"line": 1, "dev_eui": "24e124136b261600", "device_id": "socket-1", "application_id": "plant",
+                "received_at": "2026-02-01T10:00:00Z", "f_port": 85, "f_cnt": 7, "model": "ws523",
+                "socket_status": "on", "socket_change": "command"}, l[0]
+assert l[1]["model"] == "cth01" and l[1]["device_id"] == "hub-1" and l[1]["f_cnt"] == 9, l[1]
+assert l[1]["voltage_unbalance"] == 4.82, l[1]
+# 34 (a THDv alarm) needs 4 bytes: an error, with the device named.
+assert l[2]["dev_eui"] == "24e1240000000000" and "error" in l[2], l[2]
+assert "frm_payload" in l[3]["error"]["message"], l[3]
+assert "no The Things Stack uplink" in l[4]["error"]["message"], l[4]
+assert l[5]["error"]["code"] == "LSWS_ERR_SYNTAX" and "JSON" in l[5]["error"]["message"], l[5]
+PY
+printf '{"deviceInfo":{"devEui":"24e1240000000001"},"fPort":85,"data":"Ng=="}\n' |
+    "$LSWS" --json decode >"$TMP/jl" 2>&1
+ok "a device not in the map is detected" grep -q '"model":"cth01","power_loss_alarm":"yes"' "$TMP/jl"
+printf 'nothex ws523\n' >"$TMP/badmap"
+expect 2 "badmap:1: expected 'DEVEUI MODEL'" -- "$LSWS" decode --model-map "$TMP/badmap" 087001
+printf '24e1241234567890 ws523\n24E1241234567890 cth01\n' >"$TMP/twice"
+expect 2 "twice:2: DevEUI 24e1241234567890 is given another model before" -- "$LSWS" decode --model-map "$TMP/twice" 087001
+expect 1 "cannot open" -- "$LSWS" decode --model-map "$TMP/none" 087001
+
+# --- encode: every downlink example of the guides ---
+# WS523 guide v1.3 ch.6 Downlink Command (Socket Control, General Settings),
+# Task Settings; WS52x guide 4.4 ex.6 (reset power consumption).
+expect 0 "080100ff" -- "$LSWS" encode --model ws523 socket on
+expect 0 "080100ff" -- "$LSWS" encode --model ws523 socket open
+expect 0 "080000ff" -- "$LSWS" encode --model ws523 socket off
+expect 0 "ff10ff" -- "$LSWS" encode --model ws523 reboot
+expect 0 "ff03b004" -- "$LSWS" encode --model ws523 general.report_interval=20min
+expect 0 "ff03b004" -- "$LSWS" encode --model ws523 general.report_interval=1200
+expect 0 "ff035a00" -- "$LSWS" encode --model ws523 general.report_interval=90s
 expect 0 "ff24010aff30010a" -- "$LSWS" encode --model ws523 general.overcurrent_alarm.enabled=true \
     general.overcurrent_alarm.threshold=10 general.overcurrent_protection.enabled=true general.overcurrent_protection.threshold=10
 expect 0 "ff2f00" -- "$LSWS" encode --model ws523 general.led=false
+expect 0 "ff22003c0011" -- "$LSWS" encode --model ws523 delay 60s open
+expect 0 "ff22003c0011" -- "$LSWS" encode --model ws523 delay 1min on
+expect 0 "ff22001c0210" -- "$LSWS" encode --model ws523 delay 9m off
+expect 0 "ff2300ff" -- "$LSWS" encode --model ws523 delay cancel
+expect 0 "ff27ff" -- "$LSWS" encode --model ws523 energy reset
+expect 0 "ff28ff" -- "$LSWS" encode --model ws523 query status
+# CTH01 guide ch.5 Downlink Commands.
 expect 0 "61011400" -- "$LSWS" encode --model cth01 general.report_interval=20
+expect 0 "be" -- "$LSWS" encode --model cth01 reboot
 expect 0 "64094d696c657369676874" -- "$LSWS" encode --model cth01 bluetooth.name=Milesight
+expect 0 "b9" -- "$LSWS" encode --model cth01 query interval
+expect 0 "b6" -- "$LSWS" encode --model cth01 rejoin
+expect 0 "b8" -- "$LSWS" encode --model cth01 time sync
 expect 0 "c710ff" -- "$LSWS" encode --model cth01 time.zone=UTC-4
+expect 0 "c6013c03573c000a573c00" -- "$LSWS" encode --model cth01 --base "$SRC/templates/cth01-EU868.json" time.dst.enabled=true
 expect 0 "6d0f0900" -- "$LSWS" encode --model cth01 monthly.day=15 monthly.hour=9 monthly.minute=0
 expect 0 "6b01e2ff" -- "$LSWS" encode --model cth01 calibration.temperature.enabled=true calibration.temperature.value=-0.3
-expect 0 '"base64":"/wOwBA=="' -- "$LSWS" --json encode --model ws523 general.report_interval=20
-expect 2 "general.report_interval: 1081 is out of range (allowed: 1..1080 min)" -- "$LSWS" encode --model ws523 general.report_interval=1081
+expect 0 "7601020000c409" -- "$LSWS" encode --model cth01 alarm.temperature.enabled=true \
+    alarm.temperature.condition=above alarm.temperature.min=0 alarm.temperature.max=25
+expect 0 "7704010200007803" -- "$LSWS" encode --model cth01 'alarm.current[5].enabled=true' \
+    'alarm.current[5].condition=above' 'alarm.current[5].min=0' 'alarm.current[5].max=888'
+expect 0 "770a0104de009a02" -- "$LSWS" encode --model cth01 'alarm.current[11].enabled=true' \
+    'alarm.current[11].condition=outside' 'alarm.current[11].min=222' 'alarm.current[11].max=666'
+# The guide's own 7c0a00020000, against the factory defaults (no alarm on).
+expect 0 "7c0a00020000" -- "$LSWS" encode --model cth01 --base "$SRC/templates/cth01-EU868.json" \
+    alarm.interval=10 alarm.times=2 alarm.dismiss_report=false
+expect 0 "6801010400010200000100" -- "$LSWS" encode --model cth01 'interface.group[b].type=three' \
+    'interface.current[4].direction=reverse' 'interface.current[4].range=1000a' \
+    'interface.current[5].direction=reverse' 'interface.current[5].range=300a' \
+    'interface.current[6].direction=forward' 'interface.current[6].range=100a'
+expect 0 "5800" -- "$LSWS" encode --model cth01 query temperature
+expect 0 "5805" -- "$LSWS" encode --model cth01 query unbalance
+expect 0 "5c0100847b6980048a69" -- "$LSWS" encode --model cth01 history range periodic 1769702400 1770652800
+expect 0 "5c0100847b6980048a69" -- "$LSWS" encode --model cth01 history range periodic 2026-01-29T16:00:00Z 2026-02-10T00:00:00+08:00
+expect 0 "5b0300277e69" -- "$LSWS" encode --model cth01 history point monthly_minmax 2026-01-31T16:00Z
+expect 0 "5d01" -- "$LSWS" encode --model cth01 history stop periodic
+expect 0 "5e02" -- "$LSWS" encode --model cth01 history clear monthly_energy
+expect 0 "5f00" -- "$LSWS" encode --model cth01 energy clear all
+expect 0 "5f0c" -- "$LSWS" encode --model cth01 energy clear 12
+# Settings and actions in one downlink: the settings first.
+expect 0 "ff2f00ff10ff" -- "$LSWS" encode --model ws523 reboot general.led=false
+# Every output names the port: 85, or the template's lorawan.app_port.
+expect 0 "port 85, base64 CAEA/w==" -- "$LSWS" encode --model ws523 socket on
+sed 's/"lorawan.app_port": 85/"lorawan.app_port": 86/' "$SRC/templates/ws523-EU868.json" >"$TMP/port86.json"
+expect 0 '"port":86' -- "$LSWS" --json encode --model ws523 --base "$TMP/port86.json" socket off
+expect 0 '"base64":"/wOwBA==","bytes":4,"port":85' -- "$LSWS" --json encode --model ws523 general.report_interval=20min
+# What the actions are, for people and scripts.
+expect 0 "delay DURATION on|off" -- "$LSWS" encode --list --model ws523
+expect 0 "history range TYPE START END" -- "$LSWS" encode --list
+"$LSWS" --json encode --list >"$TMP/list.json"
+ok "encode --list --json lists both models' actions with sources and examples" /usr/bin/python3 - "$TMP/list.json" <<'PY'
+import json, sys
+rows = json.load(open(sys.argv[1]))
+names = {(r["model"], r["action"]) for r in rows}
+assert ("ws523", "socket") in names and ("cth01", "history range") in names, names
+assert all(r["source"] and r["code"] and r["example"].startswith("lsws encode --model ") for r in rows), rows
+PY
+# Every listed example encodes, and decodes back to a reading.
+/usr/bin/python3 -c 'import json,sys
+for r in json.load(open(sys.argv[1])): print(r["model"], r["example"][len("lsws encode --model ") + len(r["model"]) + 1:])' \
+    "$TMP/list.json" >"$TMP/examples"
+while read -r model args; do
+    # shellcheck disable=SC2086
+    hex=$("$LSWS" encode --model "$model" $args 2>&1 | head -1)
+    expect 0 '"argument":1' -- "$LSWS" --json decode --model "$model" "$hex"
+done <"$TMP/examples"
+expect 2 "'sockt' is no ws523 action and not KEY=VALUE; did you mean 'socket'?" -- "$LSWS" encode --model ws523 sockt on
+expect 2 "'socket' needs on|off" -- "$LSWS" encode --model ws523 socket
+expect 2 "socket: 'maybe' is not one of: off, on" -- "$LSWS" encode --model ws523 socket maybe
+expect 2 "delay: 65536s is 65536 s: at most 65535 s" -- "$LSWS" encode --model ws523 delay 65536s on
+expect 2 "delay: 'soon' is not a duration" -- "$LSWS" encode --model ws523 delay soon on
+expect 2 "history range: the range ends (1) before it starts (2)" -- "$LSWS" encode --model cth01 history range alarm 2 1
+expect 2 "is not a time" -- "$LSWS" encode --model cth01 history point alarm 2026-02-30T00:00Z
+expect 2 "is not a time" -- "$LSWS" encode --model cth01 history point alarm 2026-02-01T10:00
+expect 2 "energy clear: '13' is not all or a channel 1-12" -- "$LSWS" encode --model cth01 energy clear 13
+expect 2 "'rejoin' is no ws523 action" -- "$LSWS" encode --model ws523 rejoin
+expect 2 "--list takes no operands" -- "$LSWS" encode --list reboot
+expect 2 "general.report_interval: 64801 is out of range (allowed: 60..64800 s)" -- "$LSWS" encode --model ws523 general.report_interval=64801
 expect 2 "unknown setting 'general.colour' for ws523" -- "$LSWS" encode --model ws523 general.colour=red
 expect 2 "lorawan.app_eui has no LoRaWAN downlink command" -- "$LSWS" encode --model ws523 lorawan.app_eui=24e124c0002a0001
 expect 2 "also carries general.overcurrent_alarm.enabled" -- "$LSWS" encode --model ws523 general.overcurrent_alarm.threshold=12
-expect 2 "is not KEY=VALUE" -- "$LSWS" encode --model ws523 general.led
+expect 2 "'general.led' is no ws523 action and not KEY=VALUE" -- "$LSWS" encode --model ws523 general.led
 expect 2 "encode needs --model" -- "$LSWS" encode general.led=true
-expect 2 "shorter than general.report_interval" -- "$LSWS" encode --model cth01 --base "$SRC/templates/cth01-EU868.json" alarm.interval=30
+# The alarm interval rule binds while an alarm is enabled.
+expect 2 "shorter than general.report_interval" -- "$LSWS" encode --model cth01 --base "$SRC/templates/cth01-EU868.json" \
+    alarm.interval=30 alarm.temperature.enabled=true alarm.temperature.condition=above alarm.temperature.min=0 alarm.temperature.max=25
 expect 0 "ff24000c" -- "$LSWS" encode --model ws523 --base "$SRC/templates/ws523-EU868.json" general.overcurrent_alarm.threshold=12
+expect 2 "0 A with general.overcurrent_alarm.enabled=true" -- "$LSWS" encode --model ws523 --base "$SRC/templates/ws523-EU868.json" general.overcurrent_alarm.enabled=true
 
 # --- template ---
 expect 0 '"model": "cth01"' -- "$LSWS" template new --model cth01 --band US915
@@ -58,8 +245,8 @@ expect 0 "ok (ws523," -- "$LSWS" template lint "$TMP/t.json"
 expect 0 "(redacted)" -- "$LSWS" template show "$TMP/t.json"
 expect 0 "5572404c696e6b4c6f52613230313823" -- "$LSWS" --show-secrets template show "$TMP/t.json"
 ok "show redacts keys" sh -c "! '$LSWS' template show '$TMP/t.json' | grep -q 5572404c"
-sed 's/"general.report_interval": 20/"general.report_interval": 2000/' "$TMP/t.json" >"$TMP/range.json"
-expect 1 "range.json:$(grep -n report_interval "$TMP/range.json" | cut -d: -f1):5: general.report_interval: 2000 is out of range" -- "$LSWS" template lint "$TMP/range.json"
+sed 's/"general.report_interval": 1200/"general.report_interval": 70000/' "$TMP/t.json" >"$TMP/range.json"
+expect 1 "range.json:$(grep -n report_interval "$TMP/range.json" | cut -d: -f1):5: general.report_interval: 70000 is out of range" -- "$LSWS" template lint "$TMP/range.json"
 printf '{"lsws_template": 1,\n "model": "ws523",\n "settings": {"general.led": tru}}\n' >"$TMP/syntax.json"
 expect 1 "syntax.json:3:32: invalid token" -- "$LSWS" template lint "$TMP/syntax.json"
 expect 1 '"line":3' -- "$LSWS" --json template lint "$TMP/syntax.json"
@@ -132,7 +319,7 @@ expect 2 "no setting 'alarm.current[5].max' on ws523" -- "$LSWS" keys --model ws
 ok "keys --json types the defaults" /usr/bin/python3 - "$TMP/keys.json" <<'PY'
 import json, sys
 keys = {k["key"]: k for k in json.load(open(sys.argv[1]))}
-ok = (keys["general.report_interval"]["default"] == 20 and keys["general.led"]["default"] is True
+ok = (keys["general.report_interval"]["default"] == 1200 and keys["general.report_interval"]["unit"] == "s" and keys["general.led"]["default"] is True
       and keys["lorawan.band"]["default"] is None and keys["lorawan.band"]["default_from"] == "band"
       and keys["lorawan.app_key"]["default_from"] == "unit"
       and keys["lorawan.nwk_skey"]["default"] == "(redacted)" and keys["general.led"]["secret"] is False)
@@ -205,13 +392,13 @@ PY
 json_error 2 LSWS_ERR_MODEL "unknown model 'ws999'" -- "$LSWS" --json keys --model ws999
 json_error 2 LSWS_ERR_INVALID "'frobnicate' is not an lsws command" -- "$LSWS" --json frobnicate
 json_error 2 LSWS_ERR_INVALID "unknown option '--nope'" -- "$LSWS" --nope --json
-json_error 2 LSWS_ERR_RANGE "general.report_interval: 1081 is out of range" -- "$LSWS" --json encode --model ws523 general.report_interval=1081
+json_error 2 LSWS_ERR_RANGE "general.report_interval: 64801 is out of range" -- "$LSWS" --json encode --model ws523 general.report_interval=64801
 json_error 2 LSWS_ERR_UNKNOWN_KEY "no setting 'nothing' on ws523" -- "$LSWS" keys --json --model ws523 nothing
 json_error 1 LSWS_ERR_SYNTAX "invalid token" -- "$LSWS" --json template lint "$TMP/t.json" "$TMP/syntax.json"
 ok "template lint --json keeps one record per file before the error" [ "$(grep -c '"file"' "$TMP/jout")" -eq 2 ]
 json_error 1 LSWS_ERR_IO "cannot open" -- "$LSWS" --json template show "$TMP/missing.json"
 json_error 1 LSWS_ERR_IO "refusing to write" -- "$LSWS" --json template new --model ws523 -o "$TMP/fifo"
-"$LSWS" --json encode --model ws523 general.report_interval=20 >"$TMP/out"
-ok "encode --json is typed" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["bytes"] == 4 and d["hex"] == "ff03b004" else 1)' "$TMP/out"
+"$LSWS" --json encode --model ws523 general.report_interval=20min >"$TMP/out"
+ok "encode --json is typed" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["bytes"] == 4 and d["hex"] == "ff03b004" and d["port"] == 85 else 1)' "$TMP/out"
 
 finish cli

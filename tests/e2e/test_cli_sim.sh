@@ -47,12 +47,12 @@ expect 2 "option '-d' needs URI, not an empty value" -- "$LSWS" -d '' info
 expect 2 "usage: lsws time sync" -- "$LSWS" -d "$cth" time sink
 
 # --- the default-password warning: once per command, not on info, not with -q ---
-"$LSWS" -d "$ws" set general.report_interval=11 general.led=false >/dev/null 2>"$TMP/err"
+"$LSWS" -d "$ws" set general.report_interval=660 general.led=false >/dev/null 2>"$TMP/err"
 ok "set warns about the factory password once" [ "$(grep -c 'factory default password' "$TMP/err")" -eq 1 ]
 "$LSWS" -d "$ws" info >"$TMP/out" 2>"$TMP/err"
 ok "info shows the default password as a field" grep -q "default_password  yes" "$TMP/out"
 ok "info does not warn" [ ! -s "$TMP/err" ]
-"$LSWS" -q -d "$ws" set general.report_interval=12 >/dev/null 2>"$TMP/err"
+"$LSWS" -q -d "$ws" set general.report_interval=720 >/dev/null 2>"$TMP/err"
 ok "-q silences the warning and the backup note" [ ! -s "$TMP/err" ]
 "$LSWS" -d "$ws" get general.led --quiet >/dev/null 2>"$TMP/err"
 ok "--quiet among the command's options" [ ! -s "$TMP/err" ]
@@ -66,13 +66,13 @@ ok "a password file others can read is warned about" grep -q "can be read by oth
 ok "-q silences that warning too" [ ! -s "$TMP/err" ]
 
 # --- typed JSON everywhere ---
-"$LSWS" --json -d "$ws" set general.report_interval=13 general.led=true lorawan.app_skey=000102030405060708090a0b0c0d0e0f \
+"$LSWS" --json -d "$ws" set general.report_interval=13min general.led=true lorawan.app_skey=000102030405060708090a0b0c0d0e0f \
     >"$TMP/set.json" 2>/dev/null
 ok "set --json: old and new are typed, secrets redacted" $py - "$TMP/set.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 c = {x["key"]: x for x in d["changed"]}
-ok = (c["general.report_interval"] == {"key": "general.report_interval", "old": 12, "new": 13, "read_back": 13,
+ok = (c["general.report_interval"] == {"key": "general.report_interval", "old": 720, "new": 780, "read_back": 780,
                                         "state": "verified"}
       and d["outcome"] == "verified" and d["backup"].endswith(".json")
       and c["general.led"]["old"] is False and c["general.led"]["new"] is True
@@ -150,10 +150,11 @@ expect 2 "unknown setting 'general.report_intervall'; did you mean 'general.repo
 expect 2 "unknown setting 'lorawan.app_kee'; did you mean 'lorawan.app_key'?" -- "$LSWS" -d "$cth" set lorawan.app_kee=00
 
 # --- messages: the device's model, secrets kept, numbers bounded ---
-"$LSWS" -d "$cth" set general.report_interval=1441 >"$TMP/out" 2>&1
-ok "a CTH01 range error gives the CTH01 range as the CTH01's" grep -q "on cth01, 1441 is out of range (allowed: 1..1440 min)" "$TMP/out"
-ok "... and never a WS523 range unnamed" sh -c "! grep -q ': 1441 is out of range (allowed: 1..1080 min)' '$TMP/out'"
-expect 2 "general.report_interval: 1200 is out of range (allowed: 1..1080 min)" -- "$LSWS" -d "$ws" set general.report_interval=1200
+"$LSWS" -d "$cth" set general.report_interval=70000 >"$TMP/out" 2>&1
+ok "a CTH01 range error gives the CTH01 range as the CTH01's" grep -q "on cth01, 70000 is out of range (allowed: 1..1440 min)" "$TMP/out"
+ok "... and never a WS523 range unnamed" sh -c "! grep -q ': 70000 is out of range (allowed: 60..64800 s)' '$TMP/out'"
+expect 2 "general.report_interval: 1441 is out of range (allowed: 1..1440 min)" -- "$LSWS" -d "$cth" set general.report_interval=1441
+expect 2 "general.report_interval: 30 is out of range (allowed: 60..64800 s)" -- "$LSWS" -d "$ws" set general.report_interval=30
 expect 0 "general.report_interval  10   1200" -- "$LSWS" -d "$cth" set general.report_interval=1200
 "$LSWS" -d "$ws" set lorawan.app_key=5572404c696e6b4c6f5261323031382 >"$TMP/out" 2>&1
 ok "set does not repeat a near-miss key" sh -c "grep -q 'lorawan.app_key: 31 hex digits' '$TMP/out' && ! grep -q 5572404c '$TMP/out'"

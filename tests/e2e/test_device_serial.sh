@@ -53,12 +53,12 @@ for model in ws523 cth01; do
     start_sim --model "$model" --state "$TMP/$model.json"
     dev="serial:$PTY"
     device_checks "$model" "$dev"
-    expect 0 "written to $model" -- "$LSWS" -d "$dev" set general.report_interval=9
+    expect 0 "written to $model" -- "$LSWS" -d "$dev" set general.report_interval=540
     # The simulator restarts: the write is still there.
     stop_sim
     start_sim --model "$model" --state "$TMP/$model.json"
     dev="serial:$PTY"
-    expect 0 '"general.report_interval": 9' -- "$LSWS" --json -d "$dev" get general.report_interval
+    expect 0 '"general.report_interval": 540' -- "$LSWS" --json -d "$dev" get general.report_interval
     # Wrong passwords: refused, then rate-limited, even for the right one.
     expect 0 "changed" -- env LSWS_NEW_PASSWORD=Sec_42 "$LSWS" -d "$dev" password
     for i in 1 2 3 4 5; do

@@ -90,7 +90,7 @@ EOF
 pairs() {
     local name=$1 a=$2 b=$3 runs_failed=0 lost=0
     for i in $(seq "$PAIRS"); do
-        local ri=$((i + 1)) port=$((i + 100))
+        local ri=$((i + 60)) port=$((i + 100)) # seconds on a WS523: at least 60
         "$(lsws_for "$a")" -d "$a" set general.report_interval=$ri >"$TMP/a.out" 2>&1 &
         local pa=$!
         "$(lsws_for "$b")" -d "$b" set lorawan.app_port=$port >"$TMP/b.out" 2>&1 &
@@ -173,11 +173,11 @@ for _ in $(seq 100); do
 done
 flips="true false true false true false true false true false"
 pids=
-writer "$dev" general.report_interval $(seq 31 40) & pids="$pids $!"
+writer "$dev" general.report_interval $(seq 61 70) & pids="$pids $!"
 writer "$dev" lorawan.app_port $(seq 41 50) & pids="$pids $!"
 writer "$dev" general.led $flips & pids="$pids $!"
 writer "$dev" general.overcurrent_protection.threshold $(seq 21 30) & pids="$pids $!"
-want="general.report_interval=40 lorawan.app_port=50 general.led=false general.overcurrent_protection.threshold=30"
+want="general.report_interval=70 lorawan.app_port=50 general.led=false general.overcurrent_protection.threshold=30"
 if [ -n "$SERIAL" ]; then
     writer "serial:$PA" general.overcurrent_alarm.threshold $(seq 11 20) & pids="$pids $!"
     writer "serial:$PB" general.power_consumption $flips & pids="$pids $!"

@@ -443,8 +443,13 @@ static void plan_brings_the_group_and_the_band(void **state)
     assert_int_equal(t->outcome, LSWS_TXN_NOTHING); /* the factory value already */
     lsws_txn_free(t);
 
-    static const char *const bad[] = {"alarm.interval", "20", NULL};
-    assert_null(plan(c, &info, bad, LSWS_ERR_RANGE)); /* not shorter than the report interval */
+    /* Not shorter than the report interval, with an alarm enabled; without
+     * one the alarm interval does not bind (CTH01 guide ch.4). */
+    static const char *const bad[] = {"alarm.interval", "20", "alarm.temperature.enabled", "true", NULL};
+    assert_null(plan(c, &info, bad, LSWS_ERR_RANGE));
+    static const char *const fine[] = {"alarm.interval", "20", NULL};
+    t = plan(c, &info, fine, LSWS_OK);
+    lsws_txn_free(t);
     stop(c);
 }
 

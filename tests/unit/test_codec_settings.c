@@ -17,8 +17,16 @@ struct example {
 
 /* Each example: guide section, hex as printed, values printed beside it. */
 static const struct example examples[] = {
-    {LSWS_MODEL_WS523, "ff03b004", "WS523 ch.6 General Settings ex.2",
-     {{"general.report_interval", "20"}}},
+    {LSWS_MODEL_WS523, "ff03b004", "WS523 ch.6 General Settings ex.2 (1200 s = 20 min)",
+     {{"general.report_interval", "1200"}}},
+    /* A unit holding 90 s (set by a downlink) reads back: ff03 is seconds. */
+    {LSWS_MODEL_WS523, "ff035a00", "WS523 ch.6 General Settings (ff03, UINT16 s)",
+     {{"general.report_interval", "90"}}},
+    /* The guide's own factory state: alarm disabled at 0 A. */
+    {LSWS_MODEL_WS523, "ff240000 ff30010a", "WS523 v1.3 ch.6 Basic Information example",
+     {{"general.overcurrent_alarm.enabled", "false"}, {"general.overcurrent_alarm.threshold", "0"},
+      {"general.overcurrent_protection.enabled", "true"},
+      {"general.overcurrent_protection.threshold", "10"}}},
     {LSWS_MODEL_WS523, "ff24010a ff30010a", "WS523 ch.6 General Settings ex.3",
      {{"general.overcurrent_alarm.enabled", "true"}, {"general.overcurrent_alarm.threshold", "10"},
       {"general.overcurrent_protection.enabled", "true"},
@@ -140,7 +148,8 @@ static const struct bad_frame bad_frames[] = {
     {LSWS_MODEL_CTH01, "770c010200007803", LSWS_ERR_MALFORMED, 0, "unknown"}, /* channel 13 */
     {LSWS_MODEL_CTH01, "7601050000c409", LSWS_ERR_MALFORMED, 2, "alarm.temperature.condition"},
     {LSWS_MODEL_WS523, "ff03", LSWS_ERR_TRUNCATED, 2, "command 0xff03 needs 2 bytes, 0 left"},
-    {LSWS_MODEL_WS523, "ff033c01", LSWS_ERR_MALFORMED, 2, "report_interval"}, /* 316 s: not whole minutes */
+    {LSWS_MODEL_WS523, "ff031e00", LSWS_ERR_MALFORMED, 2, "report_interval"}, /* 30 s: under 1 min */
+    {LSWS_MODEL_WS523, "ff0321fd", LSWS_ERR_MALFORMED, 2, "report_interval"}, /* 64801 s */
     {LSWS_MODEL_WS523, "ff2602", LSWS_ERR_MALFORMED, 2, "general.power_consumption"},
     {LSWS_MODEL_WS523, "ff99", LSWS_ERR_MALFORMED, 0, "unknown ws523 command 0xff"},
     {LSWS_MODEL_WS523, "ff", LSWS_ERR_MALFORMED, 0, "unknown"},

@@ -454,14 +454,17 @@ static void write_one_setting(void **state)
     dev_open(&d, LSWS_MODEL_WS523, NULL, NULL);
     auth(&d, "123456");
     size_t n = encode(LSWS_MODEL_WS523, NULL, tlv, sizeof tlv,
-                      (const char *const[]){"general.report_interval=10", NULL});
+                      (const char *const[]){"general.report_interval=600", NULL});
     assert_int_equal(n, 4); /* ff03 5802: 600 s */
     assert_int_equal(write_frame(&d, 0, tlv, n), LSWS_ST_OK);
     assert_int_equal(d.m.len, 0);
-    expect_read(&d, "02ff03", "general.report_interval", "10");
+    expect_read(&d, "02ff03", "general.report_interval", "600");
+    /* ff03 is seconds: a unit holding 90 s reads back 90. */
+    assert_int_equal(write_hex(&d, 0, "ff035a00"), LSWS_ST_OK);
+    expect_read(&d, "02ff03", "general.report_interval", "90");
     expect_read(&d, "02ff2f", "general.led", "true"); /* others as they were */
     lsws_sim_stats(d.sim, &st);
-    assert_int_equal(st.writes, 1);
+    assert_int_equal(st.writes, 2);
     lsws_sim_free(d.sim);
 }
 
@@ -537,9 +540,11 @@ static void refused_writes_change_nothing(void **state)
     assert_int_equal(invalid_offset(&d), 3);
     assert_int_equal(write_hex(&d, 0, "c50001 6101"), LSWS_ST_INVALID);
     assert_non_null(strstr(invalid_text(&d, buf, sizeof buf), "truncated"));
-    /* A rule between settings: the alarm interval must stay shorter than the
-     * report interval (10 min): 7c 0a00 0300 00 sets it to 10. */
-    assert_int_equal(write_hex(&d, 0, "c50001 7c0a00030000"), LSWS_ST_INVALID);
+    /* A rule between settings: with an alarm enabled (76 01 02: temperature
+     * above 25 C) the alarm interval must stay shorter than the report
+     * interval (10 min): 7c 0a00 0300 00 sets it to 10. Without an alarm it
+     * does not bind (CTH01 guide ch.4 Configure Threshold Parameters). */
+    assert_int_equal(write_hex(&d, 0, "c50001 7601020000c409 7c0a00030000"), LSWS_ST_INVALID);
     assert_int_equal(invalid_offset(&d), 0xffff);
     assert_non_null(strstr(invalid_text(&d, buf, sizeof buf), "alarm.interval"));
     /* Read-only: lorawan.work_mode. */
@@ -584,7 +589,7 @@ static void interrupted_transaction_answers_sequence(void **state)
     identify(&d, &info);
     assert_int_equal(write_flags(&d, LSWS_WRITE_MORE, tlv, hex_bytes("ff2f00", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
     assert_int_equal(write_flags(&d, 0, tlv, hex_bytes("ff2600", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
-    expect_read(&d, "02ff03 02ff2f", "general.report_interval", "20");
+    expect_read(&d, "02ff03 02ff2f", "general.report_interval", "1200");
     expect_read(&d, "02ff2f", "general.led", "true");
     expect_read(&d, "02ff26", "general.power_consumption", "true");
     /* A continuation with no transaction at all is refused the same way. */
@@ -594,14 +599,14 @@ static void interrupted_transaction_answers_sequence(void **state)
     d.in_txn = 0;
     assert_int_equal(write_hex(&d, 1, "ff030807"), LSWS_ST_OK);
     assert_int_equal(write_hex(&d, 0, "ff2f00"), LSWS_ST_OK);
-    expect_read(&d, "02ff03", "general.report_interval", "30");
+    expect_read(&d, "02ff03", "general.report_interval", "1800");
     expect_read(&d, "02ff2f", "general.led", "false");
     /* The end of the session abandons an open transaction. */
     assert_int_equal(write_hex(&d, 1, "ff035802"), LSWS_ST_OK);
     lsws_sim_disconnect(d.sim);
     auth(&d, "123456");
     assert_int_equal(write_flags(&d, 0, tlv, hex_bytes("ff2f01", tlv, sizeof tlv)), LSWS_ST_SEQUENCE);
-    expect_read(&d, "02ff03", "general.report_interval", "30");
+    expect_read(&d, "02ff03", "general.report_interval", "1800");
     lsws_sim_free(d.sim);
 }
 
@@ -692,7 +697,7 @@ static void reset_restores_factory_state(void **state)
     auth(&d, "123456");
     assert_int_equal(request(&d, LSWS_OP_PASSWORD, "s3cret", 6), LSWS_ST_OK);
     /* Another band (with an RX2 frequency inside it), a name, an interval. */
-    assert_int_equal(write_hex(&d, 0, "fe0c00 fe1248f5d433 6101 1e00 64 03 414243"), LSWS_ST_OK);
+    assert_int_equal(write_hex(&d, 0, "fe0c00 fe1248f5d433 fe1100 6101 1e00 64 03 414243"), LSWS_ST_OK);
     identify(&d, &info);
     assert_int_equal(info.band, 0);
     assert_string_equal(lsws_sim_name(d.sim), "ABC");
@@ -1058,11 +1063,11 @@ static void corrupt_state_file(void **state)
         assert_string_equal(read_text(path), b->text); /* never replaced */
     }
     /* A file holding only some settings: the rest are factory defaults. */
-    write_text(path, GOOD_HEAD "\"settings\": {\"general.report_interval\": 5}}");
+    write_text(path, GOOD_HEAD "\"settings\": {\"general.report_interval\": 300}}");
     struct dev d;
     dev_open(&d, LSWS_MODEL_WS523, NULL, path);
     auth(&d, "123456");
-    expect_read(&d, "02ff03", "general.report_interval", "5");
+    expect_read(&d, "02ff03", "general.report_interval", "300");
     expect_read(&d, "02ff2f", "general.led", "true");
     expect_read(&d, "02fe07", "lorawan.app_key", WS523_EUI WS523_EUI);
     lsws_sim_free(d.sim);
@@ -1163,8 +1168,10 @@ static void two_simulators_share_a_state_file(void **state)
     assert_int_equal(write_hex(&b, 0, "640358595a"), LSWS_ST_OK); /* name XYZ */
     expect_read(&a, "026101", "general.report_interval", "40");
     expect_read(&a, "017c", "alarm.interval", "20");
-    /* The rules between settings are checked on that unit: a stages 35 min,
-     * b lowers the report interval to 30, a's commit is refused whole. */
+    /* The rules between settings are checked on that unit: with an alarm
+     * on (b enables the temperature alarm), a stages 35 min, b lowers the
+     * report interval to 30, a's commit is refused whole. */
+    assert_int_equal(write_hex(&b, 0, "7601020000c409"), LSWS_ST_OK);
     assert_int_equal(write_hex(&a, 1, "7c2300030000"), LSWS_ST_OK);
     assert_int_equal(write_hex(&b, 0, "61011e00"), LSWS_ST_OK);
     assert_int_equal(write_hex(&a, 0, "6403414141"), LSWS_ST_INVALID);
@@ -1236,7 +1243,7 @@ static void state_file_broken_while_running(void **state)
     dev_open(&d, LSWS_MODEL_WS523, NULL, path);
     auth(&d, "123456");
     expect_read(&d, "02ff2f", "general.led", "false");
-    expect_read(&d, "02ff03", "general.report_interval", "10");
+    expect_read(&d, "02ff03", "general.report_interval", "600");
     lsws_sim_free(d.sim);
     remove_state(path);
     assert_int_equal(rmdir(dir), 0);

@@ -64,7 +64,7 @@ static const struct bad_template bad[] = {
      "unknown setting 'general.lde' for ws523"},
     {HEAD "  \"general.report_interval\": \"20\"}}", LSWS_ERR_INVALID, 3, 3, "expected an integer"},
     {HEAD "  \"general.report_interval\": 20.5}}", LSWS_ERR_INVALID, 3, 3, "expected an integer"},
-    {HEAD "  \"general.report_interval\": 2000}}", LSWS_ERR_RANGE, 3, 3, "2000 is out of range (allowed: 1..1080 min)"},
+    {HEAD "  \"general.report_interval\": 70000}}", LSWS_ERR_RANGE, 3, 3, "70000 is out of range (allowed: 60..64800 s)"},
     {HEAD "  \"general.led\": 1}}", LSWS_ERR_INVALID, 3, 3, "expected true or false"},
     {HEAD "  \"lorawan.join_type\": \"otta\"}}", LSWS_ERR_INVALID, 3, 3, "not one of: abp, otaa"},
     {HEAD "  \"lorawan.app_key\": \"(redacted)\"}}", LSWS_ERR_INVALID, 3, 3, "is redacted in this file"},

@@ -33,37 +33,62 @@ struct example {
 };
 
 static const struct example examples[] = {
-    /* WS523 guide 000 (V1.3), chapter 6 */
+    /* WS523 guide 000 (V1.3), chapter 6. Settings in basic information are
+     * named as the vendor decoder (SensorDecoders ws523-decoder.js) names
+     * them, nested as it nests them. The guide's factory state holds a 0 A
+     * alarm threshold (ff240000): it reads. */
     {"000 basic information", WS,
      "ff0bff ff0101 ff166762d21130962038 ff090100 ff0a0108 ff240000 ff30010a ff250000 ff2601",
      "{\"device_status\":\"on\",\"ipso_version\":\"v1\",\"sn\":\"6762d21130962038\","
      "\"hardware_version\":\"v1.0\",\"firmware_version\":\"v1.8\","
-     "\"overcurrent_alarm_enable\":\"disable\",\"overcurrent_alarm_threshold\":0,"
-     "\"overcurrent_protection_enable\":\"enable\",\"overcurrent_protection_threshold\":10,"
-     "\"button_lock\":\"disable\",\"power_consumption_enable\":\"enable\"}"},
+     "\"current_alarm_config\":{\"enable\":\"disable\",\"threshold\":0},"
+     "\"over_current_protection\":{\"enable\":\"enable\",\"trip_current\":10},"
+     "\"child_lock_config\":{\"enable\":\"disable\"},\"power_consumption_enable\":\"enable\"}"},
     {"000 periodic report", WS, "087001 058164 07c90200 0374b208 068301000000 048001000000",
      "{\"socket_status\":\"on\",\"power_factor\":100,\"current\":2,\"voltage\":222.6,"
      "\"power_consumption\":1,\"active_power\":1}"},
     {"000 socket change report", WS, "087011",
      "{\"socket_status\":\"on\",\"socket_change\":\"button\"}"},
     {"000 power outage alert", WS, "ff3fff", "{\"power_outage\":\"yes\"}"},
+    /* The downlinks of 000 ch.6 (Socket Control, General Settings, Task
+     * Settings), as the unit echoes them and as lsws encode sends them. */
+    {"000 socket control ex.1 (open)", WS, "080100ff", "{\"socket_status\":\"on\"}"},
+    {"000 socket control (close)", WS, "080000ff", "{\"socket_status\":\"off\"}"},
+    {"vendor encoder's socket control form", WS, "0801ffff", "{\"socket_status\":\"on\"}"},
+    {"000 general settings ex.1 (reboot)", WS, "ff10ff", "{\"reboot\":\"yes\"}"},
+    {"000 general settings ex.2 (20 min)", WS, "ff03b004", "{\"report_interval\":1200}"},
+    {"000 general settings ex.3", WS, "ff24010a ff30010a",
+     "{\"current_alarm_config\":{\"enable\":\"enable\",\"threshold\":10},"
+     "\"over_current_protection\":{\"enable\":\"enable\",\"trip_current\":10}}"},
+    {"000 general settings ex.4", WS, "ff2f00", "{\"led_indicator_enable\":\"disable\"}"},
+    {"000 task settings ex.1", WS, "ff22003c0011", "{\"delay_time\":60,\"socket_status\":\"on\"}"},
+    {"000 task settings ex.2", WS, "ff2300ff", "{\"cancel_delay_task\":0}"},
+    {"000 reset power consumption (002 4.4 ex.6)", WS, "ff27ff",
+     "{\"reset_power_consumption\":\"yes\"}"},
+    {"000 enquire electrical status", WS, "ff28ff", "{\"report_status\":\"yes\"}"},
+    {"response on channel fe (vendor decoder)", WS, "fe03b004 fe2f01",
+     "{\"report_interval\":1200,\"led_indicator_enable\":\"enable\"}"},
+    {"a unit holding 90 s", WS, "ff035a00", "{\"report_interval\":90}"},
     /* WS523 guide 001, WS52x guide 002, IOT-CSOCKET guide 003: chapter 4 */
     {"001-003 basic information", WS,
      "ff0101 ff166148b13783621055 ff090100 ff0a0103 ff24010a ff30010a ff250080 ff2601",
      "{\"ipso_version\":\"v1\",\"sn\":\"6148b13783621055\",\"hardware_version\":\"v1.0\","
-     "\"firmware_version\":\"v1.3\",\"overcurrent_alarm_enable\":\"enable\","
-     "\"overcurrent_alarm_threshold\":10,\"overcurrent_protection_enable\":\"enable\","
-     "\"overcurrent_protection_threshold\":10,\"button_lock\":\"enable\","
-     "\"power_consumption_enable\":\"enable\"}"},
+     "\"firmware_version\":\"v1.3\",\"current_alarm_config\":{\"enable\":\"enable\","
+     "\"threshold\":10},\"over_current_protection\":{\"enable\":\"enable\",\"trip_current\":10},"
+     "\"child_lock_config\":{\"enable\":\"enable\"},\"power_consumption_enable\":\"enable\"}"},
     {"001-003 sensor data", WS, "087001 058129 07c91200 0374f508 068305000000 048001000000",
      "{\"socket_status\":\"on\",\"power_factor\":41,\"current\":18,\"voltage\":229.3,"
      "\"power_consumption\":5,\"active_power\":1}"},
     {"001-003 power outage alert", WS, "ff3fff", "{\"power_outage\":\"yes\"}"},
-    /* CTH01 guide 004, chapter 5 */
+    /* CTH01 guide 004, chapter 5. Versions are decimal per byte. */
     {"004 basic information", CTH, "df0100 ee db6527f41809380000 da0100010100000000 d90000 c801 cf0002",
-     "{\"tsl_version\":\"v1.0\",\"device_request\":\"reset\",\"sn\":\"6527f41809380000\","
-     "\"hardware_version\":\"v1.0\",\"firmware_version\":\"v1.1\",\"oem_id\":\"0000\","
-     "\"device_status\":\"on\",\"work_mode\":\"Class C\"}"},
+     "{\"tsl_version\":\"v1.0\",\"all_configurations_request_by_device\":\"yes\","
+     "\"product_sn\":\"6527f41809380000\",\"version\":{\"hardware_version\":\"v1.0\","
+     "\"firmware_version\":\"v1.1\"},\"oem_id\":\"0000\",\"device_status\":\"on\","
+     "\"work_mode\":\"Class C\"}"},
+    {"CTH01 versions above 9", CTH, "df0a0b da0a0b0c0d00000000",
+     "{\"tsl_version\":\"v10.11\",\"version\":{\"hardware_version\":\"v10.11\","
+     "\"firmware_version\":\"v12.13\"}}"},
     /* Corrected: the guide prints 0802000d... (one digit short). Its
      * temperature 9d0a is 2717, 27.17 °C (the guide says 27.12). */
     {"004 periodic data (corrected)", CTH,
@@ -90,10 +115,67 @@ static const struct example examples[] = {
      "ed0200277e69400303d40e04057d23ff11081d46177c268309c4174916370e310a "
      "ed0200277e69400304000000000000 ed0200277e694003065aa8fc81d331",
      NULL},
-    {"004 reply to b9 (reporting interval)", CTH, "61010a00", "{\"reporting_interval\":10}"},
+    /* Replies to configuration queries (ch.5 Commands for Configuration
+     * Query), with the vendor decoder's names. */
+    {"004 reply to b9 (reporting interval)", CTH, "61010a00",
+     "{\"reporting_interval\":{\"minutes_of_time\":10}}"},
     {"004 reply to 5800 (temperature threshold)", CTH, "760103e803b80b",
-     "{\"temperature_threshold_enable\":\"enable\",\"temperature_threshold_condition\":\"within\","
-     "\"temperature_threshold_min\":10.00,\"temperature_threshold_max\":30.00}"},
+     "{\"temperature_alarm_settings\":{\"enable\":\"enable\",\"threshold_condition\":\"within\","
+     "\"threshold_min\":10.00,\"threshold_max\":30.00}}"},
+    /* The downlinks of ch.5, as the hub echoes them and lsws encode sends them. */
+    {"004 general settings ex.1", CTH, "61011400", "{\"reporting_interval\":{\"minutes_of_time\":20}}"},
+    {"004 general settings ex.2 (reboot)", CTH, "be", "{\"reboot\":\"yes\"}"},
+    {"004 general settings ex.3", CTH, "64094d696c657369676874",
+     "{\"bluetooth_name\":{\"content\":\"Milesight\"}}"},
+    {"004 rejoin", CTH, "b6", "{\"reconnect\":\"yes\"}"},
+    {"004 enquiry b9", CTH, "b9", "{\"query_device_status\":\"yes\"}"},
+    {"004 sync time from LNS", CTH, "b8", "{\"synchronize_time\":\"yes\"}"},
+    {"004 time settings ex.1", CTH, "c710ff", "{\"time_zone\":-240}"},
+    {"004 time settings ex.2", CTH, "c6013c03573c000a573c00",
+     "{\"daylight_saving_time\":{\"enable\":\"enable\",\"daylight_saving_time_offset\":60,"
+     "\"start_month\":3,\"start_week_num\":5,\"start_week_day\":\"sun\",\"start_hour_min\":60,"
+     "\"end_month\":10,\"end_week_num\":5,\"end_week_day\":\"sun\",\"end_hour_min\":60}}"},
+    {"004 time settings ex.3", CTH, "6d0f0900",
+     "{\"month_statistics_settings\":{\"day\":15,\"hour\":9,\"minute\":0}}"},
+    {"004 calibration settings ex.1", CTH, "6b01e2ff",
+     "{\"temperature_calibration_settings\":{\"enable\":\"enable\",\"calibration_value\":-0.30}}"},
+    {"004 threshold settings ex.1", CTH, "7601020000c409",
+     "{\"temperature_alarm_settings\":{\"enable\":\"enable\",\"threshold_condition\":\"above\","
+     "\"threshold_min\":0.00,\"threshold_max\":25.00}}"},
+    {"004 threshold settings ex.2", CTH, "7704010200007803 7708010301002c01 770a0104de009a02",
+     "{\"current_alarm_settings\":{"
+     "\"enable\":[null,null,null,null,\"enable\",null,null,null,\"enable\",null,\"enable\"],"
+     "\"threshold_condition\":[null,null,null,null,\"above\",null,null,null,\"within\",null,"
+     "\"outside\"],\"threshold_min\":[null,null,null,null,0,null,null,null,1,null,222],"
+     "\"threshold_max\":[null,null,null,null,888,null,null,null,300,null,666]}}"},
+    {"004 threshold settings ex.3", CTH, "7c0a00020000",
+     "{\"alarm_global_settings\":{\"interval\":10,\"times\":2,\"release_enable\":\"disable\"}}"},
+    {"004 report parameters ex.1", CTH, "6801010400010200000100",
+     "{\"current_interface\":{\"type\":[null,\"three\"],\"direction\":[null,null,null,\"reverse\","
+     "\"reverse\",\"forward\"],\"range\":[null,null,null,\"1000a\",\"300a\",\"100a\"]}}"},
+    {"004 report parameters ex.2", CTH, "6900010000010100010000",
+     "{\"current_interface\":{\"type\":[null,null,\"single\"],\"direction\":[null,null,null,null,"
+     "null,null,\"reverse\",\"reverse\",\"reverse\"],\"range\":[null,null,null,null,null,null,"
+     "\"none\",\"100a\",\"none\"]}}"},
+    {"004 configuration query ex.2", CTH, "5800", "{\"query_threshold_settings\":{\"type\":\"temperature\"}}"},
+    {"004 historical data query ex.", CTH, "5c0100847b6980048a69",
+     "{\"retrieve_historical_data_by_time_range\":{\"type\":\"periodic\",\"start_time\":1769702400,"
+     "\"end_time\":1770652800}}"},
+    {"004 clear total energy (all)", CTH, "5f00", "{\"reset_energy\":{\"channel\":0}}"},
+    {"004 clear history data (alarm)", CTH, "5e00", "{\"clear_data\":{\"type\":\"alarm\"}}"},
+    {"004 storage and retransmission", CTH, "c50001 c50101 c5025802 c5037800",
+     "{\"data_storage_settings\":{\"enable\":\"enable\",\"retransmission_enable\":\"enable\","
+     "\"retransmission_interval\":600,\"retrieval_interval\":120}}"},
+    /* All-ones readings are the vendor's invalid marker: "error". */
+    {"invalid voltage unbalance", CTH, "02ffff", "{\"voltage_unbalance\":\"error\"}"},
+    {"invalid readings", CTH,
+     "060000ffff0000 0703ffffffffffffffffffffffff "
+     "080300000000ffffffff00000000000000000000000000000000",
+     "{\"voltage\":[0.00,\"error\",0.00],\"power_factor_mask\":3,\"power_factor\":[\"error\","
+     "\"error\",\"error\",\"error\",\"error\",\"error\",\"error\",\"error\",\"error\",\"error\","
+     "\"error\",\"error\"],\"active_power_mask_ab\":3,\"active_power\":[0,\"error\",0,0,0,0]}"},
+    {"invalid current alarm", CTH, "310402ffffff",
+     "{\"current_alarm\":{\"channel\":5,\"type\":\"above_range\",\"value\":\"error\"}}"},
 };
 
 /* The monthly examples' JSON: five records with one quantity each. */
@@ -110,6 +192,16 @@ static const char *monthly_json(int mode)
              "26.09]},%s\"thdv\":[0.00,0.00,0.00]},%s\"voltage\":[430.98,332.76,127.55]}]}",
              head, head, head, head, head);
     return buf[mode - 1];
+}
+
+/* The hex of the example whose source is `source`. */
+static const char *example_hex(const char *source)
+{
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++)
+        if (strcmp(examples[i].source, source) == 0)
+            return examples[i].hex;
+    fail_msg("no example '%s'", source);
+    return NULL;
 }
 
 static const char *example_json(const struct example *ex)
@@ -406,12 +498,24 @@ static void test_malformed(void **state)
         /* unknown channel / type / command */
         {WS, "0974b208", LSWS_ERR_MALFORMED, 0, "unknown channel 0x09 type 0x74"},
         {WS, "087001 0375b208", LSWS_ERR_MALFORMED, 3, "unknown channel 0x03 type 0x75"},
-        {WS, "ff03b004", LSWS_ERR_MALFORMED, 0, "unknown channel 0xff type 0x03"},
+        {WS, "ff99b004", LSWS_ERR_MALFORMED, 0, "unknown channel 0xff type 0x99"},
+        /* channel fe carries only the downlink responses (vendor decoder) */
+        {WS, "fe16 6762d21130962038", LSWS_ERR_MALFORMED, 0, "unknown channel 0xfe type 0x16"},
         {CTH, "42", LSWS_ERR_MALFORMED, 0, "unknown command 0x42"},
         {CTH, "36 18", LSWS_ERR_MALFORMED, 1, "unknown command 0x18"},
         {CTH, "cf0102", LSWS_ERR_MALFORMED, 1, "command 0xcf is followed by 01: expected 00"},
         {CTH, "cf", LSWS_ERR_TRUNCATED, 0, "command 0xcf needs a second code byte"},
-        {WS, "08", LSWS_ERR_TRUNCATED, 0, "channel 0x08 needs a type byte"},
+        {WS, "08", LSWS_ERR_TRUNCATED, 0, "channel 0x08 needs 3 bytes, 0 left"},
+        {WS, "08 01 00", LSWS_ERR_TRUNCATED, 0, "channel 0x08 needs 3 bytes, 2 left"},
+        /* socket control: state 00/01, then 00ff (guide) or ffff (vendor) */
+        {WS, "080200ff", LSWS_ERR_MALFORMED, 1, "socket_status is 02: expected 00 or 01"},
+        {WS, "08010000", LSWS_ERR_MALFORMED, 2, "channel 0x08 holds 0000 where 00ff or ffff is fixed"},
+        {WS, "ff22013c0011", LSWS_ERR_MALFORMED, 2, "holds 01 where 00 is fixed"},
+        {WS, "ff22003c0001", LSWS_ERR_MALFORMED, 5, "socket_status is 01: expected 10 or 11"},
+        {WS, "ff230000", LSWS_ERR_MALFORMED, 3, "holds 00 where ff is fixed"},
+        {WS, "ff1000", LSWS_ERR_MALFORMED, 2, "reboot is 00: expected ff"},
+        /* ff03 seconds: 30 s is a value of the wire (and read), not of the model */
+        {WS, "ff03", LSWS_ERR_TRUNCATED, 0, "needs 2 bytes, 0 left"},
         /* wrong lengths */
         {WS, "0374b2", LSWS_ERR_TRUNCATED, 0,
          "truncated frame at byte 0: channel 0x03 type 0x74 needs 2 bytes, 1 left"},
@@ -429,9 +533,9 @@ static void test_malformed(void **state)
         /* bad values */
         {WS, "087005", LSWS_ERR_MALFORMED, 2, "socket_status is 05: expected 00, 01, 10 or 11"},
         {WS, "ff0b00", LSWS_ERR_MALFORMED, 2, "device_status is 00: expected ff"},
-        {WS, "ff250100", LSWS_ERR_MALFORMED, 2, "button_lock is 0100: expected 0000 or 0080"},
+        {WS, "ff250100", LSWS_ERR_MALFORMED, 2, "child_lock_config.enable is 0100: expected 0000 or 0080"},
         {WS, "ff2402", LSWS_ERR_TRUNCATED, 0, "needs 2 bytes, 1 left"},
-        {WS, "ff24020a", LSWS_ERR_MALFORMED, 2, "overcurrent_alarm_enable is 02: expected 00 or 01"},
+        {WS, "ff24020a", LSWS_ERR_MALFORMED, 2, "current_alarm_config.enable is 02: expected 00 or 01"},
         {CTH, "c802", LSWS_ERR_MALFORMED, 1, "device_status is 02: expected 00 or 01"},
         {CTH, "cf0004", LSWS_ERR_MALFORMED, 2, "work_mode is 04: expected 00, 01, 02 or 03"},
         {CTH, "310c02000000", LSWS_ERR_MALFORMED, 1, "command 0x31 channel is 12: expected 0-11"},
@@ -451,9 +555,9 @@ static void test_malformed(void **state)
         {CTH, "7a03010200006400", LSWS_ERR_MALFORMED, 1,
          "command 0x7a is followed by 03: expected 00-02"},
         {CTH, "7601050000c409", LSWS_ERR_MALFORMED, 2,
-         "temperature_threshold_condition is 05: expected 00, 01, 02, 03 or 04"},
+         "temperature_alarm_settings.threshold_condition is 05: expected 00, 01, 02, 03 or 04"},
         {CTH, "7704020200007803", LSWS_ERR_MALFORMED, 2,
-         "current_threshold_enable is 02: expected 00 or 01"},
+         "current_alarm_settings.enable is 02: expected 00 or 01"},
         {CTH, "7900 01 03 0000 6400", LSWS_ERR_MALFORMED, 3,
          "command 0x7900 holds 03 where 02 is fixed"},
         {CTH, "7900 01 02 0100 6400", LSWS_ERR_MALFORMED, 4,
@@ -462,7 +566,12 @@ static void test_malformed(void **state)
          "command 0x6101 cannot appear in a history record"},
         {WS, "ff2601 ff2602", LSWS_ERR_MALFORMED, 5, "power_consumption_enable is 02: expected 00 or 01"},
         {WS, "ff30010a ff2501", LSWS_ERR_TRUNCATED, 4, "channel 0xff type 0x25 needs 2 bytes, 1 left"},
-        {WS, "ff250180", LSWS_ERR_MALFORMED, 2, "button_lock is 0180: expected 0000 or 0080"},
+        {WS, "ff250180", LSWS_ERR_MALFORMED, 2, "child_lock_config.enable is 0180: expected 0000 or 0080"},
+        /* CTH01 text: printable ASCII, then NUL padding only */
+        {CTH, "d8 01553836380000000000000000000000", LSWS_ERR_MALFORMED, 1,
+         "product_frequency_band byte 1 is 01"},
+        {CTH, "d8 4555383638004100000000000000000000", LSWS_ERR_MALFORMED, 7,
+         "product_frequency_band byte 7 is 41: expected printable ASCII, then 00 padding"},
         /* history records */
         {CTH, "ed03a1b1856901360a", LSWS_ERR_MALFORMED, 1, "history mode is 03: expected 01"},
         {CTH, "ed01a1b18569400401360a", LSWS_ERR_MALFORMED, 6, "history tag is 4004: expected 4001"},
@@ -558,7 +667,7 @@ static void test_builder(void **state)
     assert_int_equal(lsws_uplink_add(&up, "power_consumption", 0, 1, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_add(&up, "active_power", 0, 1, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_OK);
-    wn = parse(examples[1].hex, want, sizeof want);
+    wn = parse(example_hex("000 periodic report"), want, sizeof want);
     assert_int_equal(n, wn);
     assert_memory_equal(out, want, n);
 
@@ -568,8 +677,8 @@ static void test_builder(void **state)
     assert_int_equal(lsws_uplink_add(&up, "firmware_version", 0, 0x0301, &err), LSWS_OK);
     assert_string_equal(up.r[1].str, "v1.3");
     /* A setting's reading takes the setting's value: lock on is 1 (wire 0080). */
-    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 0x8000, &err), LSWS_ERR_RANGE);
-    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 1, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "child_lock_config.enable", 0, 0x8000, &err), LSWS_ERR_RANGE);
+    assert_int_equal(lsws_uplink_add(&up, "child_lock_config.enable", 0, 1, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_OK);
     wn = parse("ff166148b13783621055 ff0a0103 ff250080", want, sizeof want);
     assert_int_equal(n, wn);
@@ -667,7 +776,7 @@ static void test_builder(void **state)
 static void test_render_contract(void **state)
 {
     (void)state;
-    decode_hex(CTH, examples[8].hex, &up);
+    decode_hex(CTH, example_hex("004 periodic data (corrected)"), &up);
     char full[4096], part[4096];
     size_t need = lsws_uplink_json(&up, full, sizeof full);
     assert_int_equal(need, strlen(full));
@@ -692,7 +801,7 @@ static void test_text(void **state)
 {
     (void)state;
     char buf[4096];
-    decode_hex(WS, examples[1].hex, &up);
+    decode_hex(WS, example_hex("000 periodic report"), &up);
     lsws_uplink_text(&up, buf, sizeof buf);
     assert_string_equal(buf, "socket_status  on\n"
                              "power_factor  100 %\n"
@@ -712,7 +821,8 @@ static void test_text(void **state)
                              "  voltage[2]  332.76 V\n"
                              "  voltage[3]  127.55 V\n");
     lsws_uplink_json(&up, buf, sizeof buf);
-    assert_string_equal(buf, "{\"ans\":[{\"result\":\"success\",\"result_code\":0,\"id\":\"61011400\"}],"
+    assert_string_equal(buf, "{\"ans\":[{\"result\":0,\"length\":4,\"id\":\"reporting_interval\","
+                             "\"result_name\":\"success\",\"command\":\"61011400\"}],"
                              "\"current_alarm\":{\"channel\":5,\"type\":\"above_range\",\"value\":103.00},"
                              "\"history\":[{\"mode\":\"periodic\",\"timestamp\":1770369441,"
                              "\"temperature\":26.14},{\"mode\":\"monthly\",\"timestamp\":1769875200,"
@@ -720,8 +830,10 @@ static void test_text(void **state)
     /* Unknown result codes keep their number; repeated alarms make an array. */
     decode_hex(CTH, "ef30 ef71be 3104023c2800 310713102700", &up);
     lsws_uplink_json(&up, buf, sizeof buf);
-    assert_string_equal(buf, "{\"ans\":[{\"result\":\"unknown\",\"result_code\":3,\"id\":\"\"},"
-                             "{\"result\":\"execute_error\",\"result_code\":7,\"id\":\"be\"}],"
+    assert_string_equal(buf, "{\"ans\":[{\"result\":3,\"length\":0,\"id\":null,"
+                             "\"result_name\":\"unknown\",\"command\":\"\"},"
+                             "{\"result\":7,\"length\":1,\"id\":\"reboot\","
+                             "\"result_name\":\"execute_error\",\"command\":\"be\"}],"
                              "\"current_alarm\":[{\"channel\":5,\"type\":\"above_range\",\"value\":103.00},"
                              "{\"channel\":8,\"type\":\"above_threshold\",\"value\":100.00}]}");
     assert_json_valid(buf);
@@ -732,8 +844,8 @@ static void test_text(void **state)
                              "\"active_power\":[null,null,null,null,null,null,1,2,3,4,5,6]}");
     /* Threshold replies carry their channel. */
     decode_hex(CTH, "7704010200007803 7708010301002c01 770a0104de009a02", &up);
-    assert_int_equal(find(&up, "current_threshold_max", 5)->value, 888);
-    assert_int_equal(find(&up, "current_threshold_min", 11)->value, 222);
+    assert_int_equal(find(&up, "current_alarm_settings.threshold_max", 5)->value, 888);
+    assert_int_equal(find(&up, "current_alarm_settings.threshold_min", 11)->value, 222);
     lsws_uplink_json(&up, buf, sizeof buf);
     assert_json_valid(buf);
 }
@@ -853,21 +965,26 @@ static void test_settings_through_model(void **state)
 
     /* Threshold condition 04: "outside" everywhere (guide: "Below or above"). */
     decode_hex(CTH, "770a0104de009a02", &up);
-    assert_string_equal(find(&up, "current_threshold_condition", 11)->text, "outside");
-    assert_int_equal(find(&up, "current_threshold_condition", 11)->code, 0x770a);
+    assert_string_equal(find(&up, "current_alarm_settings.threshold_condition", 11)->text, "outside");
+    assert_int_equal(find(&up, "current_alarm_settings.threshold_condition", 11)->code, 0x770a);
     decode_hex(CTH, "7600000000 0000", &up);
-    assert_string_equal(find(&up, "temperature_threshold_condition", 0)->text, "disabled");
+    assert_string_equal(find(&up, "temperature_alarm_settings.threshold_condition", 0)->text, "disabled");
 
-    /* An uplink reports what the unit holds, even outside lsws's write
-     * range: the guide's own basic information has a 0 A alarm threshold
-     * (lsws writes 1-30 A), which lsws_settings_decode refuses. */
+    /* The guide's own basic information has a 0 A alarm threshold: the
+     * uplink and a configuration read both take it. */
     decode_hex(WS, "ff240000", &up);
-    assert_int_equal(find(&up, "overcurrent_alarm_threshold", 0)->value, 0);
+    assert_int_equal(find(&up, "current_alarm_config.threshold", 0)->value, 0);
     uint8_t b[8];
     size_t len = parse("ff240000", b, sizeof b);
     struct lsws_config *cfg;
     struct lsws_error err;
     assert_int_equal(lsws_config_new(lsws_model_get(WS), &cfg), LSWS_OK);
+    assert_int_equal(lsws_settings_decode(cfg, b, len, &err), LSWS_OK);
+    /* An uplink reports what the unit holds, even outside lsws's write
+     * range: 30 s (under the guide's 1 min) reads in an uplink only. */
+    decode_hex(WS, "ff031e00", &up);
+    assert_int_equal(find(&up, "report_interval", 0)->value, 30);
+    len = parse("ff031e00", b, sizeof b);
     assert_int_equal(lsws_settings_decode(cfg, b, len, &err), LSWS_ERR_MALFORMED);
     lsws_config_free(cfg);
 
@@ -875,37 +992,37 @@ static void test_settings_through_model(void **state)
     uint8_t out[64], want[64];
     size_t n, wn;
     lsws_uplink_init(&up, CTH);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_enable", 11, 1, &err), LSWS_OK);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_condition", 11, 4, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.enable", 11, 1, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_condition", 11, 4, &err), LSWS_OK);
     assert_string_equal(up.r[1].text, "outside");
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_min", 11, 222, &err), LSWS_OK);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_max", 11, 666, &err), LSWS_OK);
-    assert_int_equal(lsws_uplink_add(&up, "reporting_interval", 0, 10, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_min", 11, 222, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_max", 11, 666, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "reporting_interval.minutes_of_time", 0, 10, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_OK);
     wn = parse("770a0104de009a02 61010a00", want, sizeof want);
     assert_int_equal(n, wn);
     assert_memory_equal(out, want, n);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_condition", 11, 5, &err),
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_condition", 11, 5, &err),
                      LSWS_ERR_RANGE);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_max", 13, 1, &err), LSWS_ERR_RANGE);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_max", 1, 40000, &err),
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_max", 13, 1, &err), LSWS_ERR_RANGE);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_max", 1, 40000, &err),
                      LSWS_ERR_RANGE); /* INT16 */
-    assert_int_equal(lsws_uplink_add_alarm(&up, "reporting_interval", 0, 0x13, 1, &err),
+    assert_int_equal(lsws_uplink_add_alarm(&up, "reporting_interval.minutes_of_time", 0, 0x13, 1, &err),
                      LSWS_ERR_INVALID);
-    assert_int_equal(lsws_uplink_add_hex(&up, "reporting_interval", "0a00", &err),
+    assert_int_equal(lsws_uplink_add_hex(&up, "reporting_interval.minutes_of_time", "0a00", &err),
                      LSWS_ERR_INVALID);
     /* Readings of one command in its order, all of them. */
     lsws_uplink_init(&up, CTH);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_condition", 11, 4, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.threshold_condition", 11, 4, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INVALID);
-    assert_non_null(strstr(err.msg, "expected 'current_threshold_enable' of command 0x770a"));
+    assert_non_null(strstr(err.msg, "expected 'current_alarm_settings.enable' of command 0x770a"));
     lsws_uplink_init(&up, CTH);
-    assert_int_equal(lsws_uplink_add(&up, "current_threshold_enable", 11, 1, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_alarm_settings.enable", 11, 1, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INCOMPLETE);
     /* Not in a history record. */
     lsws_uplink_init(&up, CTH);
     assert_int_equal(lsws_uplink_add_record(&up, 1, 5, 0, &err), LSWS_OK);
-    assert_int_equal(lsws_uplink_add(&up, "reporting_interval", 0, 10, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "reporting_interval.minutes_of_time", 0, 10, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INVALID);
     assert_non_null(strstr(err.msg, "cannot appear in a history record"));
 }
