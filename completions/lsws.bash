@@ -4,8 +4,9 @@
 # tests/e2e/test_docs.sh checks them against `lsws --help` and
 # `lsws help COMMAND`, and runs this function to see what it offers.
 #
-# Setting keys come from `lsws keys --model MODEL --json` when lsws is on
-# PATH and the model is known: from --model (encode, keys) or from a
+# Setting keys come from `lsws keys --model MODEL --json`, and encode's
+# control actions from `lsws --json encode --list --model MODEL`, when lsws
+# is on PATH and the model is known: from --model (encode, keys) or from a
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
@@ -17,8 +18,8 @@ _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
 _lsws_devices="sim:ws523 sim:cth01 serial:"
 
 # Options of each command (long and short), and subcommands.
-_lsws_opts_decode="--model -m"
-_lsws_opts_encode="--model -m --base -b"
+_lsws_opts_decode="--model -m --model-map --base64 --with-input"
+_lsws_opts_encode="--model -m --base -b --list -l"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
 _lsws_opts_time="--at --tz"
@@ -37,7 +38,7 @@ _lsws_optarg()
     case "$1:$2" in
         decode:--model | decode:-m | encode:--model | encode:-m | template:--model | \
             template:-m | keys:--model | keys:-m) echo MODEL ;;
-        encode:--base | encode:-b | template:--output | template:-o) echo FILE ;;
+        encode:--base | encode:-b | template:--output | template:-o | decode:--model-map) echo FILE ;;
         template:--band | template:-b) echo BAND ;;
         time:--at | time:--tz) echo ARG ;;
     esac
@@ -50,6 +51,15 @@ _lsws_setting_keys()
     type -P lsws >/dev/null 2>&1 || return 0
     lsws keys --model "$1" --json 2>/dev/null |
         sed -n 's/^[[:space:]]*"key":[[:space:]]*"\([^"]*\)".*/\1/p'
+}
+
+# Control actions of model $1 ("socket", "delay cancel"), one per line.
+_lsws_actions()
+{
+    [[ -n $1 ]] || return 0
+    type -P lsws >/dev/null 2>&1 || return 0
+    lsws --json encode --list --model "$1" 2>/dev/null |
+        sed -n 's/^[[:space:]]*"action":[[:space:]]*"\([^"]*\)".*/\1/p'
 }
 
 # Adds to COMPREPLY the words of list $1 (split on blanks) starting with $2.
@@ -163,7 +173,27 @@ _lsws()
                     while IFS= read -r k; do
                         [[ $k == "$cur"* ]] && COMPREPLY+=("$k=")
                     done < <(_lsws_setting_keys "$model")
-                    compopt -o nospace 2>/dev/null
+                    # Actions: their first word, or the next word of one
+                    # whose first word came just before ("history range").
+                    local -a acts=() seen=()
+                    local prev=${words[${#words[@]} - 1]} a next
+                    if [[ $cmd == encode ]]; then
+                        while IFS= read -r a; do
+                            next=${a%% *}
+                            if [[ $a == *" "* && ${a%% *} == "$prev" ]]; then
+                                next=${a#* }
+                                next=${next%% *}
+                                acts+=("$next")
+                            fi
+                            acts+=("${a%% *}")
+                        done < <(_lsws_actions "$model")
+                    fi
+                    for a in "${acts[@]}"; do
+                        [[ $a == "$cur"* && " ${seen[*]} " != *" $a "* ]] || continue
+                        seen+=("$a")
+                        COMPREPLY+=("$a")
+                    done
+                    [[ ${#seen[@]} -eq 0 ]] && compopt -o nospace 2>/dev/null
                 fi
                 ;;
             keys | get)

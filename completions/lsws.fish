@@ -20,7 +20,7 @@ function __lsws_words
             continue
         end
         switch $w
-            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz
+            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz --model-map
                 set skip 1
                 continue
             case '-*'
@@ -103,6 +103,21 @@ function __lsws_settings
     lsws keys --model $model --json 2>/dev/null | string replace -rf '^\s*"key":\s*"([^"]*)".*$' '$1'"$argv[1]"
 end
 
+# Control actions of that model for encode: first words, and the next word
+# of an action whose first word is the word before the cursor.
+function __lsws_actions
+    set -l model (__lsws_model); or return 0
+    command -q lsws; or return 0
+    set -l prev (commandline -opc)[-1]
+    for a in (lsws --json encode --list --model $model 2>/dev/null | string replace -rf '^\s*"action":\s*"([^"]*)".*$' '$1')
+        set -l w (string split ' ' -- $a)
+        echo $w[1]
+        if test (count $w) -ge 2; and test "$w[1]" = "$prev"
+            echo $w[2]
+        end
+    end | sort -u
+end
+
 function __lsws_devices
     set -l tok (commandline -ct)
     string replace -r -- '^--device=' '' $tok | read -l uri
@@ -119,7 +134,7 @@ complete -c lsws -f
 
 # Commands
 complete -c lsws -n 'not __lsws_command' -a decode -d 'decode uplink payloads (arguments, or one per line on stdin)'
-complete -c lsws -n 'not __lsws_command' -a encode -d 'encode a settings change as a LoRaWAN downlink'
+complete -c lsws -n 'not __lsws_command' -a encode -d 'encode a control action or settings change as a LoRaWAN downlink'
 complete -c lsws -n 'not __lsws_command' -a template -d 'create, check or show a JSON settings template'
 complete -c lsws -n 'not __lsws_command' -a keys -d "list a model's settings: type, range, default, source"
 complete -c lsws -n 'not __lsws_command' -a list -d 'list the devices lsws can see (also: lsws alone)'
@@ -146,13 +161,18 @@ complete -c lsws -l show-secrets -d 'print keys and passwords instead of redacti
 complete -c lsws -s h -l help -d 'show help'
 complete -c lsws -s V -l version -d 'show the version'
 
-# decode [--model MODEL] [HEX...]
+# decode [--model MODEL] [--model-map FILE] [--base64] [--with-input] [PAYLOAD...]
 complete -c lsws -n '__lsws_using decode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01 (default: detect)'
+complete -c lsws -n '__lsws_using decode' -l model-map -r -F -d 'DevEUI -> model for network server messages'
+complete -c lsws -n '__lsws_using decode' -l base64 -d 'payloads are base64, not hex'
+complete -c lsws -n '__lsws_using decode' -l with-input -d 'JSON: each object also gives the payload as hex'
 
-# encode --model MODEL [--base FILE] KEY=VALUE...
+# encode --model MODEL [--base FILE] ACTION [OPERAND...]|KEY=VALUE... | --list
 complete -c lsws -n '__lsws_using encode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
-complete -c lsws -n '__lsws_using encode' -s b -l base -r -F -d 'template giving values for settings that share a command'
+complete -c lsws -n '__lsws_using encode' -s b -l base -r -F -d 'template giving values for settings that share a command, and the port'
+complete -c lsws -n '__lsws_using encode' -s l -l list -d 'list the control actions'
 complete -c lsws -n '__lsws_using encode' -a '(__lsws_settings =)' -d setting
+complete -c lsws -n '__lsws_using encode' -a '(__lsws_actions)' -d action
 
 # template new|lint|show [options] [FILE]
 complete -c lsws -n '__lsws_needs_sub template' -a new -d 'print or write a factory-default template'

@@ -284,6 +284,23 @@ for o in --password -p; do
     check "man page DEVICE ACCESS says $o is refused" has_word "$MAN_ACCESS" "$o"
 done
 
+# Control actions: `lsws encode --list` (from lib/action.c) is what
+# `lsws help encode` and the man page's encode section list, usage for usage.
+MAN_ENCODE=$(man_command encode)
+ACTION_USAGES=$("$LSWS" --json encode --list | /usr/bin/python3 -c 'import json, sys
+for a in json.load(sys.stdin): print((a["action"] + " " + a["args"]).strip())')
+check "'lsws encode --list' lists actions" test -n "$ACTION_USAGES"
+while IFS= read -r usage; do
+    check "man page encode section lists the action '$usage'" grep -qxF -- ".B $usage" <<<"$MAN_ENCODE"
+    check "'lsws help encode' lists the action '$usage'" grep -qF -- "  $usage" <<<"${HELP[encode]}"
+done <<<"$ACTION_USAGES"
+for m in $MODELS; do
+    [ "$m" = ws52x ] && continue
+    n_man=$(awk -v m="$(tr a-z A-Z <<<"$m")" '$0 == ".B " m { on = 1; next } /^\.PD$/ { on = 0 } on && /^\.B [a-z]/' <<<"$MAN_ENCODE" | wc -l)
+    n_list=$("$LSWS" encode --list --model "$m" | tail -n +2 | wc -l)
+    check "man page lists the $n_list actions of $m under its name (has $n_man)" test "$n_man" -eq "$n_list"
+done
+
 # groff renders it without warnings.
 if command -v groff >/dev/null 2>&1; then
     warnings=$(groff -man -Tutf8 -ww -z "$MANPAGE" 2>&1)
@@ -397,8 +414,9 @@ fi
 
 # ---- completions: what they offer when run -----------------------------------
 
-# Setting keys of a model, from the binary.
+# Setting keys and control actions of a model, from the binary.
 keys_of() { "$LSWS" keys --model "$1" --json | sed -nE 's/^[[:space:]]*"key":[[:space:]]*"([^"]*)".*/\1/p'; }
+actions_of() { "$LSWS" --json encode --list --model "$1" | sed -nE 's/^[[:space:]]*"action":[[:space:]]*"([^"]*)".*/\1/p'; }
 mkdir -p "$TMP/files"
 : >"$TMP/files/unit.json"
 
@@ -469,13 +487,20 @@ for sh in $SHELLS; do
     for s in ${SUBS[template]:-}; do
         [ "$s" = new ] || offers "lsws template $s " "unit.json"
     done
-    # encode KEY=: every key of the model, once --model is given.
+    # encode KEY= and the control actions (their first words): every key
+    # and action of the model, once --model is given; then the next word of
+    # a multi-word action.
     for m in $MODELS; do
         keys=$(keys_of "$m")
+        acts=$(actions_of "$m")
         check "'lsws keys --model $m --json' lists keys" test -n "$keys"
-        offers "lsws encode --model $m " "$(sed 's/$/=/' <<<"$keys" | tr '\n' ' ')" exact
+        check "'lsws --json encode --list --model $m' lists actions" test -n "$acts"
+        offers "lsws encode --model $m " "$(sed 's/$/=/' <<<"$keys" | tr '\n' ' ') $(cut -d' ' -f1 <<<"$acts" | tr '\n' ' ')" exact
         first=$(head -1 <<<"$keys")
         offers "lsws encode -m $m ${first%.*}" "$first="
+        while read -r w1 w2; do
+            [ -n "$w2" ] && offers "lsws encode --model $m $w1 " "$w2"
+        done < <(cut -d' ' -f1,2 <<<"$acts")
     done
 done
 
