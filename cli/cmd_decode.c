@@ -287,8 +287,7 @@ static void close_payload(struct decode_ctx *ctx)
 static int decode_bytes(struct decode_ctx *ctx, const struct input *in, const uint8_t *bytes,
                         size_t len, enum lsws_model_id model, const char *hex_text)
 {
-    struct lsws_error err;
-    lsws_error_clear(&err);
+    struct lsws_error err; /* written by a failing call only */
     ctx->in = in;
     if (len == 0)
         return input_error(ctx, in, bytes, len, LSWS_ERR_TRUNCATED, "empty payload");

@@ -669,6 +669,8 @@ enum lsws_reading_kind {
                                   reading ("error"), never shown as a number */
 #define LSWS_RDF_ALT 0x02u     /* the command came in its alternative form (WS523 socket
                                   control 0801ffff instead of 080100ff) */
+#define LSWS_RDF_PLAIN 0x04u   /* set by the decoder: name needs no JSON escaping, holds no
+                                  '.', and is name_len characters long (a rendering hint) */
 
 /* History context of a reading (CTH01 `ed` records). */
 enum lsws_history_mode { LSWS_HIST_PERIODIC = 1, LSWS_HIST_MONTHLY = 2 };
@@ -699,6 +701,7 @@ struct lsws_reading {
     uint8_t history_type; /* history record: enum lsws_history_type */
     uint8_t alarm;      /* ALARM: alarm type as on the wire */
     uint8_t flags;      /* LSWS_RDF_* */
+    uint8_t name_len;   /* with LSWS_RDF_PLAIN: strlen(name) */
     const char *id;     /* REPLY: static name of the command answered, or NULL */
     char str[LSWS_READING_TEXT]; /* TEXT and REPLY: NUL-terminated text */
 };

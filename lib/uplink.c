@@ -35,8 +35,10 @@
         (uint8_t)(sizeof((const struct ufield[]){__VA_ARGS__}) / sizeof(struct ufield))
 #define CMD(code, len, flags, ...) {code, len, flags, FIELDS(__VA_ARGS__)}
 
-#define F_(n, t, w) .name = (n), .type = (t), .width = (w), .count = 1
-#define FN_(n, t, w) .name = (n), .type = (t), .width = (w)
+/* Names are string literals or char arrays, so sizeof gives their length;
+ * build_indexes checks it against strlen. */
+#define F_(n, t, w) .name = (n), .type = (t), .width = (w), .count = 1, .name_len = sizeof(n) - 1
+#define FN_(n, t, w) .name = (n), .type = (t), .width = (w), .name_len = sizeof(n) - 1
 #define NUM(n, w, s, u) {F_(n, FT_UINT, w), .scale = (s), .unit = (u)}
 #define SNUM(n, w, s, u) {F_(n, FT_SINT, w), .scale = (s), .unit = (u)}
 /* A measurement whose all-ones bytes are the vendor's invalid reading. */
@@ -372,6 +374,7 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
     r->scale = f->scale;
     r->alarm = 0;
     r->flags = 0;
+    r->name_len = 0;
     r->id = NULL;
     r->str[0] = '\0';
     r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
@@ -442,9 +445,11 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
 
 /* ---- decode ------------------------------------------------------------------ */
 
+struct command_index;
 struct dctx {
     enum lsws_model_id model;
     const struct lsws_model *m; /* the model's settings tables */
+    const struct command_index *ix; /* its commands by first byte (walk sets it) */
     const uint8_t *in;
     size_t len;
     struct lsws_uplink *up; /* NULL: only check that it decodes */
@@ -518,7 +523,9 @@ static int truncated(struct dctx *c, size_t at, const char *what, size_t need)
 struct found {
     const struct ucmd *tel;
     const struct lsws_command *set;
-    uint16_t code; /* the code as on the wire (WS523: fe.. for a response on fe) */
+    uint16_t code;  /* the code as on the wire (WS523: fe.. for a response on fe) */
+    uint16_t plain; /* the candidate's plain fields */
+    uint16_t data_len; /* telemetry: bytes after the code */
 };
 
 /* "01", "00-0b", "00, 02 or 05": the second code bytes that may follow b0. */
@@ -568,6 +575,8 @@ struct candidate {
     const struct lsws_command *set;
     uint16_t code;
     uint8_t code_len;
+    uint16_t plain; /* tel: bit f set when field f's name is plain (LSWS_RDF_PLAIN) */
+    uint16_t data_len; /* tel: bytes after the code */
 };
 struct command_index {
     uint16_t start[257];
@@ -575,6 +584,22 @@ struct command_index {
 };
 static struct command_index indexes[LSWS_MODEL_COUNT];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+/* Bits of the fields of c whose names need no JSON escaping, have no '.'
+ * and are name_len long: their readings are LSWS_RDF_PLAIN. */
+static uint16_t plain_fields(const struct ucmd *c)
+{
+    uint16_t bits = 0;
+    for (unsigned i = 0; i < c->nf && i < 16; i++) {
+        const char *name = c->f[i].name;
+        int plain = name && strlen(name) == c->f[i].name_len;
+        for (const char *p = name; plain && *p; p++)
+            plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '.';
+        if (plain)
+            bits |= (uint16_t)(1u << i);
+    }
+    return bits;
+}
 
 static void build_indexes(void)
 {
@@ -591,10 +616,12 @@ static void build_indexes(void)
         for (unsigned len = 2; len >= 1; len--) {
             for (size_t i = 0; i < t->n; i++)
                 if (t->cmds[i].code_len == len)
-                    all[n++] = (struct candidate){&t->cmds[i], NULL, t->cmds[i].code, (uint8_t)len};
+                    all[n++] = (struct candidate){&t->cmds[i], NULL, t->cmds[i].code, (uint8_t)len,
+                                                  plain_fields(&t->cmds[i]),
+                                                  (uint16_t)cmd_data_len(&t->cmds[i])};
             for (size_t i = 0; i < n_set; i++)
                 if (set[i]->code_len == len)
-                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len};
+                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0};
         }
         size_t count[256] = {0};
         for (size_t i = 0; i < n; i++)
@@ -637,7 +664,7 @@ static const struct candidate *lookup(const struct command_index *ix, const uint
  * vendor decoder reads it): *code is then the fe code. */
 static int find_command(struct dctx *c, size_t at, struct found *out)
 {
-    const struct command_index *ix = index_of(c->model);
+    const struct command_index *ix = c->ix;
     uint8_t b0 = c->in[at];
     int have_b1 = at + 1 < c->len, first_matches = 0;
     const struct candidate *k = lookup(ix, c->in + at, c->len - at, &first_matches);
@@ -652,6 +679,8 @@ static int find_command(struct dctx *c, size_t at, struct found *out)
     }
     out->tel = k ? k->tel : NULL;
     out->set = k ? k->set : NULL;
+    out->plain = k ? k->plain : 0;
+    out->data_len = k ? k->data_len : 0;
     if (k)
         return LSWS_OK;
     if (c->model == LSWS_MODEL_WS523 && !have_b1)
@@ -676,11 +705,11 @@ static int find_command(struct dctx *c, size_t at, struct found *out)
                      "malformed frame at byte %zu: unknown command 0x%02x", at, b0);
 }
 
-static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, size_t *next)
+static int decode_command(struct dctx *c, const struct ucmd *cmd, uint16_t plain, size_t need,
+                          size_t at, size_t *next)
 {
     char label[40];
     size_t p = at + cmd->code_len;
-    size_t need = cmd_data_len(cmd);
     if (c->len - p < need) {
         cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
         return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
@@ -697,6 +726,43 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, siz
     int atype = -1;
     for (unsigned i = 0; i < cmd->nf; i++) {
         const struct ufield *f = &cmd->f[i];
+        /* The bulk of a payload: plain numbers (CTH01's 12 currents), read
+         * in one loop. Everything else goes the general way below. */
+        if ((f->type == FT_UINT || f->type == FT_SINT) && !(f->flags & UF_MASK) && atype < 0 &&
+            c->n + f->count <= LSWS_UPLINK_MAX) {
+            if (c->up) {
+                struct lsws_reading *r = &c->up->r[c->n];
+                uint64_t ones = f->width >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * f->width)) - 1;
+                for (unsigned k = 0; k < f->count; k++, r++) {
+                    uint64_t raw = lsws_get_le(c->in + p + (size_t)k * f->width, f->width);
+                    r->name = f->name;
+                    r->unit = f->unit;
+                    r->text = NULL;
+                    r->id = NULL;
+                    r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
+                    r->timestamp = c->timestamp;
+                    r->record = c->record;
+                    r->code = cmd->code;
+                    r->kind = LSWS_RD_NUM;
+                    r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
+                    r->scale = f->scale;
+                    r->mode = c->mode;
+                    r->history_type = c->history_type;
+                    r->alarm = 0;
+                    r->flags = (f->flags & UF_INVALID) && raw == ones ? LSWS_RDF_INVALID : 0;
+                    if (plain >> i & 1) {
+                        r->flags |= LSWS_RDF_PLAIN;
+                        r->name_len = f->name_len;
+                    }
+                    r->str[0] = '\0';
+                }
+            }
+            c->n += f->count;
+            if (c->up)
+                c->up->n = c->n;
+            p += (size_t)f->count * f->width;
+            continue;
+        }
         for (unsigned k = 0; k < f->count; k++, p += f->width) {
             const uint8_t *b = c->in + p;
             if (f->type == FT_CHAN) {
@@ -751,6 +817,10 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, siz
             int rc = fill_reading(r, cmd, f, k, chan, atype, b, p, c->err);
             if (rc)
                 return rc;
+            if (plain >> i & 1) {
+                r->flags |= LSWS_RDF_PLAIN;
+                r->name_len = f->name_len;
+            }
             commit_reading(c);
             if (f->flags & UF_SOCKET) {
                 /* 1x: changed by the button. 0x is also the periodic status,
@@ -765,6 +835,7 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, siz
                         return LSWS_ERR_RANGE;
                     *s = *r;
                     s->name = n_socket_change;
+                    s->name_len = sizeof n_socket_change - 1;
                     s->text = cause;
                     commit_reading(c);
                 }
@@ -871,6 +942,7 @@ static void fill_setting(struct lsws_reading *r, const struct lsws_model *m,
     r->scale = row->scale;
     r->alarm = 0;
     r->flags = 0;
+    r->name_len = 0;
     r->id = NULL;
     r->str[0] = '\0';
     r->value = v->num;
@@ -1055,6 +1127,7 @@ static void fill_reply(struct lsws_reading *r, unsigned result, const uint8_t *c
     r->scale = 0;
     r->alarm = 0;
     r->flags = 0;
+    r->name_len = 0;
     r->id = NULL;
     lsws_hex_format(cmd, len, r->str);
     /* The command answered, named by its first reading (the JSON shows the
@@ -1103,6 +1176,7 @@ static int walk(struct dctx *c)
     const uint8_t *in = c->in;
     size_t len = c->len;
     c->m = lsws_model_get(c->model);
+    c->ix = index_of(c->model);
     if (c->up)
         lsws_uplink_init(c->up, c->model);
     if (len == 0)
@@ -1121,7 +1195,7 @@ static int walk(struct dctx *c)
             size_t n0 = c->n;
             rc = find_command(c, p, &f);
             if (rc == LSWS_OK)
-                rc = f.tel ? decode_command(c, f.tel, p, &next)
+                rc = f.tel ? decode_command(c, f.tel, f.plain, f.data_len, p, &next)
                            : decode_settings_command(c, f.set, p, &next);
             /* A response on channel fe: its readings keep the fe code. */
             if (rc == LSWS_OK && c->up && (f.code >> 8) == 0xfe && c->model == LSWS_MODEL_WS523)

@@ -37,6 +37,7 @@ struct ufield {
     const char *unit;
     const struct lsws_enum *names; /* FT_ENUM, FT_ATYPE; ends with a NULL name */
     uint32_t fix, alt;             /* FT_FIXED: the value, and an accepted other one */
+    uint8_t name_len;              /* sizeof the name array - 1 (names are arrays) */
 };
 
 #define UC_HISTORY 1u /* may appear inside a CTH01 `ed` history record */

@@ -14,9 +14,31 @@ struct out {
     size_t cap, len;
 };
 
-static void put(struct out *o, const char *s, size_t n)
+/* n <= 16 bytes as at most two fixed-size moves that may overlap (no call,
+ * no byte loop): most pieces are a few bytes. */
+static inline void copy_small(char *d, const char *s, size_t n)
 {
-    if (o->len < o->cap) {
+    if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
+static inline void put(struct out *o, const char *s, size_t n)
+{
+    if (o->len <= o->cap && n <= o->cap - o->len) {
+        char *d = o->buf + o->len;
+        if (n <= 16)
+            copy_small(d, s, n);
+        else
+            memcpy(d, s, n);
+    } else if (o->len < o->cap) {
         size_t room = o->cap - o->len;
         memcpy(o->buf + o->len, s, n < room ? n : room);
     }
@@ -28,9 +50,11 @@ static void puts_(struct out *o, const char *s)
     put(o, s, strlen(s));
 }
 
-static void putc_(struct out *o, char c)
+static inline void putc_(struct out *o, char c)
 {
-    put(o, &c, 1);
+    if (o->len < o->cap)
+        o->buf[o->len] = c;
+    o->len++;
 }
 
 static size_t finish(struct out *o)
@@ -40,51 +64,94 @@ static size_t finish(struct out *o)
     return o->len;
 }
 
+static const char digit_pairs[] = "00010203040506070809101112131415161718192021222324"
+                                  "25262728293031323334353637383940414243444546474849"
+                                  "50515253545556575859606162636465666768697071727374"
+                                  "75767778798081828384858687888990919293949596979899";
+
+/* Decimal digits of v, two at a time. */
 static size_t fmt_uint(char *s, uint64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    char tmp[24], *p = tmp + sizeof tmp;
+    while (v >= 100) {
+        unsigned q = (unsigned)(v % 100);
+        v /= 100;
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * q, 2);
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    size_t n = (size_t)(tmp + sizeof tmp - p);
     for (size_t i = 0; i < n; i++)
-        s[i] = tmp[n - 1 - i];
+        s[i] = p[i];
     return n;
 }
 
-/* value / 10^scale with exactly `scale` decimals: -30, 2 -> "-0.30". */
-static size_t fmt_scaled(char *s, int64_t value, unsigned scale)
-{
-    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-    char digits[24];
-    size_t n = fmt_uint(digits, mag), len = 0;
-    if (scale > 19)
-        scale = 19;
-    if (value < 0)
-        s[len++] = '-';
-    if (n <= scale) { /* leading "0." and zeros */
-        s[len++] = '0';
-        s[len++] = '.';
-        for (size_t i = n; i < scale; i++)
-            s[len++] = '0';
-        memcpy(s + len, digits, n);
-        return len + n;
-    }
-    memcpy(s + len, digits, n - scale);
-    len += n - scale;
-    if (scale) {
-        s[len++] = '.';
-        memcpy(s + len, digits + n - scale, scale);
-        len += scale;
-    }
-    return len;
-}
-
+/* value / 10^scale with exactly `scale` decimals (-30, 2 -> "-0.30"),
+ * straight into the buffer: the digits are counted first, then written from
+ * the last one back (no copies; this runs per reading). */
 static void put_num(struct out *o, int64_t value, unsigned scale)
 {
-    char s[48];
-    put(o, s, fmt_scaled(s, value, scale));
+    static const uint64_t pow10[20] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u,
+                                       10000000u, 100000000u, 1000000000u, 10000000000u,
+                                       100000000000u, 1000000000000u, 10000000000000u,
+                                       100000000000000u, 1000000000000000u,
+                                       10000000000000000u, 100000000000000000u,
+                                       1000000000000000000u, 10000000000000000000u};
+    uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    if (scale > 19)
+        scale = 19;
+    /* Digits of mag without a loop: log2, then log10 from it (1233/4096
+     * is log10(2)), then one comparison. */
+    uint64_t m1 = mag | 1;
+    unsigned t = ((64u - (unsigned)__builtin_clzll(m1)) * 1233u) >> 12;
+    unsigned nd = t + 1 - (m1 < pow10[t]);
+    unsigned intd = nd > scale ? nd - scale : 1;
+    size_t len = (size_t)(value < 0) + intd + (scale ? scale + 1u : 0u);
+    char tmp[48];
+    int direct = o->len <= o->cap && len <= o->cap - o->len;
+    char *d = direct ? o->buf + o->len : tmp;
+    if (value < 0)
+        *d++ = '-';
+    /* From the last digit back: the decimals, the point, the integer part,
+     * two digits at a time (in 32 bits once they fit). */
+    char *q = d + len - (size_t)(value < 0);
+    unsigned fs = scale;
+    for (; fs >= 2; fs -= 2) {
+        unsigned r = (unsigned)(mag % 100);
+        mag /= 100;
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * r, 2);
+    }
+    if (fs) {
+        *--q = (char)('0' + mag % 10);
+        mag /= 10;
+    }
+    if (scale)
+        *--q = '.';
+    while (mag > UINT32_MAX) {
+        unsigned r = (unsigned)(mag % 100);
+        mag /= 100;
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * r, 2);
+    }
+    uint32_t m32 = (uint32_t)mag;
+    while (q - d >= 2) {
+        unsigned r = m32 % 100;
+        m32 /= 100;
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * r, 2);
+    }
+    if (q > d)
+        *--q = (char)('0' + m32 % 10);
+    if (direct)
+        o->len += len;
+    else
+        put(o, tmp, len);
 }
 
 static void put_uint(struct out *o, uint64_t v)
@@ -92,6 +159,15 @@ static void put_uint(struct out *o, uint64_t v)
     char s[24];
     put(o, s, fmt_uint(s, v));
 }
+
+/* Characters a JSON string must escape: quote, backslash, controls. */
+static const unsigned char must_escape[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,   ['\\'] = 1,
+};
 
 /* Strings here are static names, hex and versions; escape anyway so a
  * hand-built reading cannot break the JSON. */
@@ -102,7 +178,7 @@ static void put_jstr(struct out *o, const char *s)
     const char *run = s;
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (!must_escape[c])
             continue;
         put(o, run, (size_t)(s - run));
         char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
@@ -116,9 +192,22 @@ static void put_jstr(struct out *o, const char *s)
     putc_(o, '"');
 }
 
+/* "name": for a member: straight when the decoder marked the name plain. */
+static void put_key(struct out *o, const struct lsws_reading *r)
+{
+    if (r->flags & LSWS_RDF_PLAIN) {
+        putc_(o, '"');
+        put(o, r->name, r->name_len);
+        putc_(o, '"');
+    } else {
+        put_jstr(o, r->name ? r->name : "");
+    }
+    putc_(o, ':');
+}
+
 static int same_name(const char *a, const char *b)
 {
-    return a == b || (a && b && strcmp(a, b) == 0);
+    return a == b || (a && b && a[0] == b[0] && strcmp(a, b) == 0);
 }
 
 static const char *text_of(const struct lsws_reading *r)
@@ -285,9 +374,199 @@ static void json_level(struct out *o, const struct lsws_reading *r, size_t a, si
     }
 }
 
-/* Members for readings [a, b) of one scope (live data or one record). */
+/* The members json_level gives for readings [a, b) with no dotted name, in
+ * one pass: each reading joins its name's group (the readings of a name
+ * mostly share one static pointer), then each group is written as
+ * json_leaf writes it. A CTH01 periodic packet has some 70 readings in a
+ * dozen groups. Returns 0, having written nothing, when a name is dotted. */
+static int json_groups(struct out *o, const struct lsws_reading *r, size_t a, size_t b, int comma)
+{
+    struct group {
+        const char *name;
+        short first, last;
+        unsigned short count;
+        unsigned char maxch;
+    } g[LSWS_UPLINK_MAX];
+    short next[LSWS_UPLINK_MAX];
+    size_t ng = 0, k = 0;
+    for (size_t i = a; i < b; i++) {
+        const char *name = r[i].name;
+        /* The group of the reading before (a command's channels come in a
+         * run), else one with the same pointer, else the same text. */
+        if (!ng || g[k].name != name)
+            for (k = 0; k < ng && g[k].name != name; k++)
+                ;
+        if (k == ng)
+            for (k = 0; k < ng && !same_name(g[k].name, name); k++)
+                ;
+        next[i] = -1;
+        if (k == ng) {
+            if (!name || (!(r[i].flags & LSWS_RDF_PLAIN) && strchr(name, '.')))
+                return 0; /* a dotted name: json_level nests it */
+            g[ng++] = (struct group){name, (short)i, (short)i, 0, 0};
+        } else {
+            next[g[k].last] = (short)i;
+            g[k].last = (short)i;
+        }
+        g[k].count++;
+        if (r[i].channel > g[k].maxch)
+            g[k].maxch = r[i].channel;
+    }
+    for (size_t gi = 0; gi < ng; gi++) {
+        const struct lsws_reading *h = &r[g[gi].first];
+        if (comma)
+            putc_(o, ',');
+        comma = 1;
+        put_key(o, h);
+        int by_channel = h->channel && h->kind != LSWS_RD_ALARM && h->kind != LSWS_RD_REPLY;
+        if (by_channel && g[gi].last - g[gi].first + 1 == g[gi].count && h->channel == 1 &&
+            r[g[gi].last].channel == g[gi].count) {
+            /* Channels 1..n in a run (a command's array): no index needed,
+             * as long as they come in order. */
+            short j = g[gi].first;
+            while (j < g[gi].last && r[j + 1].channel == r[j].channel + 1)
+                j++;
+            if (j == g[gi].last) {
+                putc_(o, '[');
+                for (j = g[gi].first; j <= g[gi].last; j++) {
+                    if (j != g[gi].first)
+                        putc_(o, ',');
+                    json_value(o, &r[j]);
+                }
+                putc_(o, ']');
+                continue;
+            }
+        }
+        if (by_channel) {
+            short at[256];
+            for (unsigned c = 1; c <= g[gi].maxch; c++)
+                at[c] = -1;
+            for (short j = g[gi].first; j >= 0; j = next[j])
+                if (r[j].channel)
+                    at[r[j].channel] = j;
+            putc_(o, '[');
+            for (unsigned c = 1; c <= g[gi].maxch; c++) {
+                if (c > 1)
+                    putc_(o, ',');
+                if (at[c] < 0)
+                    puts_(o, "null");
+                else
+                    json_value(o, &r[at[c]]);
+            }
+            putc_(o, ']');
+        } else if (g[gi].count == 1 && h->kind != LSWS_RD_REPLY) {
+            json_value(o, h);
+        } else {
+            putc_(o, '[');
+            for (short j = g[gi].first; j >= 0; j = next[j]) {
+                if (j != g[gi].first)
+                    putc_(o, ',');
+                json_value(o, &r[j]);
+            }
+            putc_(o, ']');
+        }
+    }
+    return 1;
+}
+
+/* The members json_groups gives, for the common scope: each name's readings
+ * one run (a command's), channels 1..n in order, or two runs that continue
+ * each other's channels (a CTH01 power pair, channels 1-6 and 7-12), or a
+ * lone reading. One pass checks, one writes; 0 (nothing written) when the
+ * scope is not so. */
+static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size_t b, int comma)
+{
+    struct run {
+        unsigned short start, end; /* [start, end) */
+        short next;                /* the run that continues this one's channels, or -1 */
+        unsigned char cont;        /* this run continues an earlier one */
+        unsigned char by_channel;
+    } run[LSWS_UPLINK_MAX];
+    size_t nr = 0;
+    for (size_t i = a; i < b;) {
+        const struct lsws_reading *h = &r[i];
+        if (!h->name || h->kind == LSWS_RD_REPLY || !(h->flags & LSWS_RDF_PLAIN))
+            return 0;
+        size_t j = i + 1;
+        while (j < b && r[j].name == h->name)
+            j++;
+        int by_channel = h->channel && h->kind != LSWS_RD_ALARM;
+        for (size_t k = i + 1; by_channel && k < j; k++)
+            if (r[k].channel != r[k - 1].channel + 1)
+                return 0;
+        if (!by_channel && j - i != 1)
+            return 0;
+        run[nr] = (struct run){(unsigned short)i, (unsigned short)j, -1, 0, (unsigned char)by_channel};
+        for (size_t q = 0; q < nr; q++) {
+            if (!same_name(r[run[q].start].name, h->name))
+                continue;
+            /* The last run of that name must end where this one begins. */
+            size_t last = q;
+            while (run[last].next >= 0)
+                last = (size_t)run[last].next;
+            if (!by_channel || !run[q].by_channel || r[run[last].end - 1].channel + 1 != h->channel)
+                return 0;
+            run[last].next = (short)nr;
+            run[nr].cont = 1;
+            break;
+        }
+        if (!run[nr].cont && by_channel && h->channel != 1)
+            return 0;
+        nr++;
+        i = j;
+    }
+    for (size_t q = 0; q < nr; q++) {
+        if (run[q].cont)
+            continue;
+        const struct lsws_reading *h = &r[run[q].start];
+        if (comma)
+            putc_(o, ',');
+        comma = 1;
+        put_key(o, h);
+        if (!run[q].by_channel) {
+            json_value(o, h);
+            continue;
+        }
+        putc_(o, '[');
+        int first = 1;
+        for (short x = (short)q; x >= 0; x = run[x].next)
+            for (size_t k = run[x].start; k < run[x].end; k++) {
+                if (!first)
+                    putc_(o, ',');
+                first = 0;
+                json_value(o, &r[k]);
+            }
+        putc_(o, ']');
+    }
+    return 1;
+}
+
+/* Members for readings [a, b) of one scope (live data or one record). The
+ * common scope (a WS523 report: a few readings, each its own member) is
+ * written straight; channels, repeated and dotted names are grouped. */
 static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, size_t b, int comma)
 {
+    int plain = b - a <= 16;
+    for (size_t i = a; i < b && plain; i++) {
+        const char *name = r[i].name;
+        if (!name || r[i].channel || r[i].kind == LSWS_RD_REPLY ||
+            (!(r[i].flags & LSWS_RDF_PLAIN) && strchr(name, '.')))
+            plain = 0;
+        for (size_t j = a; j < i && plain; j++)
+            plain = !same_name(r[j].name, name);
+    }
+    if (plain) {
+        for (size_t i = a; i < b; i++) {
+            if (comma)
+                putc_(o, ',');
+            comma = 1;
+            put_key(o, &r[i]);
+            json_value(o, &r[i]);
+        }
+        return;
+    }
+    if (json_runs(o, r, a, b, comma) || json_groups(o, r, a, b, comma))
+        return;
     uint8_t done[LSWS_UPLINK_MAX];
     memset(done + a, 0, b - a);
     json_level(o, r, a, b, NULL, 0, done, comma);
