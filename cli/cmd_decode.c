@@ -43,6 +43,17 @@ struct input {
     int from_server;    /* a TTS or ChirpStack message: "model" is printed */
 };
 
+/* An input with no identity yet (without clearing the text fields whole:
+ * this runs per line). */
+static void input_init(struct input *in, const char *kind, unsigned long pos)
+{
+    in->kind = kind;
+    in->pos = pos;
+    in->dev_eui[0] = in->device_id[0] = in->application_id[0] = in->received_at[0] = '\0';
+    in->f_port = in->f_cnt = -1;
+    in->from_server = 0;
+}
+
 struct decode_ctx {
     enum lsws_model_id model; /* --model, or LSWS_MODEL_COUNT: detect */
     struct lsws_cli *cli;
@@ -107,16 +118,12 @@ static void out_str(struct decode_ctx *ctx, const char *s)
 
 static void out_uint(struct decode_ctx *ctx, unsigned long v)
 {
-    char s[24];
-    size_t n = 0;
-    char tmp[24];
+    char tmp[24], *p = tmp + sizeof tmp;
     do {
-        tmp[n++] = (char)('0' + v % 10);
+        *--p = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    for (size_t i = 0; i < n; i++)
-        s[i] = tmp[n - 1 - i];
-    out_put(ctx, s, n);
+    out_put(ctx, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 /* A JSON string (the identity fields come from the network server). */
@@ -170,6 +177,26 @@ static int out_render(struct decode_ctx *ctx, render_fn *fn, const struct lsws_u
 static void out_head(struct decode_ctx *ctx, const struct input *in, const uint8_t *bytes,
                      size_t len, int model)
 {
+    /* The common head, {"line":N, written in place. */
+    if (!in->from_server && !ctx->with_input && sizeof ctx->out - ctx->out_len >= 40) {
+        char *d = ctx->out + ctx->out_len, *start = d;
+        *d++ = '{';
+        *d++ = '"';
+        for (const char *k = in->kind; *k;)
+            *d++ = *k++;
+        *d++ = '"';
+        *d++ = ':';
+        char tmp[24], *p = tmp + sizeof tmp;
+        unsigned long v = in->pos;
+        do {
+            *--p = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        while (p < tmp + sizeof tmp)
+            *d++ = *p++;
+        ctx->out_len += (size_t)(d - start);
+        return;
+    }
     out_str(ctx, "{\"");
     out_str(ctx, in->kind);
     out_str(ctx, "\":");
@@ -321,6 +348,18 @@ static const signed char hexval[256] = {
     ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 };
 
+/* Two hex digits (first in the low byte) -> their byte, or 0x100 when
+ * either is no digit: one lookup per byte of payload. Built once. */
+static uint16_t hex_pairs[65536];
+
+static void build_hex_pairs(void)
+{
+    for (unsigned i = 0; i < 65536; i++) {
+        int hi = hexval[i & 0xff], lo = hexval[i >> 8];
+        hex_pairs[i] = hi && lo ? (uint16_t)((hi - 1) << 4 | (lo - 1)) : 0x100;
+    }
+}
+
 /* Plain hex digits only (the common case): 0, else -1 (the library's
  * parser then takes it, with separators and its messages). */
 static int hex_fast(const char *s, size_t n, uint8_t *out, size_t cap, size_t *len)
@@ -328,10 +367,10 @@ static int hex_fast(const char *s, size_t n, uint8_t *out, size_t cap, size_t *l
     if (n % 2 || n / 2 > cap)
         return -1;
     for (size_t i = 0; i < n; i += 2) {
-        int hi = hexval[(unsigned char)s[i]], lo = hexval[(unsigned char)s[i + 1]];
-        if (!hi || !lo)
+        unsigned v = hex_pairs[(unsigned char)s[i] | (unsigned)(unsigned char)s[i + 1] << 8];
+        if (v > 0xff)
             return -1;
-        out[i / 2] = (uint8_t)((hi - 1) << 4 | (lo - 1));
+        out[i / 2] = (uint8_t)v;
     }
     *len = n / 2;
     return 0;
@@ -546,7 +585,8 @@ static int decode_text(struct decode_ctx *ctx, struct input *in, char *text, siz
 
 static int decode_line(struct decode_ctx *ctx, unsigned long lineno, char *line, size_t n)
 {
-    struct input in = {.kind = "line", .pos = lineno, .f_port = -1, .f_cnt = -1};
+    struct input in;
+    input_init(&in, "line", lineno);
     const char *nul = memchr(line, '\0', n);
     if (nul)
         return input_error(ctx, &in, NULL, 0, LSWS_ERR_SYNTAX,
@@ -581,7 +621,8 @@ static int decode_stdin(struct decode_ctx *ctx)
             }
             if (have >= LINE_MAX_BYTES) {
                 if (!skipping) {
-                    struct input in = {.kind = "line", .pos = lineno + 1, .f_port = -1, .f_cnt = -1};
+                    struct input in;
+                    input_init(&in, "line", lineno + 1);
                     input_error(ctx, &in, NULL, 0, LSWS_ERR_RANGE, "longer than %d characters",
                                 LINE_MAX_BYTES);
                 }
@@ -609,7 +650,8 @@ static int decode_stdin(struct decode_ctx *ctx)
         if (skipping) {
             skipping = 0; /* the rest of a line already reported */
         } else if (end - start > LINE_MAX_BYTES) {
-            struct input in = {.kind = "line", .pos = lineno, .f_port = -1, .f_cnt = -1};
+            struct input in;
+            input_init(&in, "line", lineno);
             input_error(ctx, &in, NULL, 0, LSWS_ERR_RANGE, "longer than %d characters",
                         LINE_MAX_BYTES);
         } else {
@@ -728,6 +770,7 @@ static int on_option(const char *name, const char *value, void *arg)
 int cmd_decode(int argc, char **argv, struct lsws_cli *cli)
 {
     static struct decode_ctx ctx; /* large buffers: not on the stack */
+    build_hex_pairs();
     ctx.model = LSWS_MODEL_COUNT;
     ctx.cli = cli;
     int rc = cli_options(cli, on_option, &ctx);
@@ -738,8 +781,8 @@ int cmd_decode(int argc, char **argv, struct lsws_cli *cli)
     if (argc) {
         ctx.many = argc > 1;
         for (int i = 0; i < argc && !ctx.write_error; i++) {
-            struct input in = {.kind = "argument", .pos = (unsigned long)i + 1, .f_port = -1,
-                               .f_cnt = -1};
+            struct input in;
+            input_init(&in, "argument", (unsigned long)i + 1);
             decode_text(&ctx, &in, argv[i], strlen(argv[i]));
         }
         out_flush(&ctx);

@@ -7,6 +7,19 @@
 
 static inline uint64_t lsws_get_le(const uint8_t *p, unsigned width)
 {
+    /* The widths the commands use, without a loop (this runs per value). */
+    switch (width) {
+    case 1:
+        return p[0];
+    case 2:
+        return (uint64_t)p[0] | (uint64_t)p[1] << 8;
+    case 3:
+        return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16;
+    case 4:
+        return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24;
+    default:
+        break;
+    }
     uint64_t v = 0;
     for (unsigned i = width; i-- > 0;)
         v = v << 8 | p[i];

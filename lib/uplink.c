@@ -577,6 +577,7 @@ struct candidate {
     uint8_t code_len;
     uint16_t plain; /* tel: bit f set when field f's name is plain (LSWS_RDF_PLAIN) */
     uint16_t data_len; /* tel: bytes after the code */
+    uint8_t simple;    /* tel: one plain number (most WS523 commands): walk reads it */
 };
 struct command_index {
     uint16_t start[257];
@@ -601,6 +602,14 @@ static uint16_t plain_fields(const struct ucmd *c)
     return bits;
 }
 
+/* One plain number field, once (WS523 voltage, current...). */
+static uint8_t is_simple(const struct ucmd *c)
+{
+    const struct ufield *f = c->f;
+    return c->nf == 1 && (f->type == FT_UINT || f->type == FT_SINT) && f->count == 1 &&
+           !(f->flags & UF_MASK) && (plain_fields(c) & 1);
+}
+
 static void build_indexes(void)
 {
     for (int m = 0; m < LSWS_MODEL_COUNT; m++) {
@@ -618,10 +627,11 @@ static void build_indexes(void)
                 if (t->cmds[i].code_len == len)
                     all[n++] = (struct candidate){&t->cmds[i], NULL, t->cmds[i].code, (uint8_t)len,
                                                   plain_fields(&t->cmds[i]),
-                                                  (uint16_t)cmd_data_len(&t->cmds[i])};
+                                                  (uint16_t)cmd_data_len(&t->cmds[i]),
+                                                  is_simple(&t->cmds[i])};
             for (size_t i = 0; i < n_set; i++)
                 if (set[i]->code_len == len)
-                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0};
+                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0, 0};
         }
         size_t count[256] = {0};
         for (size_t i = 0; i < n; i++)
@@ -656,6 +666,35 @@ static const struct candidate *lookup(const struct command_index *ix, const uint
             return k;
     }
     return NULL;
+}
+
+/* Reading r as the plain number raw of field f (value k) of cmd. */
+static inline void fill_number(const struct dctx *c, struct lsws_reading *r, const struct ucmd *cmd,
+                               const struct ufield *f, unsigned k, unsigned chan, uint64_t raw,
+                               int plain)
+{
+    uint64_t ones = f->width >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * f->width)) - 1;
+    r->name = f->name;
+    r->unit = f->unit;
+    r->text = NULL;
+    r->id = NULL;
+    r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
+    r->timestamp = c->timestamp;
+    r->record = c->record;
+    r->code = cmd->code;
+    r->kind = LSWS_RD_NUM;
+    r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
+    r->scale = f->scale;
+    r->mode = c->mode;
+    r->history_type = c->history_type;
+    r->alarm = 0;
+    r->flags = (f->flags & UF_INVALID) && raw == ones ? LSWS_RDF_INVALID : 0;
+    r->name_len = 0;
+    if (plain) {
+        r->flags |= LSWS_RDF_PLAIN;
+        r->name_len = f->name_len;
+    }
+    r->str[0] = '\0';
 }
 
 /* Finds the command at c->in[at]: telemetry first (the common case), then
@@ -732,30 +771,10 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, uint16_t plain
             c->n + f->count <= LSWS_UPLINK_MAX) {
             if (c->up) {
                 struct lsws_reading *r = &c->up->r[c->n];
-                uint64_t ones = f->width >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * f->width)) - 1;
-                for (unsigned k = 0; k < f->count; k++, r++) {
-                    uint64_t raw = lsws_get_le(c->in + p + (size_t)k * f->width, f->width);
-                    r->name = f->name;
-                    r->unit = f->unit;
-                    r->text = NULL;
-                    r->id = NULL;
-                    r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
-                    r->timestamp = c->timestamp;
-                    r->record = c->record;
-                    r->code = cmd->code;
-                    r->kind = LSWS_RD_NUM;
-                    r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
-                    r->scale = f->scale;
-                    r->mode = c->mode;
-                    r->history_type = c->history_type;
-                    r->alarm = 0;
-                    r->flags = (f->flags & UF_INVALID) && raw == ones ? LSWS_RDF_INVALID : 0;
-                    if (plain >> i & 1) {
-                        r->flags |= LSWS_RDF_PLAIN;
-                        r->name_len = f->name_len;
-                    }
-                    r->str[0] = '\0';
-                }
+                for (unsigned k = 0; k < f->count; k++, r++)
+                    fill_number(c, r, cmd, f, k, chan,
+                                lsws_get_le(c->in + p + (size_t)k * f->width, f->width),
+                                plain >> i & 1);
             }
             c->n += f->count;
             if (c->up)
@@ -1191,6 +1210,22 @@ static int walk(struct dctx *c)
         } else if (c->model == LSWS_MODEL_CTH01 && in[p] == CTH01_REPLY) {
             rc = decode_reply(c, p, &next);
         } else {
+            /* One plain number (most WS523 commands): read here. */
+            int first = 0;
+            const struct candidate *k = lookup(c->ix, in + p, len - p, &first);
+            if (k && k->simple && len - p - k->code_len >= k->data_len && c->n < LSWS_UPLINK_MAX &&
+                (!c->record || (k->tel->flags & UC_HISTORY))) {
+                const struct ufield *fl = k->tel->f;
+                if (c->up) {
+                    fill_number(c, &c->up->r[c->n], k->tel, fl, 0, 0,
+                                lsws_get_le(in + p + k->code_len, fl->width), 1);
+                    c->up->n = c->n + 1;
+                }
+                c->n++;
+                c->record_empty = 0;
+                p += k->code_len + k->data_len;
+                continue;
+            }
             struct found f;
             size_t n0 = c->n;
             rc = find_command(c, p, &f);

@@ -192,22 +192,41 @@ static void put_jstr(struct out *o, const char *s)
     putc_(o, '"');
 }
 
-/* "name": for a member: straight when the decoder marked the name plain. */
+/* "name": for a member: straight when the decoder marked the name plain
+ * (through locals: a store through o->buf could alias o itself, so the
+ * compiler would read o->len back after every byte). */
 static void put_key(struct out *o, const struct lsws_reading *r)
 {
-    if (r->flags & LSWS_RDF_PLAIN) {
-        putc_(o, '"');
-        put(o, r->name, r->name_len);
-        putc_(o, '"');
-    } else {
-        put_jstr(o, r->name ? r->name : "");
+    size_t len = o->len, n = r->name_len;
+    if ((r->flags & LSWS_RDF_PLAIN) && len <= o->cap && n + 3 <= o->cap - len) {
+        char *d = o->buf + len;
+        d[0] = '"';
+        if (n <= 16)
+            copy_small(d + 1, r->name, n);
+        else
+            memcpy(d + 1, r->name, n);
+        d[n + 1] = '"';
+        d[n + 2] = ':';
+        o->len = len + n + 3;
+        return;
     }
+    put_jstr(o, r->name ? r->name : "");
     putc_(o, ':');
 }
 
 static int same_name(const char *a, const char *b)
 {
     return a == b || (a && b && a[0] == b[0] && strcmp(a, b) == 0);
+}
+
+/* same_name of two readings, by their lengths first when both are plain. */
+static int same_reading_name(const struct lsws_reading *x, const struct lsws_reading *y)
+{
+    if (x->name == y->name)
+        return 1;
+    if ((x->flags & y->flags & LSWS_RDF_PLAIN) && x->name_len != y->name_len)
+        return 0;
+    return same_name(x->name, y->name);
 }
 
 static const char *text_of(const struct lsws_reading *r)
@@ -498,7 +517,7 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
             return 0;
         run[nr] = (struct run){(unsigned short)i, (unsigned short)j, -1, 0, (unsigned char)by_channel};
         for (size_t q = 0; q < nr; q++) {
-            if (!same_name(r[run[q].start].name, h->name))
+            if (!same_reading_name(&r[run[q].start], h))
                 continue;
             /* The last run of that name must end where this one begins. */
             size_t last = q;
@@ -553,7 +572,7 @@ static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, si
             (!(r[i].flags & LSWS_RDF_PLAIN) && strchr(name, '.')))
             plain = 0;
         for (size_t j = a; j < i && plain; j++)
-            plain = !same_name(r[j].name, name);
+            plain = !same_reading_name(&r[j], &r[i]);
     }
     if (plain) {
         for (size_t i = a; i < b; i++) {
