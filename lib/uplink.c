@@ -602,12 +602,12 @@ static uint16_t plain_fields(const struct ucmd *c)
     return bits;
 }
 
-/* One plain number field, once (WS523 voltage, current...). */
+/* One field of plain numbers (WS523 voltage, CTH01's 12 THDi values). */
 static uint8_t is_simple(const struct ucmd *c)
 {
     const struct ufield *f = c->f;
-    return c->nf == 1 && (f->type == FT_UINT || f->type == FT_SINT) && f->count == 1 &&
-           !(f->flags & UF_MASK) && (plain_fields(c) & 1);
+    return c->nf == 1 && (f->type == FT_UINT || f->type == FT_SINT) && !(f->flags & UF_MASK) &&
+           (plain_fields(c) & 1);
 }
 
 static void build_indexes(void)
@@ -1213,15 +1213,18 @@ static int walk(struct dctx *c)
             /* One plain number (most WS523 commands): read here. */
             int first = 0;
             const struct candidate *k = lookup(c->ix, in + p, len - p, &first);
-            if (k && k->simple && len - p - k->code_len >= k->data_len && c->n < LSWS_UPLINK_MAX &&
+            if (k && k->simple && len - p - k->code_len >= k->data_len &&
+                c->n + k->tel->f->count <= LSWS_UPLINK_MAX &&
                 (!c->record || (k->tel->flags & UC_HISTORY))) {
                 const struct ufield *fl = k->tel->f;
+                const uint8_t *b = in + p + k->code_len;
                 if (c->up) {
-                    fill_number(c, &c->up->r[c->n], k->tel, fl, 0, 0,
-                                lsws_get_le(in + p + k->code_len, fl->width), 1);
-                    c->up->n = c->n + 1;
+                    for (unsigned j = 0; j < fl->count; j++, b += fl->width)
+                        fill_number(c, &c->up->r[c->n + j], k->tel, fl, j, 0,
+                                    lsws_get_le(b, fl->width), 1);
+                    c->up->n = c->n + fl->count;
                 }
-                c->n++;
+                c->n += fl->count;
                 c->record_empty = 0;
                 p += k->code_len + k->data_len;
                 continue;

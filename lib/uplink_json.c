@@ -91,6 +91,52 @@ static size_t fmt_uint(char *s, uint64_t v)
     return n;
 }
 
+/* The common number: |value| < 2^32 and 0-2 decimals (every telemetry
+ * value). Writes at most 14 bytes at d; returns how many. */
+static inline size_t fmt_small(char *d, int64_t value, unsigned scale)
+{
+    static const uint32_t pow10_32[10] = {1u, 10u, 100u, 1000u, 10000u, 100000u,
+                                          1000000u, 10000000u, 100000000u, 1000000000u};
+    char *s = d;
+    uint32_t v = (uint32_t)(value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value), fp = 0;
+    if (value < 0)
+        *d++ = '-';
+    if (scale == 2) {
+        fp = v % 100;
+        v /= 100;
+    } else if (scale == 1) {
+        fp = v % 10;
+        v /= 10;
+    }
+    uint32_t v1 = v | 1;
+    unsigned t = ((32u - (unsigned)__builtin_clz(v1)) * 1233u) >> 12;
+    unsigned nd = t + 1 - (v1 < pow10_32[t]);
+    char *q = d + nd;
+    d = q;
+    while (v >= 100) {
+        unsigned r = v % 100;
+        v /= 100;
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        q -= 2;
+        memcpy(q, digit_pairs + 2 * v, 2);
+    } else {
+        *--q = (char)('0' + v);
+    }
+    if (scale == 2) {
+        d[0] = '.';
+        memcpy(d + 1, digit_pairs + 2 * fp, 2);
+        d += 3;
+    } else if (scale == 1) {
+        d[0] = '.';
+        d[1] = (char)('0' + fp);
+        d += 2;
+    }
+    return (size_t)(d - s);
+}
+
 /* value / 10^scale with exactly `scale` decimals (-30, 2 -> "-0.30"),
  * straight into the buffer: the digits are counted first, then written from
  * the last one back (no copies; this runs per reading). */
@@ -103,6 +149,10 @@ static void put_num(struct out *o, int64_t value, unsigned scale)
                                        10000000000000000u, 100000000000000000u,
                                        1000000000000000000u, 10000000000000000000u};
     uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+    if (mag <= UINT32_MAX && scale <= 2 && o->len <= o->cap && o->cap - o->len >= 16) {
+        o->len += fmt_small(o->buf + o->len, value, scale);
+        return;
+    }
     if (scale > 19)
         scale = 19;
     /* Digits of mag without a loop: log2, then log10 from it (1233/4096
@@ -553,7 +603,10 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
                 if (!first)
                     putc_(o, ',');
                 first = 0;
-                json_value(o, &r[k]);
+                if (r[k].kind == LSWS_RD_NUM && !(r[k].flags & LSWS_RDF_INVALID))
+                    put_num(o, r[k].value, r[k].scale); /* json_value's, without the switch */
+                else
+                    json_value(o, &r[k]);
             }
         putc_(o, ']');
     }

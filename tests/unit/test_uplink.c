@@ -797,6 +797,56 @@ static void test_render_contract(void **state)
     }
 }
 
+/* Numbers print exactly value / 10^scale, whatever path the renderer takes
+ * (the fast one for 32-bit values with 0-2 decimals, the general one). */
+static void reference_number(int64_t v, unsigned scale, char *buf, size_t n)
+{
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, p = 1;
+    for (unsigned i = 0; i < scale; i++)
+        p *= 10;
+    if (scale)
+        snprintf(buf, n, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(mag / p), (int)(scale & 7),
+                 (unsigned long long)(mag % p));
+    else
+        snprintf(buf, n, "%s%llu", v < 0 ? "-" : "", (unsigned long long)mag);
+}
+
+static void test_number_format(void **state)
+{
+    (void)state;
+    static const int64_t values[] = {0, 1, 9, 10, 99, 100, 101, 999, 1000, 65535, 99999, 100000,
+                                     4294967295LL, 4294967296LL, 9999999999LL, INT32_MAX,
+                                     (int64_t)INT32_MAX + 1, INT64_MAX, -1, -9, -10, -100,
+                                     INT32_MIN, -4294967295LL, -4294967296LL, INT64_MIN + 1,
+                                     INT64_MIN, 123456789012345LL};
+    struct lsws_reading r = {.kind = LSWS_RD_NUM, .name = "x"};
+    char got[64], want[64];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        for (unsigned scale = 0; scale <= 4; scale++) {
+            r.value = values[i];
+            r.scale = (uint8_t)scale;
+            lsws_reading_format(&r, got, sizeof got);
+            reference_number(values[i], scale, want, sizeof want);
+            if (strcmp(got, want) != 0)
+                fail_msg("%lld scale %u: got '%s', want '%s'", (long long)values[i], scale, got, want);
+            /* A buffer too small still reports the length needed. */
+            assert_int_equal(lsws_reading_format(&r, got, 3), strlen(want));
+        }
+    /* And random ones. */
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        r.value = (int64_t)(x >> (x % 64));
+        if (x & 1)
+            r.value = -r.value;
+        r.scale = (uint8_t)(x % 4);
+        lsws_reading_format(&r, got, sizeof got);
+        reference_number(r.value, r.scale, want, sizeof want);
+        if (strcmp(got, want) != 0)
+            fail_msg("%lld scale %u: got '%s', want '%s'", (long long)r.value, r.scale, got, want);
+    }
+}
+
 static void test_text(void **state)
 {
     (void)state;
@@ -1291,6 +1341,7 @@ int main(void)
         cmocka_unit_test(test_too_many_readings), cmocka_unit_test(test_autodetect),
         cmocka_unit_test(test_builder),          cmocka_unit_test(test_render_contract),
         cmocka_unit_test(test_text),             cmocka_unit_test(test_random),
+        cmocka_unit_test(test_number_format),
         cmocka_unit_test(test_settings_through_model),
         cmocka_unit_test(test_stream_examples),
         cmocka_unit_test(test_stream_300_records),
