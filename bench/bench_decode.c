@@ -1,5 +1,15 @@
 /* Uplink decode throughput: hex line -> bytes -> decode -> JSON line.
  *
+ *   bench_decode cli LSWS [WS523_COUNT [CTH01_COUNT [RUNS]]]
+ *       the `lsws decode --json` process itself: writes the periodic
+ *       payloads (default 1,000,000 WS523 and 100,000 CTH01, as gen) one
+ *       hex payload per line to a file per model, runs
+ *       `LSWS --json decode --model MODEL < FILE` with its output on a pipe
+ *       this program drains (and checks: one JSON line per payload), RUNS
+ *       times (default 5), and reports the best run's payloads per second
+ *       of the child's CPU time (user + system: one core) and of wall time,
+ *       and its peak RSS; then the same for a tenth of the input, to show
+ *       that memory does not grow with it
  *   bench_decode gen FILE [WS523_COUNT [CTH01_COUNT]]
  *       writes WS523 then CTH01 periodic payloads (default 1,000,000 and
  *       100,000), one per line as "ws523 <hex>" / "cth01 <hex>", with
@@ -14,11 +24,15 @@
  *       (lsws_uplink_decode and lsws_uplink_json); the output is the same.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lsws.h"
 
@@ -265,15 +279,158 @@ static int run(int nfiles, char **files, int streaming)
     return t[0].errors || t[1].errors ? 1 : 0;
 }
 
+/* ---- cli: the lsws decode process ------------------------------------------- */
+
+struct child_run {
+    double wall, cpu; /* seconds */
+    long max_rss;     /* KiB */
+    unsigned long lines, bytes;
+    int status;
+};
+
+/* Runs `lsws --json decode --model MODEL < input`, draining its stdout
+ * (to_null: stdout is /dev/null, and lines are not counted). */
+static int run_lsws(const char *lsws, const char *model, const char *input, int to_null,
+                    struct child_run *out)
+{
+    int in = open(input, O_RDONLY), pipefd[2];
+    if (in < 0 || pipe(pipefd) != 0) {
+        fprintf(stderr, "bench_decode: %s: %s\n", input, strerror(errno));
+        return -1;
+    }
+    double t0 = now();
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(in, STDIN_FILENO);
+        if (to_null) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, pipefd[1]);
+        }
+        dup2(pipefd[1], STDOUT_FILENO);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        close(in);
+        execl(lsws, lsws, "--json", "decode", "--model", model, (char *)NULL);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    close(in);
+    static char buf[1 << 16];
+    ssize_t n;
+    out->lines = out->bytes = 0;
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) {
+        out->bytes += (unsigned long)n;
+        for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + n - p))); p++)
+            out->lines++;
+    }
+    close(pipefd[0]);
+    struct rusage ru;
+    if (wait4(pid, &out->status, 0, &ru) != pid)
+        return -1;
+    out->wall = now() - t0;
+    out->cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+               ru.ru_stime.tv_usec / 1e6;
+    out->max_rss = ru.ru_maxrss;
+    return 0;
+}
+
+/* One model's payloads as plain hex lines. */
+static int write_payloads(const char *path, int model, unsigned long count)
+{
+    static struct lsws_uplink up;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    uint32_t energy = 0;
+    for (unsigned long i = 0; i < count; i++) {
+        if (model == LSWS_MODEL_WS523) {
+            energy += (uint32_t)rnd(0, 50);
+            build_ws523(&up, energy);
+        } else {
+            build_cth01(&up, (unsigned)i);
+        }
+        uint8_t bytes[512];
+        char hex[2 * sizeof bytes + 1];
+        size_t len;
+        struct lsws_error err;
+        must(lsws_uplink_encode(&up, bytes, sizeof bytes, &len, &err), &err);
+        lsws_hex_format(bytes, len, hex);
+        fprintf(f, "%s\n", hex);
+    }
+    return fclose(f);
+}
+
+static int cli(const char *lsws, unsigned long n_ws, unsigned long n_cth, int runs)
+{
+    static const struct {
+        const char *name;
+        int model;
+    } models[] = {{"ws523", LSWS_MODEL_WS523}, {"cth01", LSWS_MODEL_CTH01}};
+    char dir[] = "/tmp/bench_decode.XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    int rc = 0;
+    for (int m = 0; m < 2; m++) {
+        unsigned long count = m == 0 ? n_ws : n_cth;
+        for (int part = 0; part < 2 && count; part++) {
+            unsigned long k = part == 0 ? count : count / 10;
+            char path[64];
+            snprintf(path, sizeof path, "%s/%s-%lu.hex", dir, models[m].name, k);
+            rng_state = 0x5eed5eed12345678u; /* the same payloads every time */
+            if (write_payloads(path, models[m].model, k) != 0) {
+                fprintf(stderr, "bench_decode: cannot write '%s'\n", path);
+                return 1;
+            }
+            for (int to_null = 0; to_null < 2; to_null++) {
+                struct child_run best = {0};
+                for (int r = 0; r < runs; r++) {
+                    struct child_run cr;
+                    if (run_lsws(lsws, models[m].name, path, to_null, &cr) != 0 ||
+                        !WIFEXITED(cr.status) || WEXITSTATUS(cr.status) != 0 ||
+                        (!to_null && cr.lines != k)) {
+                        fprintf(stderr,
+                                "bench_decode: %s %s: exit status %d, %lu lines for %lu payloads\n",
+                                lsws, path, cr.status, cr.lines, k);
+                        rc = 1;
+                        break;
+                    }
+                    if (r == 0 || cr.cpu < best.cpu)
+                        best = cr;
+                }
+                if (rc)
+                    break;
+                printf("%s %8lu payloads > %s: %6.3f s CPU: %9.0f payloads/s (%9.0f per wall "
+                       "second), peak RSS %ld KiB\n",
+                       models[m].name, k, to_null ? "/dev/null" : "pipe     ", best.cpu,
+                       (double)k / best.cpu, (double)k / best.wall, best.max_rss);
+            }
+            if (rc)
+                break;
+            unlink(path);
+        }
+    }
+    rmdir(dir);
+    return rc;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_decode gen FILE [WS523_COUNT [CTH01_COUNT]]\n"
+    fprintf(stderr, "usage: bench_decode cli LSWS [WS523_COUNT [CTH01_COUNT [RUNS]]]\n"
+                    "       bench_decode gen FILE [WS523_COUNT [CTH01_COUNT]]\n"
                     "       bench_decode run [--stream] FILE...\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
+    if (argc >= 3 && strcmp(argv[1], "cli") == 0 && argc <= 6) {
+        unsigned long n_ws = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000000ul;
+        unsigned long n_cth = argc > 4 ? strtoul(argv[4], NULL, 10) : 100000ul;
+        int runs = argc > 5 ? atoi(argv[5]) : 5;
+        return cli(argv[2], n_ws, n_cth, runs > 0 ? runs : 1);
+    }
     if (argc >= 3 && strcmp(argv[1], "gen") == 0 && argc <= 5) {
         unsigned long n_ws = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000000ul;
         unsigned long n_cth = argc > 4 ? strtoul(argv[4], NULL, 10) : 100000ul;

@@ -577,7 +577,8 @@ struct candidate {
     uint8_t code_len;
     uint16_t plain; /* tel: bit f set when field f's name is plain (LSWS_RDF_PLAIN) */
     uint16_t data_len; /* tel: bytes after the code */
-    uint8_t simple;    /* tel: one plain number (most WS523 commands): walk reads it */
+    uint8_t simple;    /* tel: one field of plain numbers: walk reads it */
+    uint8_t simple_enum; /* tel: one named byte (WS523 socket status): walk reads it */
 };
 struct command_index {
     uint16_t start[257];
@@ -610,6 +611,14 @@ static uint8_t is_simple(const struct ucmd *c)
            (plain_fields(c) & 1);
 }
 
+/* One named byte, once (WS523 socket status, CTH01 device status). */
+static uint8_t is_simple_enum(const struct ucmd *c)
+{
+    const struct ufield *f = c->f;
+    return c->nf == 1 && f->type == FT_ENUM && f->width == 1 && f->count == 1 &&
+           !(f->flags & UF_ANY) && (plain_fields(c) & 1);
+}
+
 static void build_indexes(void)
 {
     for (int m = 0; m < LSWS_MODEL_COUNT; m++) {
@@ -628,10 +637,10 @@ static void build_indexes(void)
                     all[n++] = (struct candidate){&t->cmds[i], NULL, t->cmds[i].code, (uint8_t)len,
                                                   plain_fields(&t->cmds[i]),
                                                   (uint16_t)cmd_data_len(&t->cmds[i]),
-                                                  is_simple(&t->cmds[i])};
+                                                  is_simple(&t->cmds[i]), is_simple_enum(&t->cmds[i])};
             for (size_t i = 0; i < n_set; i++)
                 if (set[i]->code_len == len)
-                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0, 0};
+                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0, 0, 0};
         }
         size_t count[256] = {0};
         for (size_t i = 0; i < n; i++)
@@ -1228,6 +1237,28 @@ static int walk(struct dctx *c)
                 c->record_empty = 0;
                 p += k->code_len + k->data_len;
                 continue;
+            }
+            /* One named byte, named (the general path says what is wrong). */
+            if (k && k->simple_enum && len - p - k->code_len >= 1 && c->n < LSWS_UPLINK_MAX &&
+                (!c->record || (k->tel->flags & UC_HISTORY))) {
+                const struct ufield *fl = k->tel->f;
+                uint8_t b = in[p + k->code_len];
+                const char *text = enum_name(fl->names, b);
+                /* WS523 socket status: a cause, if any, is another reading. */
+                int cause = (fl->flags & UF_SOCKET) && ((b & 0x10) || (p == 0 && len == 3));
+                if (text && !cause) {
+                    if (c->up) {
+                        struct lsws_reading *r = &c->up->r[c->n];
+                        fill_number(c, r, k->tel, fl, 0, 0, b, 1);
+                        r->kind = LSWS_RD_ENUM;
+                        r->text = text;
+                        c->up->n = c->n + 1;
+                    }
+                    c->n++;
+                    c->record_empty = 0;
+                    p += k->code_len + 1;
+                    continue;
+                }
             }
             struct found f;
             size_t n0 = c->n;

@@ -633,7 +633,10 @@ static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, si
                 putc_(o, ',');
             comma = 1;
             put_key(o, &r[i]);
-            json_value(o, &r[i]);
+            if (r[i].kind == LSWS_RD_NUM && !(r[i].flags & LSWS_RDF_INVALID))
+                put_num(o, r[i].value, r[i].scale);
+            else
+                json_value(o, &r[i]);
         }
         return;
     }
