@@ -301,6 +301,15 @@ for m in $MODELS; do
     check "man page lists the $n_list actions of $m under its name (has $n_man)" test "$n_man" -eq "$n_list"
 done
 
+# docs/decode.md's table of downlinks has a row for each model's action,
+# its usage as --list gives it (the table escapes | as \|).
+while IFS= read -r row; do
+    check "docs/decode.md lists the action '$row'" grep -qF -- "$row" "$SRC/docs/decode.md"
+done < <("$LSWS" --json encode --list | /usr/bin/python3 -c 'import json, sys
+for a in json.load(sys.stdin):
+    u = (a["action"] + " " + a["args"]).strip().replace("|", "\\|")
+    print("| " + a["model"] + " | `" + u + "`")')
+
 # groff renders it without warnings.
 if command -v groff >/dev/null 2>&1; then
     warnings=$(groff -man -Tutf8 -ww -z "$MANPAGE" 2>&1)

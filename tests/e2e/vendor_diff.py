@@ -98,7 +98,7 @@ def vendor_cth01(d, p, out):
             # The vendor decoder's invalid-value table has no entry under the
             # name it uses here (voltage_unbalance), so it shows ffff as
             # 655.35; lsws marks it as the vendor does everywhere else
-            # (docs/decode.md, "Invalid readings").
+            # (docs/decode.md, "Where the guides disagree", 12).
             if k == "voltage_unbalance_alarm" and out[q + ".value"] == 655.35:
                 out[q + ".value"] = "error"
         elif k in ("current_alarm", "voltage_alarm", "thdi_alarm", "thdv_alarm"):
