@@ -20,6 +20,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define PAYLOAD_MAX (128 * 1024)    /* a page of 300 full CTH01 history records fits */
 #define LINE_MAX_BYTES (512 * 1024) /* a network server's message around such a payload */
@@ -242,15 +245,60 @@ static void out_head(struct decode_ctx *ctx, const struct input *in, const uint8
 static int input_error(struct decode_ctx *ctx, const struct input *in, const uint8_t *bytes,
                        size_t len, int code, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* Length of the UTF-8 sequence at s (n bytes left) when it is a valid,
+ * printable one, else 0: control characters, stray or overlong bytes,
+ * surrogates and sequences cut short are not. */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c >= 0x20 && c < 0x7f)
+        return 1;
+    size_t k = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!k || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return k;
+}
+
+/* src with every byte that is no printable UTF-8 written as \xNN, so that
+ * a message quoting a bad input line is one line of valid UTF-8 (JSON
+ * needs it; a terminal is spared control bytes). */
+static void printable_copy(char *dst, size_t cap, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n = strlen(src), o = 0;
+    for (size_t i = 0; i < n && o + 5 <= cap;) {
+        size_t k = utf8_printable(s + i, n - i);
+        if (k) {
+            if (o + k + 1 > cap)
+                break;
+            memcpy(dst + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            snprintf(dst + o, cap - o, "\\x%02x", s[i]);
+            o += 4;
+            i++;
+        }
+    }
+    dst[o] = '\0';
+}
+
 static int input_error(struct decode_ctx *ctx, const struct input *in, const uint8_t *bytes,
                        size_t len, int code, const char *fmt, ...)
 {
-    char msg[600], full[700];
+    char msg[600], raw[700], full[700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(full, sizeof full, "%s %lu: %s", in->kind, in->pos, msg);
+    snprintf(raw, sizeof raw, "%s %lu: %s", in->kind, in->pos, msg);
+    printable_copy(full, sizeof full, raw);
     cli_fail(EXIT_FAILED, code, "%s", full);
     ctx->failed = 1;
     if (ctx->cli->json) {
@@ -366,7 +414,29 @@ static int hex_fast(const char *s, size_t n, uint8_t *out, size_t cap, size_t *l
 {
     if (n % 2 || n / 2 > cap)
         return -1;
-    for (size_t i = 0; i < n; i += 2) {
+    size_t i = 0;
+#ifdef __SSE2__
+    /* 16 digits at a time: each checked to be 0-9, a-f or A-F, turned into
+     * its value, and the pairs packed into 8 bytes. */
+    const __m128i c0 = _mm_set1_epi8('0' - 1), c9 = _mm_set1_epi8('9' + 1);
+    const __m128i ca = _mm_set1_epi8('a' - 1), cf = _mm_set1_epi8('f' + 1);
+    const __m128i lower = _mm_set1_epi8(0x20), low8 = _mm_set1_epi16(0x00ff);
+    for (; i + 16 <= n; i += 16) {
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i l = _mm_or_si128(c, lower);
+        /* Signed compares: bytes 0x80-0xff are negative, so no digit. */
+        __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(c, c0), _mm_cmplt_epi8(c, c9));
+        __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, ca), _mm_cmplt_epi8(l, cf));
+        if (_mm_movemask_epi8(_mm_or_si128(dig, let)) != 0xffff)
+            return -1;
+        __m128i v = _mm_or_si128(_mm_and_si128(dig, _mm_sub_epi8(c, _mm_set1_epi8('0'))),
+                                 _mm_and_si128(let, _mm_sub_epi8(l, _mm_set1_epi8('a' - 10))));
+        /* 16-bit lanes hold (first digit) | (second) << 8. */
+        __m128i pair = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(v, low8), 4), _mm_srli_epi16(v, 8));
+        _mm_storel_epi64((__m128i *)(void *)(out + i / 2), _mm_packus_epi16(pair, pair));
+    }
+#endif
+    for (; i < n; i += 2) {
         unsigned v = hex_pairs[(unsigned char)s[i] | (unsigned)(unsigned char)s[i + 1] << 8];
         if (v > 0xff)
             return -1;

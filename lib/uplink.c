@@ -24,6 +24,7 @@
 #include "uplink_int.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +527,7 @@ struct found {
     uint16_t code;  /* the code as on the wire (WS523: fe.. for a response on fe) */
     uint16_t plain; /* the candidate's plain fields */
     uint16_t data_len; /* telemetry: bytes after the code */
+    const struct lsws_reading *proto; /* telemetry: the readings of its fields (fill_run) */
 };
 
 /* "01", "00-0b", "00, 02 or 05": the second code bytes that may follow b0. */
@@ -570,6 +572,78 @@ static const char *second_bytes(const struct dctx *c, uint8_t b0, char *buf, siz
  * telemetry before settings. Built once; a lookup scans the few
  * candidates of one byte. */
 #define MAX_CANDIDATES 192
+#define MAX_PROTOS 512
+/* Reading r as the plain number raw of field f (value k) of cmd. */
+static inline void fill_number(const struct dctx *c, struct lsws_reading *r, const struct ucmd *cmd,
+                               const struct ufield *f, unsigned k, unsigned chan, uint64_t raw,
+                               int plain)
+{
+    uint64_t ones = f->width >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * f->width)) - 1;
+    r->name = f->name;
+    r->unit = f->unit;
+    r->text = NULL;
+    r->id = NULL;
+    r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
+    r->timestamp = c->timestamp;
+    r->record = c->record;
+    r->code = cmd->code;
+    r->kind = LSWS_RD_NUM;
+    r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
+    r->scale = f->scale;
+    r->mode = c->mode;
+    r->history_type = c->history_type;
+    r->alarm = 0;
+    r->flags = (f->flags & UF_INVALID) && raw == ones ? LSWS_RDF_INVALID : 0;
+    r->name_len = 0;
+    if (plain) {
+        r->flags |= LSWS_RDF_PLAIN;
+        r->name_len = f->name_len;
+    }
+    r->str[0] = '\0';
+}
+
+/* fill_number for the f->count values of a plain-number field f from b
+ * on, in one loop per width: each reading is a copy of proto (the field's
+ * first value in live data) and the parts that differ. */
+static inline __attribute__((always_inline)) void
+fill_run_w(const struct dctx *c, struct lsws_reading *r, const struct lsws_reading *proto,
+           const struct ufield *f, const uint8_t *b, unsigned chan, unsigned w)
+{
+    uint64_t ones = w >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * w)) - 1;
+    /* Sign extension without a branch: (raw ^ m) - m, m the sign bit. */
+    uint64_t m = f->type == FT_SINT && w < 8 ? (uint64_t)1 << (8 * w - 1) : 0;
+    int marks = (f->flags & UF_INVALID) != 0;
+    unsigned ch0 = f->ch0, n = f->count;
+    for (unsigned k = 0; k < n; k++, b += w) {
+        uint64_t raw = lsws_get_le(b, w);
+        memcpy(&r[k], proto, offsetof(struct lsws_reading, str) + 1); /* str[0]: '\0' */
+        r[k].value = (int64_t)((raw ^ m) - m);
+        r[k].channel = (uint8_t)(ch0 ? ch0 + k : chan);
+        if (marks && raw == ones)
+            r[k].flags |= LSWS_RDF_INVALID;
+    }
+    if (c->record || c->timestamp || c->mode || c->history_type)
+        for (unsigned k = 0; k < n; k++) {
+            r[k].timestamp = c->timestamp;
+            r[k].record = c->record;
+            r[k].mode = c->mode;
+            r[k].history_type = c->history_type;
+        }
+}
+
+static inline __attribute__((always_inline)) void fill_run(const struct dctx *c, struct lsws_reading *r,
+                            const struct lsws_reading *proto, const struct ufield *f,
+                            const uint8_t *b, unsigned chan)
+{
+    switch (f->width) {
+    case 1: fill_run_w(c, r, proto, f, b, chan, 1); break;
+    case 2: fill_run_w(c, r, proto, f, b, chan, 2); break;
+    case 3: fill_run_w(c, r, proto, f, b, chan, 3); break;
+    case 4: fill_run_w(c, r, proto, f, b, chan, 4); break;
+    default: fill_run_w(c, r, proto, f, b, chan, f->width); break;
+    }
+}
+
 struct candidate {
     const struct ucmd *tel;
     const struct lsws_command *set;
@@ -579,10 +653,15 @@ struct candidate {
     uint16_t data_len; /* tel: bytes after the code */
     uint8_t simple;    /* tel: one field of plain numbers: walk reads it */
     uint8_t simple_enum; /* tel: one named byte (WS523 socket status): walk reads it */
+    uint16_t proto0;     /* tel: its fields' readings in command_index.proto */
 };
 struct command_index {
     uint16_t start[257];
     struct candidate c[MAX_CANDIDATES];
+    /* For each telemetry candidate's field f, at proto[c.proto0 + f]: the
+     * reading of its first value as fill_number makes it in live data,
+     * copied and patched by fill_run. */
+    struct lsws_reading proto[MAX_PROTOS];
 };
 static struct command_index indexes[LSWS_MODEL_COUNT];
 static pthread_once_t index_once = PTHREAD_ONCE_INIT;
@@ -637,10 +716,10 @@ static void build_indexes(void)
                     all[n++] = (struct candidate){&t->cmds[i], NULL, t->cmds[i].code, (uint8_t)len,
                                                   plain_fields(&t->cmds[i]),
                                                   (uint16_t)cmd_data_len(&t->cmds[i]),
-                                                  is_simple(&t->cmds[i]), is_simple_enum(&t->cmds[i])};
+                                                  is_simple(&t->cmds[i]), is_simple_enum(&t->cmds[i]), 0};
             for (size_t i = 0; i < n_set; i++)
                 if (set[i]->code_len == len)
-                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0, 0, 0};
+                    all[n++] = (struct candidate){NULL, set[i], (uint16_t)set[i]->code, (uint8_t)len, 0, 0, 0, 0, 0};
         }
         size_t count[256] = {0};
         for (size_t i = 0; i < n; i++)
@@ -652,6 +731,20 @@ static void build_indexes(void)
         memcpy(fill, ix->start, sizeof fill);
         for (size_t i = 0; i < n; i++) /* stable: keeps the order above */
             ix->c[fill[all[i].code_len == 2 ? all[i].code >> 8 : all[i].code]++] = all[i];
+        static const struct dctx live; /* record 0, no history context */
+        size_t np = 0;
+        for (size_t i = 0; i < n; i++) {
+            const struct ucmd *tel = ix->c[i].tel;
+            if (!tel)
+                continue;
+            if (np + tel->nf > MAX_PROTOS)
+                abort(); /* raise MAX_PROTOS */
+            ix->c[i].proto0 = (uint16_t)np;
+            for (unsigned f = 0; f < tel->nf; f++)
+                fill_number(&live, &ix->proto[np + f], tel, &tel->f[f], 0, 0, 0,
+                            ix->c[i].plain >> f & 1);
+            np += tel->nf;
+        }
     }
 }
 
@@ -677,35 +770,6 @@ static const struct candidate *lookup(const struct command_index *ix, const uint
     return NULL;
 }
 
-/* Reading r as the plain number raw of field f (value k) of cmd. */
-static inline void fill_number(const struct dctx *c, struct lsws_reading *r, const struct ucmd *cmd,
-                               const struct ufield *f, unsigned k, unsigned chan, uint64_t raw,
-                               int plain)
-{
-    uint64_t ones = f->width >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * f->width)) - 1;
-    r->name = f->name;
-    r->unit = f->unit;
-    r->text = NULL;
-    r->id = NULL;
-    r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
-    r->timestamp = c->timestamp;
-    r->record = c->record;
-    r->code = cmd->code;
-    r->kind = LSWS_RD_NUM;
-    r->channel = (uint8_t)(f->ch0 ? f->ch0 + k : chan);
-    r->scale = f->scale;
-    r->mode = c->mode;
-    r->history_type = c->history_type;
-    r->alarm = 0;
-    r->flags = (f->flags & UF_INVALID) && raw == ones ? LSWS_RDF_INVALID : 0;
-    r->name_len = 0;
-    if (plain) {
-        r->flags |= LSWS_RDF_PLAIN;
-        r->name_len = f->name_len;
-    }
-    r->str[0] = '\0';
-}
-
 /* Finds the command at c->in[at]: telemetry first (the common case), then
  * the settings commands uplinks carry; fails with a message if none. A
  * WS523 downlink response may come on channel fe instead of ff (as the
@@ -729,6 +793,7 @@ static int find_command(struct dctx *c, size_t at, struct found *out)
     out->set = k ? k->set : NULL;
     out->plain = k ? k->plain : 0;
     out->data_len = k ? k->data_len : 0;
+    out->proto = k && k->tel ? &ix->proto[k->proto0] : NULL;
     if (k)
         return LSWS_OK;
     if (c->model == LSWS_MODEL_WS523 && !have_b1)
@@ -753,8 +818,8 @@ static int find_command(struct dctx *c, size_t at, struct found *out)
                      "malformed frame at byte %zu: unknown command 0x%02x", at, b0);
 }
 
-static int decode_command(struct dctx *c, const struct ucmd *cmd, uint16_t plain, size_t need,
-                          size_t at, size_t *next)
+static int decode_command(struct dctx *c, const struct ucmd *cmd, uint16_t plain,
+                          const struct lsws_reading *proto, size_t need, size_t at, size_t *next)
 {
     char label[40];
     size_t p = at + cmd->code_len;
@@ -778,7 +843,9 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, uint16_t plain
          * in one loop. Everything else goes the general way below. */
         if ((f->type == FT_UINT || f->type == FT_SINT) && !(f->flags & UF_MASK) && atype < 0 &&
             c->n + f->count <= LSWS_UPLINK_MAX) {
-            if (c->up) {
+            if (c->up && proto) {
+                fill_run(c, &c->up->r[c->n], &proto[i], f, c->in + p, chan);
+            } else if (c->up) {
                 struct lsws_reading *r = &c->up->r[c->n];
                 for (unsigned k = 0; k < f->count; k++, r++)
                     fill_number(c, r, cmd, f, k, chan,
@@ -1228,9 +1295,7 @@ static int walk(struct dctx *c)
                 const struct ufield *fl = k->tel->f;
                 const uint8_t *b = in + p + k->code_len;
                 if (c->up) {
-                    for (unsigned j = 0; j < fl->count; j++, b += fl->width)
-                        fill_number(c, &c->up->r[c->n + j], k->tel, fl, j, 0,
-                                    lsws_get_le(b, fl->width), 1);
+                    fill_run(c, &c->up->r[c->n], &c->ix->proto[k->proto0], fl, b, 0);
                     c->up->n = c->n + fl->count;
                 }
                 c->n += fl->count;
@@ -1264,7 +1329,7 @@ static int walk(struct dctx *c)
             size_t n0 = c->n;
             rc = find_command(c, p, &f);
             if (rc == LSWS_OK)
-                rc = f.tel ? decode_command(c, f.tel, f.plain, f.data_len, p, &next)
+                rc = f.tel ? decode_command(c, f.tel, f.plain, f.proto, f.data_len, p, &next)
                            : decode_settings_command(c, f.set, p, &next);
             /* A response on channel fe: its readings keep the fe code. */
             if (rc == LSWS_OK && c->up && (f.code >> 8) == 0xfe && c->model == LSWS_MODEL_WS523)

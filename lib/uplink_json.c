@@ -91,10 +91,62 @@ static size_t fmt_uint(char *s, uint64_t v)
     return n;
 }
 
-/* The common number: |value| < 2^32 and 0-2 decimals (every telemetry
- * value). Writes at most 14 bytes at d; returns how many. */
-static inline size_t fmt_small(char *d, int64_t value, unsigned scale)
+/* v < 10^8 as eight digit values (0-9), the first in the low byte: the
+ * halves, the hundreds and the tens split in parallel in one 64-bit word
+ * (multiplications by 10486 / 2^20 and 103 / 2^10 divide exactly in these
+ * ranges). */
+static inline uint64_t digits8(uint32_t v)
 {
+    uint64_t merged = (uint64_t)(v / 10000u) | (uint64_t)(v % 10000u) << 32;
+    uint64_t top = ((merged * 10486u) >> 20) & ((0x7full << 32) | 0x7fu);
+    uint64_t bot = merged - 100u * top;
+    uint64_t hundreds = (bot << 16) + top;
+    uint64_t tens = (hundreds * 103u) >> 10;
+    tens &= (0xfull << 48) | (0xfull << 32) | (0xfull << 16) | 0xfu;
+    return tens + ((hundreds - 10u * tens) << 8);
+}
+
+/* The common number: |value| < 2^32 and 0-2 decimals (every telemetry
+ * value). Writes at most 16 bytes at d (the first 14 or fewer are the
+ * number); returns how many. */
+static inline __attribute__((always_inline)) size_t fmt_small(char *d, int64_t value,
+                                                                 unsigned scale)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    char *s = d;
+    uint32_t v = (uint32_t)(value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value), hi = 0;
+    if (value < 0)
+        *d++ = '-';
+    if (v >= 100000000u) { /* the top one or two digits, then eight */
+        hi = v / 100000000u;
+        v -= hi * 100000000u;
+        if (hi >= 10) {
+            memcpy(d, digit_pairs + 2 * hi, 2);
+            d += 2;
+        } else {
+            *d++ = (char)('0' + hi);
+        }
+    }
+    uint64_t w = digits8(v);
+    /* Leading zeros are the low zero bytes; keep the integer digit and the
+     * decimals. */
+    unsigned lz = 0;
+    if (!hi) {
+        lz = w ? (unsigned)__builtin_ctzll(w) / 8 : 8;
+        if (lz > 7 - scale)
+            lz = 7 - scale;
+    }
+    uint64_t asc = w + 0x3030303030303030u, lead = asc >> (8 * lz);
+    memcpy(d, &lead, 8);
+    d += 8 - lz - scale;
+    if (scale) {
+        uint64_t dec = asc >> (8 * (8 - scale));
+        d[0] = '.';
+        memcpy(d + 1, &dec, 2);
+        d += 1 + scale;
+    }
+    return (size_t)(d - s);
+#else
     static const uint32_t pow10_32[10] = {1u, 10u, 100u, 1000u, 10000u, 100000u,
                                           1000000u, 10000000u, 100000000u, 1000000000u};
     char *s = d;
@@ -135,12 +187,28 @@ static inline size_t fmt_small(char *d, int64_t value, unsigned scale)
         d += 2;
     }
     return (size_t)(d - s);
+#endif
 }
 
+static void put_num_any(struct out *o, int64_t value, unsigned scale);
+
 /* value / 10^scale with exactly `scale` decimals (-30, 2 -> "-0.30"),
- * straight into the buffer: the digits are counted first, then written from
- * the last one back (no copies; this runs per reading). */
-static void put_num(struct out *o, int64_t value, unsigned scale)
+ * straight into the buffer. The common number (fmt_small) is written in
+ * place, inlined where readings are written; put_num_any does the rest. */
+static inline __attribute__((always_inline)) void put_num(struct out *o, int64_t value,
+                                                               unsigned scale)
+{
+    size_t len = o->len;
+    if (value >= -(int64_t)UINT32_MAX && value <= (int64_t)UINT32_MAX && scale <= 2 &&
+        len <= o->cap && o->cap - len >= 16)
+        o->len = len + fmt_small(o->buf + len, value, scale);
+    else
+        put_num_any(o, value, scale);
+}
+
+/* put_num for any value and scale: the digits are counted first, then
+ * written from the last one back (no copies). */
+static void put_num_any(struct out *o, int64_t value, unsigned scale)
 {
     static const uint64_t pow10[20] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u,
                                        10000000u, 100000000u, 1000000000u, 10000000000u,
@@ -149,10 +217,6 @@ static void put_num(struct out *o, int64_t value, unsigned scale)
                                        10000000000000000u, 100000000000000000u,
                                        1000000000000000000u, 10000000000000000000u};
     uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-    if (mag <= UINT32_MAX && scale <= 2 && o->len <= o->cap && o->cap - o->len >= 16) {
-        o->len += fmt_small(o->buf + o->len, value, scale);
-        return;
-    }
     if (scale > 19)
         scale = 19;
     /* Digits of mag without a loop: log2, then log10 from it (1233/4096
@@ -548,9 +612,16 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
     struct run {
         unsigned short start, end; /* [start, end) */
         short next;                /* the run that continues this one's channels, or -1 */
+        short last;                /* first run of a name: the name's last run so far */
+        short hnext;               /* the next first run in the same hash bucket, or -1 */
         unsigned char cont;        /* this run continues an earlier one */
         unsigned char by_channel;
     } run[LSWS_UPLINK_MAX];
+    /* First runs by a hash of the name's length and letters, so that
+     * finding a name's earlier run is not a pass over every run. */
+    enum { HBITS = 6 };
+    short head[1u << HBITS];
+    memset(head, 0xff, sizeof head);
     size_t nr = 0;
     for (size_t i = a; i < b;) {
         const struct lsws_reading *h = &r[i];
@@ -565,19 +636,26 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
                 return 0;
         if (!by_channel && j - i != 1)
             return 0;
-        run[nr] = (struct run){(unsigned short)i, (unsigned short)j, -1, 0, (unsigned char)by_channel};
-        for (size_t q = 0; q < nr; q++) {
-            if (!same_reading_name(&r[run[q].start], h))
-                continue;
+        run[nr] = (struct run){(unsigned short)i, (unsigned short)j, -1, (short)nr, -1, 0,
+                               (unsigned char)by_channel};
+        size_t nl = h->name_len;
+        unsigned hash = (unsigned)(nl * 7u + (unsigned char)h->name[0] * 3u +
+                                   (nl ? (unsigned char)h->name[nl - 1] : 0u)) &
+                        ((1u << HBITS) - 1);
+        short q = head[hash];
+        while (q >= 0 && !same_reading_name(&r[run[q].start], h))
+            q = run[q].hnext;
+        if (q >= 0) {
             /* The last run of that name must end where this one begins. */
-            size_t last = q;
-            while (run[last].next >= 0)
-                last = (size_t)run[last].next;
+            size_t last = (size_t)run[q].last;
             if (!by_channel || !run[q].by_channel || r[run[last].end - 1].channel + 1 != h->channel)
                 return 0;
             run[last].next = (short)nr;
+            run[q].last = (short)nr;
             run[nr].cont = 1;
-            break;
+        } else {
+            run[nr].hnext = head[hash];
+            head[hash] = (short)nr;
         }
         if (!run[nr].cont && by_channel && h->channel != 1)
             return 0;
@@ -619,13 +697,18 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
 static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, size_t b, int comma)
 {
     int plain = b - a <= 16;
+    uint64_t seen = 0; /* a bit per hash of the names so far */
     for (size_t i = a; i < b && plain; i++) {
         const char *name = r[i].name;
-        if (!name || r[i].channel || r[i].kind == LSWS_RD_REPLY ||
-            (!(r[i].flags & LSWS_RDF_PLAIN) && strchr(name, '.')))
+        if (!name || r[i].channel || r[i].kind == LSWS_RD_REPLY || !(r[i].flags & LSWS_RDF_PLAIN))
             plain = 0;
-        for (size_t j = a; j < i && plain; j++)
-            plain = !same_reading_name(&r[j], &r[i]);
+        else {
+            /* Names are compared only when their hashes meet. */
+            uint64_t bit = (uint64_t)1 << ((r[i].name_len * 7u + (unsigned char)name[0]) & 63u);
+            for (size_t j = a; j < i && plain && (seen & bit); j++)
+                plain = !same_reading_name(&r[j], &r[i]);
+            seen |= bit;
+        }
     }
     if (plain) {
         for (size_t i = a; i < b; i++) {

@@ -58,6 +58,19 @@ rc=$?
 ok "a NUL byte makes the line an error (exit $rc)" [ "$rc" -eq 1 ]
 ok "the NUL byte is named with its column" grep -q "line 2: a NUL byte at column 5" "$TMP/err"
 ok "the lines around it decode" [ "$(grep -c socket_status "$TMP/jl")" -eq 2 ]
+# Bytes that are no printable UTF-8 (a stray 0xc1, a control byte) are
+# quoted as \xNN in the message: every error line is valid JSON.
+printf '01\xc10203\nab\x01cd\n0102030405060708\xff90a0b0c0d0e0f10\n' >"$TMP/bin"
+"$LSWS" --json decode --model cth01 <"$TMP/bin" >"$TMP/jl" 2>"$TMP/err"
+ok "bad bytes are quoted as \\xNN in messages" /usr/bin/python3 - "$TMP/jl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+msgs = [l["error"]["message"] for l in lines]
+assert [l["line"] for l in lines] == [1, 2, 3], lines
+assert "'01\\xc10203': '\\xc1' at character 3" in msgs[0], msgs
+assert "'ab\\x01cd'" in msgs[1] and "'\\xff' at character 17" in msgs[2], msgs
+PY
+ok "and so on standard error" grep -qF "line 2: 'ab\x01cd'" "$TMP/err"
 # Lines longer than any message: an error each (within one read, and
 # longer than the input buffer), and the next line still decodes.
 { head -c 600000 /dev/zero | tr '\0' 'a'; printf '\n'; head -c 2000000 /dev/zero | tr '\0' 'b';
