@@ -5,8 +5,9 @@
  *       payloads (default 1,000,000 WS523 and 100,000 CTH01, as gen) one
  *       hex payload per line to a file per model, runs
  *       `LSWS --json decode --model MODEL < FILE` with its output on a pipe
- *       this program drains (and checks: one JSON line per payload), RUNS
- *       times (default 5), and reports the best run's payloads per second
+ *       this program drains (and checks: one JSON line per payload), then
+ *       with it on /dev/null, RUNS times each (default 5), and reports for
+ *       each the best run's payloads per second
  *       of the child's CPU time (user + system: one core) and of wall time,
  *       and its peak RSS; then the same for a tenth of the input, to show
  *       that memory does not grow with it

@@ -16,6 +16,7 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== benchmarks (figures only: bench/README.md)"
 build/bench_decode gen build/bench-payloads.txt 100000 10000
 build/bench_decode run build/bench-payloads.txt >/dev/null
+build/bench_decode cli build/lsws 100000 10000 1
 [ -x build/bench_link ] && sh bench/link.sh build
 
 echo "== build with ASan+UBSan and test"
