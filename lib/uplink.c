@@ -1001,7 +1001,12 @@ static int bad_setting(struct dctx *c, const struct lsws_command *cmd, uint16_t 
     const struct lsws_row *row = s->row;
     size_t at = p + s->off;
     char found[2 * 16 + 1], label[40], list[160];
-    lsws_hex_format(c->in + at, row->width < 16 ? row->width : 16, found);
+    /* The field's bytes that are there: a length-prefixed text may end
+     * before its row's width. */
+    size_t shown = row->width < 16 ? row->width : 16;
+    if (shown > c->len - at)
+        shown = c->len - at;
+    lsws_hex_format(c->in + at, shown, found);
     cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
     if (ref & LSWS_CMD_CONST) {
         uint8_t b[8] = {0};

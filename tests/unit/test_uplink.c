@@ -538,6 +538,10 @@ static void test_malformed(void **state)
         {WS, "ff24020a", LSWS_ERR_MALFORMED, 2, "current_alarm_config.enable is 02: expected 00 or 01"},
         {CTH, "c802", LSWS_ERR_MALFORMED, 1, "device_status is 02: expected 00 or 01"},
         {CTH, "cf0004", LSWS_ERR_MALFORMED, 2, "work_mode is 04: expected 00, 01, 02 or 03"},
+        /* A text shorter than its row: the message quotes only the bytes there
+         * (fuzz_uplink found the read past the end). */
+        {CTH, "6401ff", LSWS_ERR_MALFORMED, 1, "bluetooth_name.content is 01ff: not a value"},
+        {CTH, "6402ff41", LSWS_ERR_MALFORMED, 1, "bluetooth_name.content is 02ff41: not a value"},
         {CTH, "310c02000000", LSWS_ERR_MALFORMED, 1, "command 0x31 channel is 12: expected 0-11"},
         {CTH, "320302000000", LSWS_ERR_MALFORMED, 1, "command 0x32 channel is 3: expected 0-2"},
         {CTH, "310005000000", LSWS_ERR_MALFORMED, 2, "alarm type is 05: expected 00, 01"},
