@@ -814,6 +814,8 @@ int lsws_ledger_open(const char *where, const char *operator_name, const char *s
 void lsws_ledger_close(struct lsws_ledger *l);
 const char *lsws_ledger_where(const struct lsws_ledger *l); /* for messages */
 const char *lsws_ledger_backend(const struct lsws_ledger *l); /* "sqlite" */
+/* Who this ledger's claims belong to: "station|host|pid|run", one per open. */
+const char *lsws_ledger_owner(const struct lsws_ledger *l);
 
 enum lsws_claim {
     LSWS_CLAIM_NONE = 0,   /* nothing recorded: begin a new record (lsws_ledger_begin) */
