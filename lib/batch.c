@@ -55,9 +55,19 @@ struct var_check {
     int rc;
 };
 
+static const char *lower_of(const char *s, char *buf, size_t n)
+{
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        buf[i] = (char)tolower((unsigned char)s[i]);
+    buf[i] = '\0';
+    return buf;
+}
+
 /* Each placeholder has exactly one source. */
 static int check_var(const char *name, const char *key, void *ctx)
 {
+    char lower[64];
     struct var_check *v = ctx;
     const struct lsws_manifest *m = v->b->o.manifest;
     int from_manifest = !builtin(name) && m && lsws_manifest_has(m, name), from_gen = generated(v->b, name);
@@ -69,7 +79,7 @@ static int check_var(const char *name, const char *key, void *ctx)
     else if (!builtin(name) && !from_manifest && !from_gen)
         v->rc = lsws_fail(v->err, LSWS_ERR_INCOMPLETE, SIZE_MAX,
                           "placeholder ${%s} of %s has no value: add a manifest column '%s' or --generate %s", name,
-                          key, name, name);
+                          key, name, lower_of(name, lower, sizeof lower));
     else if (from_manifest)
         v->rc = lsws_manifest_check_filled(m, name, v->err);
     return v->rc != LSWS_OK;
@@ -258,8 +268,7 @@ static int fill(const struct lsws_batch *b, const char *sn, const char *eui, str
 
 static const char *const network_keys[] = {"lorawan.app_eui",  "lorawan.app_key",  "lorawan.band",
                                            "lorawan.channels", "lorawan.version",  "lorawan.join_type",
-                                           "lorawan.dev_addr", "lorawan.app_skey", "lorawan.nwk_skey",
-                                           "lorawan.work_mode", NULL};
+                                           "lorawan.dev_addr", "lorawan.app_skey", "lorawan.nwk_skey", NULL};
 
 /* What network servers need, as the unit holds it now: its settings
  * before, with the settings written over them. */

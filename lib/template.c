@@ -18,6 +18,8 @@ static void locate(const char *text, size_t len, size_t from, const char *key,
                    struct lsws_error *err)
 {
     size_t klen = strlen(key);
+    if (!err)
+        return;
     for (size_t i = from; i + klen + 2 <= len; i++) {
         if (text[i] != '"' || memcmp(text + i + 1, key, klen) != 0 || text[i + 1 + klen] != '"')
             continue;
