@@ -56,6 +56,9 @@ struct lsws_cli {
     /* Preconditions the given arguments do not need, set by the command's
      * check hook (backup --list and diff A B need no device). */
     unsigned drop_needs;
+    /* The exit status is an answer, not a failure (diff: 5 is "different"):
+     * main prints no JSON error object for it. */
+    int exit_is_answer;
     struct cli_given given[CLI_GIVEN_MAX]; /* the command's own options (cli_options) */
     size_t n_given;
 };

@@ -13,7 +13,7 @@ int check_diff(int argc, char **argv, struct lsws_cli *cli)
     if (argc < 1)
         return cli_error(EXIT_USAGE, "diff needs a FILE (against the device) or two files");
     for (int i = 0; i < argc; i++) {
-        struct lsws_tpl *t;
+        struct lsws_tpl *t = NULL;
         int rc = cli_load_tpl(argv[i], LSWS_TPL_PLACEHOLDERS, &t);
         if (rc == EXIT_OK)
             rc = cli_select(cli, argv[i], t);
@@ -123,6 +123,8 @@ static int compare(struct lsws_cli *cli, const struct diff *d, const struct lsws
     else
         cli_put_line(r, "same: %zu setting%s compared", compared, compared == 1 ? "" : "s");
     int rc = cli_print(cli, r, 0);
+    if (rc == EXIT_OK && differ)
+        cli->exit_is_answer = 1; /* different is the answer, not a failure */
     return rc != EXIT_OK ? rc : differ ? EXIT_VERIFY : EXIT_OK;
 }
 

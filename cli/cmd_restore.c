@@ -41,7 +41,7 @@ int check_restore(int argc, char **argv, struct lsws_cli *cli)
     if (o.last == (argc == 1))
         return cli_error(EXIT_USAGE, "restore needs a FILE or --last (not both)");
     if (argc == 1) {
-        struct lsws_tpl *t;
+        struct lsws_tpl *t = NULL;
         int rc = load(cli, argv[0], &t);
         lsws_tpl_free(t);
         return rc;
@@ -102,7 +102,7 @@ int cmd_restore(int argc, char **argv, struct lsws_cli *cli)
             return cli_fail(EXIT_FAILED, lrc, "%s", err.msg);
         cli_note(cli, "restoring %s", path);
     }
-    struct lsws_tpl *t;
+    struct lsws_tpl *t = NULL;
     int rc = load(cli, file, &t);
     if (rc != EXIT_OK)
         return rc;

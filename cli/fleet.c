@@ -25,6 +25,7 @@ int cli_file_error(int exit_code, const char *file, const struct lsws_error *err
 
 int cli_load_tpl(const char *file, unsigned flags, struct lsws_tpl **out)
 {
+    *out = NULL;
     char *text;
     size_t len;
     int rc = cli_read_file(file, TEMPLATE_MAX, &text, &len);

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     int rc = dispatch(&cli, argc, argv);
     if (rc == CLI_DONE)
         return EXIT_OK;
-    if (rc != EXIT_OK && cli.json)
+    if (rc != EXIT_OK && cli.json && !cli.exit_is_answer)
         cli_print_error(rc);
     return rc;
 }
