@@ -262,6 +262,36 @@ static int load_manifest(const char *file, struct lsws_manifest **m)
     return lrc == LSWS_OK ? EXIT_OK : cli_file_error(EXIT_FAILED, file, &err);
 }
 
+/* With a manifest and the units known in advance, each unit's row is
+ * found before anything is written: a row that matches two units, a unit
+ * that two rows name, or a unit with no row refuses the whole batch. (A
+ * tap loop cannot know its units in advance: lsws_batch_unit checks each
+ * one before writing it.) Identifying needs no password. */
+static int check_manifest_units(struct lsws_cli *cli, struct source *src, const struct lsws_manifest *m,
+                                const char *file)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        struct session s;
+        if (session_open_uri(cli, &s, src->uris[i], 0, 0) != EXIT_OK)
+            continue; /* reported again when its turn comes */
+        char eui[17];
+        size_t row;
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        lsws_hex_format(s.info.dev_eui, 8, eui);
+        if (lsws_manifest_find(m, s.info.sn, eui, &row, &err) != LSWS_OK) {
+            cli_file_error(EXIT_FAILED, file, &err);
+            bad++;
+        }
+        session_close(&s);
+    }
+    if (bad)
+        return cli_fail(EXIT_FAILED, LSWS_ERR_INVALID, "%s: %zu unit%s without exactly one row: nothing was written",
+                        file, bad, bad == 1 ? "" : "s");
+    return EXIT_OK;
+}
+
 /* One unit: open, provision, report. Returns EXIT_FAILED when the ledger
  * failed (the batch must stop), else EXIT_OK. */
 static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const char *uri, size_t i, size_t total,
@@ -353,6 +383,8 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
             goto out;
         }
     }
+    if (manifest && (rc = check_manifest_units(cli, &src, manifest, o.manifest)) != EXIT_OK)
+        goto out;
     catch_signals();
     struct counts c = {0};
     char uri[LSWS_URI_MAX];

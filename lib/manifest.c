@@ -319,7 +319,7 @@ int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out
         }
     }
     if (p.rc == LSWS_OK && csv_fini(&csv, on_field, on_row, &p) != 0 && p.rc == LSWS_OK)
-        fail_at(&p, LSWS_ERR_SYNTAX, p.line, p.col, "the file ends inside a quoted field");
+        fail_at(&p, LSWS_ERR_SYNTAX, p.field_line, p.field_col, "this quoted field is not closed before the file ends");
     csv_free(&csv);
     free_row(&p);
     free(p.row);
