@@ -88,6 +88,10 @@ static void on_field(void *data, size_t len, void *ctx)
         memcpy(text, data, len);
     text[len] = '\0';
     p->row[p->n++] = (struct cell){text, p->field_line, p->field_col};
+    /* Called on the delimiter: the next field starts just after it, even
+     * when it is empty at the end of its line. */
+    p->field_line = p->line;
+    p->field_col = p->col + 1;
     p->at_field_start = 1;
 }
 
@@ -298,7 +302,7 @@ int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out
     size_t start = len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0; /* a spreadsheet's BOM */
     /* One byte at a time, so every field and error knows its line and column. */
     for (size_t i = start; i < len && p.rc == LSWS_OK; i++) {
-        if (p.at_field_start) {
+        if (p.at_field_start && text[i] != '\r' && text[i] != '\n') { /* line ends start no field */
             p.field_line = p.line;
             p.field_col = p.col;
             p.at_field_start = 0;
