@@ -43,6 +43,36 @@ ok "the restart finishes the same record" [ "$(sql "SELECT id, state, outcome FR
 ok "the unit holds the key recorded before the crash" \
     sh -c "'$LSWS' -q --show-secrets -d '$dev' get lorawan.app_key | grep -q 'lorawan.app_key  $key'"
 
+# ---- Ctrl-C: the unit under way is finished, then the batch stops ----------------------
+# Slow units (50 ms per exchange) so that the signal comes in the middle of one.
+mkdir -p "$TMP/slow"
+slow=()
+for i in $(seq 1 10); do
+    n=$(printf %02d "$i")
+    "$LSWS" -q -d "sim:ws523?state=$TMP/slow/u$n.json&sn=0000000000000d$n" info >/dev/null
+    slow+=("sim:ws523?state=$TMP/slow/u$n.json&latency_ms=50")
+done
+"$LSWS" -q --json batch "$TMP/tpl.json" --generate app_key --ledger "$LEDGER" "${slow[@]}" >"$TMP/int.jsonl" 2>"$TMP/int.err" &
+pid=$!
+sleep 0.7
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+ok "Ctrl-C: exit 6 (interrupted)" [ "$rc" = 6 ]
+ok "Ctrl-C: the summary says interrupted, after some units and before the rest" "$PY" - "$TMP/int.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+s = [l["summary"] for l in lines if "summary" in l][0]
+units = [l for l in lines if "status" in l]
+assert s["interrupted"] is True and 0 < s["units"] < 10 and s["units"] == len(units) == s["ok"], s
+PY
+done_units=$(sql "SELECT COUNT(*) FROM records WHERE sn LIKE '0000000000000d%' AND state = 1")
+ok "Ctrl-C: every unit begun was finished and recorded, none left open" \
+    [ "$(sql "SELECT COUNT(*) FROM records WHERE sn LIKE '0000000000000d%' AND state != 1")" = 0 ] && [ "$done_units" -gt 0 ]
+w=0
+for f in "$TMP"/slow/u*.json; do w=$((w + $(writes "$f"))); done
+ok "Ctrl-C: the units written are the units recorded ($w)" [ "$w" = "$done_units" ]
+
 # ---- random kills over a batch ------------------------------------------------------
 mkdir -p "$TMP/f"
 uris=()
@@ -82,7 +112,7 @@ done
 ok "every unit written exactly once:$twice" [ -z "$twice" ] && [ "$total" = "$UNITS" ]
 ok "one record per unit, every one ok: none lost, none left open" \
     [ "$(sql "SELECT COUNT(*), COUNT(DISTINCT sn), SUM(state = 1) FROM records WHERE sn LIKE '00000000000000%'")" = "$UNITS|$UNITS|$UNITS" ]
-expect 0 "$((UNITS + 1)) units exported" -- "$LSWS" -q ledger export --ledger "$LEDGER" --format csv -o "$TMP/keys.csv"
+expect 0 "$((UNITS + 1 + done_units)) units exported" -- "$LSWS" -q ledger export --ledger "$LEDGER" --format csv -o "$TMP/keys.csv"
 for u in "${uris[@]}"; do
     "$LSWS" -q --json --show-secrets -d "$u" get lorawan.app_key general.report_interval | tr -d '\n'
     echo
