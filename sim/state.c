@@ -432,38 +432,6 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
     return root;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Makes the rename durable: fsync the directory (best effort). */
-static void sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct lsws_config *cfg,
                    struct lsws_error *err)
 {
@@ -471,41 +439,29 @@ int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct 
     json_t *root = state_json(st, cfg ? cfg : st->cfg);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(root);
-    size_t plen = strlen(path);
-    char *tmp = text ? malloc(plen + 8) : NULL;
-    if (!tmp) {
+    size_t len = text ? strlen(text) : 0;
+    char *buf = text ? realloc(text, len + 2) : NULL;
+    if (!buf) {
         free(text);
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
-    snprintf(tmp, plen + 8, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        int e = errno;
-        free(text);
-        free(tmp);
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
-    }
+    buf[len++] = '\n';
+    struct lsws_error werr;
+    lsws_error_clear(&werr);
+    int rc = lsws_file_write(path, buf, len, 0600, &werr);
+    free(buf);
+    if (rc != LSWS_OK)
+        return lsws_fail(err, rc, SIZE_MAX, "cannot write state file '%s': %s", path, werr.msg);
+    /* Saves happen under the lock: what is at path now is this version.
+     * Keep it open so its inode identifies it (no reload of our own save). */
     struct stat sb;
-    int bad = fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fchmod(fd, 0600) < 0 ||
-              write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-              fstat(fd, &sb) < 0;
-    int e = errno;
-    if (!bad && rename(tmp, path) < 0) {
-        bad = 1;
-        e = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot reopen state file '%s': %s", path, strerror(e));
     }
-    if (bad) {
-        close(fd);
-        unlink(tmp);
-    } else {
-        sync_dir(path);
-        remember(f, fd, &sb); /* the new version is ours: no reload of our own save */
-    }
-    free(text);
-    free(tmp);
-    if (bad)
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
+    remember(f, fd, &sb);
     return LSWS_OK;
 }
