@@ -140,7 +140,7 @@ static int transfer(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_
         uint32_t off = u->acked;
         size_t n = u->total - off < u->chunk ? u->total - off : u->chunk;
         put32(req, off);
-        put32(req + 4, lsws_crc32(0, payload + off, n));
+        put32(req + 4, lsws_crc32(lsws_crc32(0, req, 4), payload + off, n)); /* the offset and the data */
         memcpy(req + 8, payload + off, n);
         size_t rlen;
         int st;
