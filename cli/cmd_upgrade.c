@@ -298,8 +298,14 @@ int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    /* A signal ignored when lsws started (SIGINT of a script's background
+     * job) stays ignored. */
+    sigaction(SIGINT, NULL, &old_int);
+    sigaction(SIGTERM, NULL, &old_term);
+    if (old_int.sa_handler != SIG_IGN)
+        sigaction(SIGINT, &sa, NULL);
+    if (old_term.sa_handler != SIG_IGN)
+        sigaction(SIGTERM, &sa, NULL);
     double t0 = now_s();
     lrc = lsws_upgrade_run(s->client, u, on_progress, &p, &err);
     double secs = now_s() - t0;
