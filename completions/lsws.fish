@@ -130,6 +130,8 @@ complete -c lsws -n 'not __lsws_command' -a reset -d 'restore factory defaults (
 complete -c lsws -n 'not __lsws_command' -a reboot -d 'reboot the device'
 complete -c lsws -n 'not __lsws_command' -a password -d 'change the device password'
 complete -c lsws -n 'not __lsws_command' -a time -d 'set the CTH01 clock and time zone'
+complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
+complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
 # Global options (before or after the command)
@@ -176,5 +178,14 @@ complete -c lsws -n '__lsws_needs_sub time' -a sync -d 'set the clock and time z
 complete -c lsws -n '__lsws_using time' -l at -x -d "set this Unix time instead of the computer's clock"
 complete -c lsws -n '__lsws_using time' -l tz -x -d "time zone as UTC+HH:MM (default: the computer's)"
 
+# upgrade [--force] [--dry-run] FIRMWARE
+complete -c lsws -n '__lsws_needs_sub upgrade' -F
+complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
+complete -c lsws -n '__lsws_using upgrade' -l dry-run -d 'check the image against the unit, then stop'
+
+# firmware info FILE
+complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an image's header"
+complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
+
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware help'
