@@ -215,7 +215,8 @@ static void runs_now(const struct session *s, const struct lsws_upgrade *u, char
     (void)s;
 }
 
-static int explain(const struct lsws_cli *cli, const struct session *s, const struct lsws_upgrade *u, int lrc,
+/* Errors, not notes: -q does not hide what the unit holds after a failure. */
+static int explain(const struct session *s, const struct lsws_upgrade *u, int lrc,
                    const struct lsws_error *err)
 {
     char now[128];
@@ -235,7 +236,7 @@ static int explain(const struct lsws_cli *cli, const struct session *s, const st
             cli_fail(EXIT_FAILED, LSWS_ERR_IO, "upgrade of '%s' interrupted", s->uri);
         else
             cli_fail(code, lrc, "upgrade of '%s' interrupted: %s", s->uri, msg);
-        cli_note(cli, "'%s' holds %lu of %lu bytes of the image staged, and %s; run the same command again to resume",
+        cli_error(code, "'%s' holds %lu of %lu bytes of the image staged, and %s; run the same command again to resume",
                  s->uri, (unsigned long)u->acked, (unsigned long)u->total, now);
         return lrc > 0 ? EXIT_FAILED : code;
     case LSWS_UPG_CHECKSUM:
@@ -244,11 +245,11 @@ static int explain(const struct lsws_cli *cli, const struct session *s, const st
         return EXIT_VERIFY;
     case LSWS_UPG_NOT_COMMITTED:
         cli_fail(code, lrc, "'%s' verified the image but did not commit it: %s", s->uri, msg);
-        cli_note(cli, "%s; the image stays staged: the same command again commits it without sending it again", now);
+        cli_error(code, "%s; the image stays staged: the same command again commits it without sending it again", now);
         return code;
     case LSWS_UPG_UNKNOWN:
         cli_fail(EXIT_NODEV, lrc, "cannot tell whether '%s' committed the image: %s", s->uri, msg);
-        cli_note(cli, "it runs the old or the new firmware: check with 'lsws info'");
+        cli_error(EXIT_NODEV, "it runs the old or the new firmware: check with 'lsws info'");
         return EXIT_NODEV;
     case LSWS_UPG_MISMATCH:
         cli_fail(EXIT_VERIFY, lrc, "%s", msg);
@@ -278,7 +279,7 @@ int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli)
     lsws_version_format(u->h.fw, 0, to, sizeof to);
     lsws_version_format(u->before.hw, 1, hw, sizeof hw);
     if (lrc != LSWS_OK) {
-        rc = explain(cli, s, u, lrc, &err);
+        rc = explain(s, u, lrc, &err);
         if (cli->json)
             rc = report(cli, s, u, 0, rc);
         goto out;
@@ -289,8 +290,8 @@ int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli)
         rc = report(cli, s, u, 0, EXIT_OK);
         goto out;
     }
-    cli_note(cli, "'%s': %s firmware %s, %lu bytes, for %s hardware %s running %s", image.path, s->model->name, to,
-             (unsigned long)u->total, s->info.sn, hw, from);
+    cli_note(cli, "'%s': %s firmware %s, %lu bytes; %s %s (hardware %s) runs %s", image.path, s->model->name, to,
+             (unsigned long)u->total, s->model->name, s->info.sn, hw, from);
     if (!cli->deadline_ms)
         lsws_client_set_deadline(s->client, UPGRADE_DEADLINE_MS);
     struct progress p = {.cli = cli, .s = s, .bar = isatty(STDERR_FILENO) && !cli->json && !cli->quiet};
@@ -317,7 +318,7 @@ int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli)
     if (lrc == LSWS_OK) {
         rc = report(cli, s, u, secs, EXIT_OK);
     } else {
-        rc = explain(cli, s, u, lrc, &err);
+        rc = explain(s, u, lrc, &err);
         if (cli->json)
             rc = report(cli, s, u, secs, rc);
     }
