@@ -86,11 +86,22 @@ int lsws_upgrade_plan(const struct lsws_device_info *info, const uint8_t *image,
 /* FW_BEGIN: the unit says how much of this image it holds already. */
 static int begin(struct lsws_client *c, struct lsws_upgrade *u, int first)
 {
-    uint8_t req[LSWS_FW_BEGIN_LEN], resp[64];
+    uint8_t req[LSWS_FW_BEGIN_LEN], resp[LSWS_MSG_MAX];
     size_t rlen;
     int st;
     lsws_fw_begin_encode(&u->h, (u->flags & LSWS_FW_FORCE) ? LSWS_FW_BEGIN_FORCE : 0, req);
     int rc = lsws_client_call(c, LSWS_OP_FW_BEGIN, req, sizeof req, &st, resp, sizeof resp, &rlen, &u->error);
+    if (st == LSWS_ST_INVALID) {
+        /* offset (2) + message: the unit's own reason, in its words. */
+        int n = rlen > 2 ? (int)(rlen - 2) : 0;
+        for (int i = 0; i < n; i++)
+            if (resp[2 + i] < 0x20 || resp[2 + i] >= 0x7f)
+                n = i;
+        if (n > 200)
+            n = 200;
+        return lsws_fail(&u->error, LSWS_ERR_DEVICE, SIZE_MAX, "'%s' refused the image%s%.*s", lsws_client_uri(c),
+                         n ? ": " : "", n, (const char *)resp + 2);
+    }
     if (rc != LSWS_OK)
         return rc;
     if (rlen < 8)
