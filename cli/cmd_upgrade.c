@@ -17,13 +17,32 @@
 
 void cli_put_fw_header(struct cli_record *r, const struct lsws_fw_header *h);
 
-/* The image, read and checked by check_upgrade before the session opens
- * (one process runs one command). */
+/* The image, read by check_upgrade before the session opens, to check it,
+ * and again by cmd_upgrade (whose plan checks it again). */
 static struct {
     char *data;
     size_t len;
     const char *path;
 } image;
+
+/* Reads and checks the image into `image`; an exit code. */
+static int load_image(const char *path)
+{
+    int rc = cli_read_file(path, LSWS_FW_HEADER_LEN + LSWS_FW_PAYLOAD_MAX, &image.data, &image.len);
+    if (rc != EXIT_OK)
+        return rc;
+    image.path = path;
+    struct lsws_fw_header h;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    int lrc = lsws_fw_image_check((const uint8_t *)image.data, image.len, &h, &err);
+    if (lrc != LSWS_OK) {
+        free(image.data);
+        image.data = NULL;
+        return cli_fail(EXIT_FAILED, lrc, "'%s': %s (nothing was sent)", path, err.msg);
+    }
+    return EXIT_OK;
+}
 
 static volatile sig_atomic_t interrupted;
 
@@ -53,20 +72,11 @@ int check_upgrade(int argc, char **argv, struct lsws_cli *cli)
     (void)cli;
     if (argc != 1)
         return cli_error(EXIT_USAGE, "upgrade takes one FIRMWARE file");
-    int rc = cli_read_file(argv[0], LSWS_FW_HEADER_LEN + LSWS_FW_PAYLOAD_MAX, &image.data, &image.len);
-    if (rc != EXIT_OK)
-        return rc;
-    image.path = argv[0];
-    struct lsws_fw_header h;
-    struct lsws_error err;
-    lsws_error_clear(&err);
-    int lrc = lsws_fw_image_check((const uint8_t *)image.data, image.len, &h, &err);
-    if (lrc != LSWS_OK) {
-        free(image.data);
-        image.data = NULL;
-        return cli_fail(EXIT_FAILED, lrc, "'%s': %s (nothing was sent)", argv[0], err.msg);
-    }
-    return EXIT_OK;
+    /* Nothing stays allocated while main opens the session. */
+    int rc = load_image(argv[0]);
+    free(image.data);
+    image.data = NULL;
+    return rc;
 }
 
 /* ---- progress -------------------------------------------------------------------- */
@@ -262,13 +272,15 @@ static int explain(const struct session *s, const struct lsws_upgrade *u, int lr
 int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli)
 {
     (void)argc;
-    (void)argv;
     struct session *s = cli->session;
     struct lsws_upgrade *u = NULL;
     struct lsws_error err;
     lsws_error_clear(&err);
+    int rc = load_image(argv[0]); /* the file may have changed since check_upgrade */
+    if (rc != EXIT_OK)
+        return rc;
     int force = option_given(cli, "force"), dry = option_given(cli, "dry-run");
-    int rc, lrc = lsws_upgrade_plan(&s->info, (const uint8_t *)image.data, image.len, force ? LSWS_FW_FORCE : 0, &u,
+    int lrc = lsws_upgrade_plan(&s->info, (const uint8_t *)image.data, image.len, force ? LSWS_FW_FORCE : 0, &u,
                                     &err);
     if (!u) {
         rc = cli_fail(EXIT_FAILED, lrc, "'%s': %s (nothing was sent)", image.path, err.msg);

@@ -145,8 +145,10 @@ static int transfer(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_
     uint8_t req[LSWS_MSG_MAX], resp[64];
     const uint8_t *payload = u->image + LSWS_FW_HEADER_LEN;
     unsigned no_progress = 0, bad = 0, resyncs = 0;
+    size_t max = lsws_client_max_msg(c);
+    u->chunk = max > FW_DATA_HEAD ? max - FW_DATA_HEAD : 1;
     while (u->acked < u->total) {
-        size_t max = lsws_client_max_msg(c);
+        max = lsws_client_max_msg(c); /* a reconnect may bring other limits */
         u->chunk = max > FW_DATA_HEAD ? max - FW_DATA_HEAD : 1;
         uint32_t off = u->acked;
         size_t n = u->total - off < u->chunk ? u->total - off : u->chunk;

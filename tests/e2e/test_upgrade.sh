@@ -106,6 +106,7 @@ done
 ok "make a 2 MB image" "$SIM" --make-firmware huge.bin --model ws523 --fw-version 3.0 --size 2000000
 expect 1 "refused the image: an image of 2000000 bytes does not fit the unit's 1048576-byte firmware slot" -- "$LSWS" -d "$dev" upgrade huge.bin
 ok "refused by the unit: nothing staged" [ ! -e "$TMP/w2.json.fw" ]
+expect 4 "wrong password" -- env LSWS_PASSWORD=bad_00 "$LSWS" -d "$dev" upgrade ws523.bin
 expect 2 "upgrade takes one FIRMWARE file" -- "$LSWS" -d "$dev" upgrade
 expect 0 "can be upgraded from v1.8 to v1.9 with 'ws523.bin' (dry run: nothing was sent)" -- "$LSWS" -d "$dev" upgrade --dry-run ws523.bin
 ok "a dry run stages nothing" [ ! -e "$TMP/w2.json.fw" ]
