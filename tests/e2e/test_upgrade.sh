@@ -190,6 +190,26 @@ ok "SIGTERM: run the same command again" grep -q "run the same command again to 
 m=$(staged_ok "$state" cbig.bin 100000)
 ok "SIGTERM: went further, not to the end ($n -> $m)" test "${m:-0}" -gt $((n + 10000)) -a "${m:-0}" -lt 100000
 ok "SIGTERM: the unit still runs v1.1" [ "$(fw_of "$dev")" = v1.1 ]
+# Ctrl-C: SIGINT, sent from Python (a shell's background job ignores it,
+# and lsws keeps a SIGINT it was started ignoring ignored).
+/usr/bin/python3 - "$LSWS" "$dev" "$state.fw" $((m + 10000)) >"$TMP/int.out" 2>&1 <<'EOF'
+import os, signal, subprocess, sys, time
+lsws, dev, staged, want = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+p = subprocess.Popen([lsws, "-d", dev, "upgrade", "cbig.bin"], stderr=subprocess.PIPE, text=True)
+for _ in range(200):
+    if os.path.getsize(staged) - 64 > want:
+        break
+    time.sleep(0.05)
+p.send_signal(signal.SIGINT)
+err = p.communicate()[1]
+print("exit", p.returncode)
+print(err)
+EOF
+ok "Ctrl-C: exit 1" grep -q "^exit 1$" "$TMP/int.out"
+ok "Ctrl-C: interrupted, and how to resume" grep -q "run the same command again to resume" "$TMP/int.out"
+k=$(staged_ok "$state" cbig.bin 100000)
+ok "Ctrl-C: stopped after the chunk in flight ($m -> $k)" test "${k:-0}" -gt $((m + 10000)) -a "${k:-0}" -lt 100000
+m=$k
 expect 0 "resumed at byte $m" -- "$LSWS" -d "$dev" upgrade cbig.bin
 ok "after the kill and the stop: v1.2" [ "$(fw_of "$dev")" = v1.2 ]
 
