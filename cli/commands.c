@@ -24,6 +24,8 @@ int cmd_restore(int argc, char **argv, struct lsws_cli *cli);
 int cmd_diff(int argc, char **argv, struct lsws_cli *cli);
 int cmd_batch(int argc, char **argv, struct lsws_cli *cli);
 int cmd_ledger(int argc, char **argv, struct lsws_cli *cli);
+int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
+int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
     {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
@@ -66,6 +68,20 @@ static const struct cli_option time_options[] = {
     {0},
 };
 static const char *const time_subcommands[] = {"sync", NULL};
+static const struct cli_option upgrade_options[] = {
+    {"force", 0, NULL, "install an image older than the unit's firmware, or the same version"},
+    {"dry-run", 0, NULL, "check the image against the unit, then stop: nothing is sent"},
+    {0},
+};
+static const char *const firmware_subcommands[] = {"info", NULL};
+#define UPGRADE_NOTES                                                                                \
+    "The image is checked before anything is sent: its header, length, CRC-32 and\n"                \
+    "SHA-256, then the unit's model and hardware version, and that it is newer than\n"             \
+    "what the unit runs. Chunks fit the link; the unit acknowledges each with the\n"               \
+    "offset it expects next, verifies the whole image, commits it and reboots; lsws\n"             \
+    "then reconnects and reads the new version. Interrupted (a dropped link,\n"                    \
+    "Ctrl-C), the same command again resumes where the unit's staged copy ends; the\n"            \
+    "unit runs its old firmware until then. --deadline defaults to 3600 s here."
 
 static const struct cli_option backup_options[] = {
     {"output", 'o', "FILE", "write the backup to FILE (mode 0600; - for stdout)"},
@@ -116,6 +132,8 @@ int check_time(int argc, char **argv, struct lsws_cli *cli);
 int check_backup(int argc, char **argv, struct lsws_cli *cli);
 int check_restore(int argc, char **argv, struct lsws_cli *cli);
 int check_diff(int argc, char **argv, struct lsws_cli *cli);
+int check_upgrade(int argc, char **argv, struct lsws_cli *cli);
+int check_firmware(int argc, char **argv, struct lsws_cli *cli);
 
 #define LOGIN (CMD_DEVICE | CMD_AUTH)
 /* How get and keys read their arguments (lib/keys.c, lsws_model_match). */
@@ -178,6 +196,11 @@ const struct cli_command cli_commands[] = {
     {"ledger", cmd_ledger, .max_args = 2, .synopsis = "list|show|export [options] [ID|SN]",
      .summary = "list or show provisioning records, export units and keys for network servers",
      .options = ledger_options, .subcommands = ledger_subcommands},
+    {"upgrade", cmd_upgrade, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_upgrade,
+     .synopsis = "[--force] [--dry-run] FIRMWARE", .summary = "install a firmware image, resuming an interrupted transfer",
+     .notes = UPGRADE_NOTES, .options = upgrade_options},
+    {"firmware", cmd_firmware, .max_args = 2, .check = check_firmware, .synopsis = "info FILE",
+     .summary = "show and check a firmware image's header", .subcommands = firmware_subcommands},
     {"help", cmd_help, .max_args = 1, .synopsis = "[COMMAND]", .summary = "show help for lsws or a command"},
     {0},
 };

@@ -9,7 +9,7 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time backup restore diff batch ledger help"
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help"
 _lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
@@ -27,8 +27,10 @@ _lsws_opts_restore="--last --dry-run --only --exclude"
 _lsws_opts_diff="--only --exclude"
 _lsws_opts_batch="--all --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
 _lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
+_lsws_opts_upgrade="--force --dry-run"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
+_lsws_subs_firmware="info"
 _lsws_subs_ledger="list show export"
 _lsws_formats="tts-csv tts-json chirpstack csv"
 
@@ -207,6 +209,16 @@ _lsws()
                 ;;
             ledger)
                 [[ -z $sub ]] && _lsws_add "$_lsws_subs_ledger" "$cur"
+                ;;
+            upgrade)
+                # sub is the FIRMWARE operand once it is typed.
+                [[ -z $sub ]] && _lsws_add_files "$cur"
+                ;;
+            firmware)
+                case "$sub" in
+                    "") _lsws_add "$_lsws_subs_firmware" "$cur" ;;
+                    info) _lsws_add_files "$cur" ;;
+                esac
                 ;;
             help)
                 [[ -z $sub ]] && _lsws_add "$_lsws_commands" "$cur"

@@ -136,6 +136,8 @@ complete -c lsws -n 'not __lsws_command' -a restore -d 'write a template or back
 complete -c lsws -n 'not __lsws_command' -a diff -d 'compare the device with a file, or two files'
 complete -c lsws -n 'not __lsws_command' -a batch -d 'provision many units from one template, recorded in the ledger'
 complete -c lsws -n 'not __lsws_command' -a ledger -d 'list or show provisioning records, export units and keys'
+complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
+complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
 # Global options (before or after the command)
@@ -221,5 +223,14 @@ complete -c lsws -n '__lsws_using ledger' -s f -l format -x -a 'tts-csv tts-json
 complete -c lsws -n '__lsws_using ledger' -s o -l output -r -F -d 'write the export to FILE (mode 0600)'
 complete -c lsws -n '__lsws_using ledger' -l frequency-plan -x -d 'The Things Stack frequency plan for every unit'
 
+# upgrade [--force] [--dry-run] FIRMWARE
+complete -c lsws -n '__lsws_needs_sub upgrade' -F
+complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
+complete -c lsws -n '__lsws_using upgrade' -l dry-run -d 'check the image against the unit, then stop'
+
+# firmware info FILE
+complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an image's header"
+complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
+
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time backup restore diff batch ledger help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help'

@@ -3,13 +3,14 @@
 # Run as root (or with sudo). Safe to run again.
 set -eu
 # build: compiler, CMake, jansson (JSON), libserialport (serial transport),
-# libcsv (manifests; it has no pkg-config file), SQLite (the provisioning ledger)
+# libcsv (manifests; it has no pkg-config file), SQLite (the provisioning ledger),
+# libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32)
 # tests: cmocka, clang + its sanitizer/fuzzer runtimes, python3 (test
 # helpers), groff/zsh/fish (the docs test renders the man page and checks
 # every completion file with its own shell)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev libserialport-dev libcsv-dev libsqlite3-dev
+  libjansson-dev libserialport-dev libcsv-dev libsqlite3-dev libssl-dev zlib1g-dev
   libcmocka-dev clang libclang-rt-14-dev python3
   groff-base man-db zsh fish
 "

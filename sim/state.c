@@ -22,6 +22,11 @@
  * they changed, in one rename), so a test can tell a unit written once from
  * one written twice; it is written only while not 0 too.
  *
+ * "firmware_version" ("0109": the vendor's 16-bit version in 4 hex digits,
+ * major byte first) is the firmware an upgrade committed (firmware.c); it is
+ * written only after one, and a file without it runs the factory firmware.
+ * The image being staged lives beside the file, in path + ".fw".
+ *
  * Several processes may serve one file (lsws-sim on two ports, sim: URIs in
  * parallel lsws runs). Each change is made under flock on path.lock, on the
  * freshly loaded file (device.c); readers need no lock, as a save replaces
@@ -260,7 +265,7 @@ static int load_settings(const char *path, json_t *settings, struct lsws_config 
 static const char *const top_keys[] = {"lsws_sim_state", "comment",        "model",
                                        "sn",             "dev_eui",        "factory_band",
                                        "clock_offset",   "login_failures", "lockout_until_ms",
-                                       "writes",         "settings",       NULL};
+                                       "writes",         "firmware_version", "settings",     NULL};
 
 /* An optional integer from 0 to max: 0 when the key is missing (a file of
  * an lsws-sim that did not know it, or nothing to keep). */
@@ -336,6 +341,17 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
     st->login_failures = (unsigned)failures;
     st->lockout_until_ms = until;
     st->writes = (unsigned long)writes;
+    json_t *fwv = json_object_get(root, "firmware_version");
+    st->fw_version = 0;
+    if (fwv) {
+        uint8_t vb[2];
+        size_t vn = 0;
+        if (!json_is_string(fwv) || json_string_length(fwv) != 4 ||
+            lsws_hex_parse(json_string_value(fwv), vb, sizeof vb, &vn, NULL) != LSWS_OK || vn != 2 || !(vb[0] | vb[1]))
+            return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                             "state file '%s': \"firmware_version\" must be 4 hex digits such as \"0109\"", path);
+        st->fw_version = (uint16_t)(vb[0] << 8 | vb[1]);
+    }
     if (!json_is_object(settings))
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"settings\" must be an object", path);
@@ -433,43 +449,16 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
         json_object_set_new(root, "lockout_until_ms", json_integer(st->lockout_until_ms));
     if (st->writes)
         json_object_set_new(root, "writes", json_integer((json_int_t)st->writes));
+    if (st->fw_version) {
+        char v[5];
+        snprintf(v, sizeof v, "%04x", (unsigned)st->fw_version);
+        json_object_set_new(root, "firmware_version", json_string(v));
+    }
     for (size_t i = 0; i < m->n_settings; i++)
         if (cfg->present[i] && !(m->settings[i].row->flags & LSWS_F_READONLY))
             json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
     json_object_set_new(root, "settings", settings);
     return root;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Makes the rename durable: fsync the directory (best effort). */
-static void sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct lsws_config *cfg,
@@ -479,41 +468,29 @@ int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct 
     json_t *root = state_json(st, cfg ? cfg : st->cfg);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(root);
-    size_t plen = strlen(path);
-    char *tmp = text ? malloc(plen + 8) : NULL;
-    if (!tmp) {
+    size_t len = text ? strlen(text) : 0;
+    char *buf = text ? realloc(text, len + 2) : NULL;
+    if (!buf) {
         free(text);
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
-    snprintf(tmp, plen + 8, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        int e = errno;
-        free(text);
-        free(tmp);
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
-    }
+    buf[len++] = '\n';
+    struct lsws_error werr;
+    lsws_error_clear(&werr);
+    int rc = lsws_file_write(path, buf, len, 0600, &werr);
+    free(buf);
+    if (rc != LSWS_OK)
+        return lsws_fail(err, rc, SIZE_MAX, "cannot write state file '%s': %s", path, werr.msg);
+    /* Saves happen under the lock: what is at path now is this version.
+     * Keep it open so its inode identifies it (no reload of our own save). */
     struct stat sb;
-    int bad = fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fchmod(fd, 0600) < 0 ||
-              write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-              fstat(fd, &sb) < 0;
-    int e = errno;
-    if (!bad && rename(tmp, path) < 0) {
-        bad = 1;
-        e = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot reopen state file '%s': %s", path, strerror(e));
     }
-    if (bad) {
-        close(fd);
-        unlink(tmp);
-    } else {
-        sync_dir(path);
-        remember(f, fd, &sb); /* the new version is ours: no reload of our own save */
-    }
-    free(text);
-    free(tmp);
-    if (bad)
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
+    remember(f, fd, &sb);
     return LSWS_OK;
 }
