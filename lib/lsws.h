@@ -368,6 +368,11 @@ int lsws_deframer_feed(struct lsws_deframer *d, const uint8_t *in, size_t len, s
  * byte (bit 7: last fragment; bits 0-6: the fragment's index in the
  * message, from 0), then in the first fragment the message length (2,
  * little-endian), then message bytes. Every fragment but the last is full. */
+/* The lsws GATT service (docs/protocol.md "BLE"): requests are written to one
+ * characteristic (write without response), answers notified on the other. */
+#define LSWS_BLE_SERVICE_UUID "ffc40001-3b50-4b4d-9744-ddaede83f13e"
+#define LSWS_BLE_REQUEST_UUID "ffc40002-3b50-4b4d-9744-ddaede83f13e"  /* client -> device: write */
+#define LSWS_BLE_RESPONSE_UUID "ffc40003-3b50-4b4d-9744-ddaede83f13e" /* device -> client: notify */
 #define LSWS_BLE_LAST 0x80u
 #define LSWS_BLE_INDEX 0x7fu
 #define LSWS_BLE_FRAG_MIN 20u  /* ATT MTU 23, the smallest */
