@@ -1,9 +1,12 @@
 /* lsws list (and lsws alone): the devices every transport can see. Each
  * transport's discovery finds them without connecting; those whose
  * transport says so (serial ports) are then identified with one short
- * IDENTIFY. A transport whose scan is intrusive is not scanned here. */
+ * IDENTIFY. A transport whose scan is intrusive is not scanned here.
+ * --ble scans Bluetooth LE alone (for --scan-time seconds), and then a
+ * machine without Bluetooth is an error; otherwise it is quietly skipped. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PROBE_TIMEOUT_MS 300
@@ -65,21 +68,51 @@ static int found(const struct lsws_found *dev, void *arg)
     return 0;
 }
 
+struct list_opts {
+    int ble;
+    int scan_ms;
+};
+
+static int list_option(const char *name, const char *value, void *arg)
+{
+    struct list_opts *o = arg;
+    if (strcmp(name, "ble") == 0) {
+        o->ble = 1;
+    } else if (strcmp(name, "scan-time") == 0) {
+        char *end;
+        long s = strtol(value, &end, 10);
+        if (!*value || *end || s < 1 || s > 600)
+            return cli_error(EXIT_USAGE, "--scan-time takes seconds from 1 to 600, not '%s'", value);
+        o->scan_ms = (int)s * 1000;
+    }
+    return EXIT_OK;
+}
+
 int cmd_list(int argc, char **argv, struct lsws_cli *cli)
 {
     int first;
-    int rc = cli_parse(cli_find_command("list"), cli, argc, argv, &first, NULL, NULL);
+    struct list_opts lo = {.scan_ms = SCAN_TIMEOUT_MS};
+    int rc = cli_parse(cli_find_command("list"), cli, argc, argv, &first, list_option, &lo);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     if (first < argc)
         return cli_error(EXIT_USAGE, "list takes no arguments");
+    if (lo.ble && !lsws_transport_find("ble"))
+        return cli_error(EXIT_USAGE, "this lsws was built without Bluetooth LE (--ble)");
     struct list_ctx ctx = {.cli = cli, .json = cli->json ? json_array() : NULL};
     for (size_t i = 0; (ctx.t = lsws_transport_at(i)); i++) {
         struct lsws_error err;
         lsws_error_clear(&err);
-        if (!ctx.t->discover || (ctx.t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
+        int is_ble = strcmp(ctx.t->scheme, "ble") == 0;
+        if (!ctx.t->discover || (ctx.t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE) || (lo.ble && !is_ble))
             continue;
-        if (ctx.t->discover(SCAN_TIMEOUT_MS, found, &ctx, &err) != LSWS_OK)
+        rc = ctx.t->discover(is_ble ? lo.scan_ms : SCAN_TIMEOUT_MS, found, &ctx, &err);
+        if (rc != LSWS_OK && lo.ble) {
+            json_decref(ctx.json);
+            return cli_error(cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc), "%s", err.msg);
+        }
+        /* No bluetoothd, no adapter: nothing to list there, as lsusb says nothing of a bus it lacks. */
+        if (rc != LSWS_OK && !(is_ble && rc == LSWS_ERR_NODEV))
             cli_warn("cannot scan %s: %s", ctx.t->scheme, err.msg);
     }
     if (ctx.json)

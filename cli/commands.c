@@ -56,6 +56,11 @@ static const struct cli_option keys_options[] = {
     {0},
 };
 static const struct cli_option no_options[] = {{0}};
+static const struct cli_option list_options[] = {
+    {"ble", 0, NULL, "only Bluetooth LE hubs (a scan of the first adapter)"},
+    {"scan-time", 0, "SECONDS", "how long to scan for Bluetooth LE hubs (default 2)"},
+    {0},
+};
 static const struct cli_option time_options[] = {
     {"at", 0, "UNIX", "set this Unix time instead of the computer's clock"},
     {"tz", 0, "OFFSET", "time zone as UTC+HH:MM (default: the computer's)"},
@@ -74,7 +79,8 @@ const struct cli_command cli_commands[] = {
      "create, check or show a JSON settings template", template_options, template_subcommands},
     {"keys", cmd_keys, "--model MODEL [PATTERN]",
      "list a model's settings: type, range, default, source", keys_options, NULL},
-    {"list", cmd_list, "", "list the devices lsws can see (also: lsws alone)", no_options, NULL},
+    {"list", cmd_list, "[--ble] [--scan-time SECONDS]", "list the devices lsws can see (also: lsws alone)",
+     list_options, NULL},
     {"info", cmd_info, "", "identify the device: model, serial number, versions, band", no_options, NULL},
     {"get", cmd_get, "[KEY|PATTERN...]", "read settings from the device (secrets redacted)", no_options, NULL},
     {"set", cmd_set, "KEY=VALUE...",

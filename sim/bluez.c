@@ -67,7 +67,8 @@ struct delayed {
     sd_event_source *timer;
     uint8_t msg[LSWS_MSG_MAX];
     size_t len;
-    int lose; /* a lost notification (corrupt fault) */
+    int lose;   /* a lost notification (corrupt fault) */
+    int reboot; /* the unit reboots once this answer is out */
     struct delayed *next;
 };
 
@@ -93,6 +94,7 @@ struct hub {
     struct queue in, out;
     struct lsws_ble_reasm reasm;
     struct delayed *delayed;
+    int reboot_when_sent; /* RESET or REBOOT answered: the link ends after the answer */
     unsigned long frames, frags_in, sent;
 };
 
@@ -257,6 +259,7 @@ static void hub_drop_link(struct hub *h, const char *why)
     int was_resolved = h->resolved;
     h->resolved = 0;
     h->connected = 0;
+    h->reboot_when_sent = 0;
     h->owner[0] = '\0';
     lsws_sim_disconnect(h->sim);
     emit(h, h->path, "org.bluez.Device1", "ServicesResolved", "Connected", NULL);
@@ -307,6 +310,7 @@ static int on_delayed(sd_event_source *src, uint64_t usec, void *userdata)
             break;
         }
     queue_answer(h, d->msg, d->len, d->lose);
+    h->reboot_when_sent |= d->reboot;
     sd_event_source_disable_unref(d->timer);
     free(d);
     return 0;
@@ -338,8 +342,14 @@ static void hub_on_message(struct hub *h, const uint8_t *msg, size_t len)
         return;
     unsigned wait = f->latency_ms + ((what & LSWS_SIM_DELAYED) ? f->delay_ms : 0);
     int lose = (what & LSWS_SIM_CORRUPTED) != 0;
+    /* A unit that resets or reboots ends the connection once it answered. */
+    int reboot = !(what & LSWS_SIM_REFUSED) && len >= 3 && (req[2] == LSWS_OP_RESET || req[2] == LSWS_OP_REBOOT) &&
+                 rlen >= 4 && resp[3] == LSWS_ST_OK;
     if (!wait) {
         queue_answer(h, resp, rlen, lose);
+        h->reboot_when_sent |= reboot;
+        if (reboot && !h->srv->o->interval_us)
+            hub_pump(h, -1);
         return;
     }
     struct delayed *d = calloc(1, sizeof *d);
@@ -349,6 +359,7 @@ static void hub_on_message(struct hub *h, const uint8_t *msg, size_t len)
     memcpy(d->msg, resp, rlen);
     d->len = rlen;
     d->lose = lose;
+    d->reboot = reboot;
     if (sd_event_add_time_relative(h->srv->ev, &d->timer, CLOCK_MONOTONIC, (uint64_t)wait * 1000u, 1, on_delayed,
                                    d) < 0) {
         free(d);
@@ -454,6 +465,10 @@ static void hub_pump(struct hub *h, int budget)
         if (rc != 0)
             break;
         q_pop(&h->out);
+    }
+    if (h->connected && h->reboot_when_sent && !h->out.n && !h->delayed) {
+        hub_drop_link(h, "the unit reboots");
+        return;
     }
     for (int i = 0; (budget < 0 || i < budget) && h->connected; i++)
         if (!take_inbound(h))
@@ -1098,6 +1113,8 @@ static int m_write_value(sd_bus_message *m, void *userdata, sd_bus_error *e)
         return sd_bus_error_set(e, ERR_INVALID_LENGTH, "Invalid Length");
     if (q_push(&h->in, v, len) < 0)
         return sd_bus_error_set(e, ERR_FAILED, "Write queue full");
+    if (h->frags_in == 0 && h->in.n == 1)
+        say(h->srv, "%s: writes through WriteValue", h->name);
     if (!h->srv->o->interval_us)
         hub_pump(h, -1);
     return sd_bus_reply_method_return(m, "");
@@ -1134,8 +1151,10 @@ static int m_acquire_write(sd_bus_message *m, void *userdata, sd_bus_error *e)
         return sd_bus_error_set(e, ERR_NOT_PERMITTED, "Write acquired");
     /* Unpaced, the socket is read as soon as it has data; paced, by the radio clock. */
     r = acquire(h, m, &h->wr_fd, &h->wr_io, on_write_io, h->srv->o->interval_us ? 0 : EPOLLIN);
-    if (r > 0)
+    if (r > 0) {
+        say(h->srv, "%s: writes through AcquireWrite (a socket)", h->name);
         emit(h, h->wr_path, "org.bluez.GattCharacteristic1", "WriteAcquired", NULL, NULL);
+    }
     return r;
 }
 
@@ -1150,8 +1169,10 @@ static int m_acquire_notify(sd_bus_message *m, void *userdata, sd_bus_error *e)
     if (h->nt_fd >= 0 || h->notifying)
         return sd_bus_error_set(e, ERR_NOT_PERMITTED, "Notify acquired");
     r = acquire(h, m, &h->nt_fd, &h->nt_io, on_notify_io, 0);
-    if (r > 0)
+    if (r > 0) {
+        say(h->srv, "%s: notifications through AcquireNotify (a socket)", h->name);
         emit(h, h->nt_path, "org.bluez.GattCharacteristic1", "NotifyAcquired", "Notifying", NULL);
+    }
     return r;
 }
 
@@ -1166,6 +1187,7 @@ static int m_start_notify(sd_bus_message *m, void *userdata, sd_bus_error *e)
     if (h->nt_fd >= 0)
         return sd_bus_error_set(e, ERR_NOT_PERMITTED, "Notify acquired");
     if (!h->notifying) {
+        say(h->srv, "%s: notifications through StartNotify and PropertiesChanged", h->name);
         h->notifying = 1;
         snprintf(h->notify_owner, sizeof h->notify_owner, "%s", sd_bus_message_get_sender(m));
         emit(h, h->nt_path, "org.bluez.GattCharacteristic1", "Notifying", NULL, NULL);

@@ -281,9 +281,11 @@ static int pump(struct ble_link *l, double deadline, int (*done)(struct ble_link
 {
     for (;;) {
         int r;
+        /* Notifications already in the socket came before whatever the bus
+         * says now (a disconnection): take them first. */
+        drain_notify(l);
         while ((r = sd_bus_process(l->bus, NULL)) > 0)
-            if (done && done(l))
-                return 1;
+            ;
         if (r < 0)
             return r;
         drain_notify(l);
