@@ -6,6 +6,7 @@
  * machine without Bluetooth is an error; otherwise it is quietly skipped. */
 #include "cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,10 +61,13 @@ static int found(const struct lsws_found *dev, void *arg)
         json_object_set_new(o, "band", *band ? json_string(band) : json_null());
         json_array_append_new(ctx->json, o);
     } else {
+        char rssi[16] = "-";
+        if (dev->rssi != LSWS_FOUND_NO_RSSI)
+            snprintf(rssi, sizeof rssi, "%d", dev->rssi);
         if (!ctx->shown++)
-            printf("%-28s %-6s %-17s %-8s %-6s %s\n", "DEVICE", "MODEL", "SN", "FIRMWARE", "BAND", "NAME");
-        printf("%-28s %-6s %-17s %-8s %-6s %s\n", dev->uri, *model ? model : "?", *sn ? sn : "?", *fw ? fw : "-",
-               *band ? band : "-", dev->name);
+            printf("%-28s %-6s %-17s %-8s %-6s %-5s %s\n", "DEVICE", "MODEL", "SN", "FIRMWARE", "BAND", "RSSI", "NAME");
+        printf("%-28s %-6s %-17s %-8s %-6s %-5s %s\n", dev->uri, *model ? model : "?", *sn ? sn : "?",
+               *fw ? fw : "-", *band ? band : "-", rssi, dev->name);
     }
     return 0;
 }

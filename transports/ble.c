@@ -195,7 +195,7 @@ static int parse_uri(const struct lsws_uri *uri, struct ble_link *l, struct lsws
                              "like hci0", uri->text, adapter);
         memcpy(l->adapter_name, adapter, n + 1);
     }
-    unsigned scan_s, connect_ms;
+    unsigned scan_s = DEFAULT_SCAN_S, connect_ms = DEFAULT_CONNECT_MS;
     int rc = lsws_uri_opt_uint(uri, "scan_time", 1, 600, DEFAULT_SCAN_S, &scan_s, err);
     if (rc == LSWS_OK)
         rc = lsws_uri_opt_uint(uri, "connect_timeout", 100, 600000, DEFAULT_CONNECT_MS, &connect_ms, err);
