@@ -172,7 +172,8 @@ void cli_print_help(FILE *out)
 {
     fprintf(out, "usage: lsws [global options] COMMAND [options] [arguments]\n\n"
                  "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n"
-                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0.\n\n"
+                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0,\n"
+                 "ble:CTH01-F418093 or ble:AA:BB:CC:DD:EE:FF (Bluetooth LE).\n\n"
                  "commands:\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);

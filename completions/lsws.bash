@@ -14,13 +14,14 @@ _lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --v
     --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
-_lsws_devices="sim:ws523 sim:cth01 serial:"
+_lsws_devices="sim:ws523 sim:cth01 serial: ble:"
 
 # Options of each command (long and short), and subcommands.
 _lsws_opts_decode="--model -m"
 _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
+_lsws_opts_list="--ble --scan-time"
 _lsws_opts_time="--at --tz"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
@@ -39,7 +40,7 @@ _lsws_optarg()
             template:-m | keys:--model | keys:-m) echo MODEL ;;
         encode:--base | encode:-b | template:--output | template:-o) echo FILE ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time) echo ARG ;;
     esac
 }
 
