@@ -62,6 +62,8 @@ struct ble_link {
     int scanning;
     /* the connection */
     int we_connected, connected, resolved;
+    int opening; /* Connected false while opening: ask again, it may be stale */
+    int recheck;
     int wr_fd, nt_fd;
     int notify_started;
     int write_nr; /* WriteValue with type "command" */
@@ -423,7 +425,12 @@ static int on_device_changed(sd_bus_message *m, void *userdata, sd_bus_error *e)
     if (l->dev_path[0] && strcmp(path, l->dev_path) == 0) {
         if (c.have & BLE_P_CONNECTED) {
             l->connected = c.connected;
-            if (!c.connected)
+            /* While opening, a signal of the connection before ours (the
+             * drop that made the client reconnect) may still come: through
+             * dbus-daemon it can lag behind the socket that told us first. */
+            if (!c.connected && l->opening)
+                l->recheck = 1;
+            else if (!c.connected)
                 link_gone(l, "the device disconnected");
         }
         if (c.have & BLE_P_RESOLVED)
@@ -662,6 +669,8 @@ static int start(struct ble_link *l, struct lsws_error *err)
                          "%s '%s': bluetoothd is not running (no D-Bus system bus at %s: %s)", l->verb, l->uri,
                          addr ? addr : "/run/dbus/system_bus_socket", strerror(-r));
     }
+    /* A bluetoothd that hangs is given up on in 5 s, not sd-bus's 25. */
+    sd_bus_set_method_call_timeout(l->bus, CALL_US);
     int rc;
     if ((rc = add_match(l, "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameOwnerChanged",
                         on_name_owner_changed, err)) != LSWS_OK ||
@@ -686,7 +695,36 @@ static int start(struct ble_link *l, struct lsws_error *err)
 
 static int is_resolved(struct ble_link *l)
 {
-    return l->resolved || l->gone;
+    return l->resolved || l->gone || l->recheck;
+}
+
+/* Asks bluetoothd whether the device is connected: its answer comes after
+ * every signal it sent before, so a stale one is behind us then. */
+static int still_connected(struct ble_link *l)
+{
+    sd_bus_error e = SD_BUS_ERROR_NULL;
+    int v = 0;
+    int r = sd_bus_get_property_trivial(l->bus, BLUEZ, l->dev_path, "org.bluez.Device1", "Connected", &e, 'b', &v);
+    sd_bus_error_free(&e);
+    return r >= 0 && v;
+}
+
+/* Waits for ServicesResolved (or the device dropping), up to connect_timeout. */
+static int wait_resolved(struct ble_link *l)
+{
+    double deadline = now_ms() + l->connect_ms;
+    for (;;) {
+        int r = pump(l, deadline, is_resolved);
+        if (r <= 0 || l->gone)
+            return r;
+        if (!l->recheck)
+            return 1;
+        l->recheck = 0;
+        if (!still_connected(l)) {
+            link_gone(l, "the device disconnected");
+            return 1;
+        }
+    }
 }
 
 static int connect_device(struct ble_link *l, struct lsws_error *err)
@@ -913,6 +951,7 @@ static int ble_open(const struct lsws_uri *uri, const struct lsws_link_opts *opt
                            "connected to another phone)",
                            l->verb, l->uri, l->by_address ? "with address" : "named", l->target, l->scan_ms / 1000);
     }
+    l->opening = 1;
     if (rc == LSWS_OK && d) {
         snprintf(l->dev_path, sizeof l->dev_path, "%s", d->o.path);
         l->connected = d->o.p.connected;
@@ -926,7 +965,7 @@ static int ble_open(const struct lsws_uri *uri, const struct lsws_link_opts *opt
     }
     if (rc == LSWS_OK) {
         /* The reply to Connect may come before or after ServicesResolved. */
-        int r = pump(l, now_ms() + l->connect_ms, is_resolved);
+        int r = wait_resolved(l);
         if (r < 0)
             rc = bus_fail(l, err, LSWS_ERR_IO, NULL, r, "lost the D-Bus connection");
         else if (l->gone)
@@ -938,6 +977,10 @@ static int ble_open(const struct lsws_uri *uri, const struct lsws_link_opts *opt
     }
     if (rc == LSWS_OK)
         rc = open_channels(l, err);
+    /* A stale drop among the signals up to here: bluetoothd says whether it was ours. */
+    if (rc == LSWS_OK && l->recheck && !still_connected(l))
+        rc = lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "%s '%s': the device disconnected", l->verb, l->uri);
+    l->opening = l->recheck = 0;
     if (rc != LSWS_OK) {
         ble_close(l);
         return rc;

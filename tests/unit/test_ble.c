@@ -259,7 +259,8 @@ static void test_drop_after_write(void **state)
     assert_non_null(strstr(err.msg, "link closed"));
     assert_int_equal(lsws_client_maybe_applied(c), 1);
     /* A new connection shows it was. */
-    assert_int_equal(lsws_client_reconnect(c, &err), LSWS_OK);
+    if (lsws_client_reconnect(c, &err) != LSWS_OK)
+        fail_msg("reconnect: %s", err.msg);
     struct lsws_config *back = NULL;
     assert_int_equal(lsws_config_new(m, &back), LSWS_OK);
     assert_int_equal(lsws_client_read(c, back, chg, &err), LSWS_OK);
