@@ -7,6 +7,6 @@ set -eu
 build=${1:-build}
 shift || true
 LD_PRELOAD="$build/liblsws_ptyshim.so" "$build/bench_link" "$build/lsws-sim" "$build/lsws" "$@"
-if [ -x "$build/bench_ble" ]; then
+if [ -x "$build/bench_ble" ] && command -v dbus-daemon >/dev/null 2>&1; then
     "$build/bench_ble" "$build/lsws-sim" "$build/lsws"
 fi

@@ -51,6 +51,8 @@ expect 0 '"general.report_interval": 12' -- "$LSWS" --json -d "ble:$ADDR" get ge
 expect 0 "lorawan.app_eui" -- "$LSWS" -d "ble:$ADDR" get
 ok "no-acquire: notifications through PropertiesChanged" sim_log "notifications through StartNotify and PropertiesChanged"
 ok "no-acquire: writes through WriteValue" sim_log "writes through WriteValue"
+expect 0 "is rebooting" -- "$LSWS" -d "ble:$ADDR" reboot
+ok "no-acquire: the answer to reboot came before the link ended" sim_log "link dropped: the unit reboots"
 stop_sim
 
 # A lost notification: the broken answer is dropped, the retry answered from the cache.
