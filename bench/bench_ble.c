@@ -67,24 +67,32 @@ static int start_bus(void)
           "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
           f);
     fclose(f);
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
     bus_pid = fork();
     if (bus_pid == 0) {
         char cf[200], addr[200];
         int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
+        dup2(fds[1], 1);
         dup2(null, 2);
+        close(fds[0]);
         snprintf(cf, sizeof cf, "--config-file=%s", conf);
         snprintf(addr, sizeof addr, "--address=unix:path=%s", sock);
-        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", addr, (char *)NULL);
+        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", addr, "--print-address", (char *)NULL);
         _exit(127);
     }
-    struct stat st;
-    for (int i = 0; i < 200 && stat(sock, &st) != 0; i++)
-        usleep(10000);
+    close(fds[1]);
+    /* It prints its address once it listens. */
+    FILE *out = fdopen(fds[0], "r");
+    char line[300];
+    int ok = out && fgets(line, sizeof line, out) != NULL;
+    if (out)
+        fclose(out);
     snprintf(arg, sizeof arg, "unix:path=%s", sock);
     setenv("DBUS_SYSTEM_BUS_ADDRESS", arg, 1); /* ours and our children's */
     unsetenv("DBUS_SESSION_BUS_ADDRESS");
-    return stat(sock, &st) == 0 ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 static void stop_bus(void)

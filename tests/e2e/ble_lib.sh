@@ -34,13 +34,16 @@ start_bus() {
   </policy>
 </busconfig>
 EOF
-    dbus-daemon --config-file="$TMP/bus.conf" --nofork --address="unix:path=$TMP/bus" >/dev/null 2>"$TMP/bus.err" &
+    # The address is printed once the daemon listens (the socket file alone
+    # exists a moment earlier, when a connection is still refused).
+    dbus-daemon --config-file="$TMP/bus.conf" --nofork --address="unix:path=$TMP/bus" --print-address \
+        >"$TMP/bus.addr" 2>"$TMP/bus.err" &
     BUS_PID=$!
-    for _ in $(seq 100); do
-        [ -S "$TMP/bus" ] && break
+    for _ in $(seq 250); do
+        [ -s "$TMP/bus.addr" ] && break
         sleep 0.02
     done
-    if [ ! -S "$TMP/bus" ]; then
+    if [ ! -s "$TMP/bus.addr" ]; then
         echo "FAIL: dbus-daemon did not start: $(cat "$TMP/bus.err")"
         exit 1
     fi

@@ -44,27 +44,32 @@ static int start_bus(void)
           f);
     fclose(f);
     snprintf(address, sizeof address, "--address=unix:path=%s", sock);
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
     bus_pid = fork();
     if (bus_pid == 0) {
         int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
+        dup2(fds[1], 1);
         dup2(null, 2);
+        close(fds[0]);
         char cf[160];
         snprintf(cf, sizeof cf, "--config-file=%s", conf);
-        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", address, (char *)NULL);
+        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", address, "--print-address", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 200; i++) {
-        struct stat st;
-        if (stat(sock, &st) == 0)
-            break;
-        sleep_ms(10);
-    }
+    close(fds[1]);
+    /* It prints its address once it listens: the socket file alone exists
+     * a moment earlier, when connections are still refused. */
+    FILE *out = fdopen(fds[0], "r");
+    char line[300];
+    int ok = out && fgets(line, sizeof line, out) != NULL;
+    if (out)
+        fclose(out);
     snprintf(address, sizeof address, "unix:path=%s", sock);
     setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1); /* the private bus, for lsws and lsws-sim */
     unsetenv("DBUS_SESSION_BUS_ADDRESS");
-    struct stat st;
-    return stat(sock, &st) == 0 ? 0 : -1;
+    return ok ? 0 : -1;
 }
 
 static void stop_sim(void)
