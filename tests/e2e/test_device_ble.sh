@@ -110,6 +110,17 @@ ok "the first client read every setting" grep -q "general.report_interval" "$TMP
 expect 0 "model             cth01" -- "$LSWS" -d "ble:$ADDR" info
 stop_sim
 
+# bluetoothd stops in the middle of a command: the link is gone, said plainly.
+start_sim --model cth01 --mtu 23 --latency-ms 300
+"$LSWS" -d "ble:$ADDR" get >"$TMP/gone.out" 2>&1 &
+gone=$!
+for _ in $(seq 100); do sim_log "frame 1:" && break; sleep 0.02; done
+stop_sim
+wait "$gone"
+rc=$?
+ok "bluetoothd stopping mid-command: exit 3 (got $rc: $(cat "$TMP/gone.out"))" test "$rc" -eq 3
+ok "bluetoothd stopping mid-command: link closed" grep -q "link closed" "$TMP/gone.out"
+
 # ---- the CTH01 ends a connection after 3 minutes without data ---------------------------
 # Clock scaled 1000 times: 3 minutes are 180 ms. The unit takes 400 ms (400 s
 # on its clock) to answer the read of `lsws get`: it ends the connection
