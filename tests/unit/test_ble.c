@@ -81,7 +81,21 @@ static void stop_sim(void)
     sim_pid = -1;
 }
 
-/* lsws-sim --ble --model cth01 ARGS (NULL-terminated); its first hub's address in addr. */
+/* 1 if the simulator (-v, stderr in dir/sim.err) logged text. */
+static int sim_logged(const char *text)
+{
+    char path[128], buf[65536];
+    snprintf(path, sizeof path, "%s/sim.err", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
+/* lsws-sim --ble --model cth01 -v ARGS (NULL-terminated); its first hub's address in addr. */
 static void start_sim(const char *a1, const char *a2, const char *a3, const char *a4)
 {
     const char *sim = getenv("LSWS_SIM");
@@ -91,9 +105,11 @@ static void start_sim(const char *a1, const char *a2, const char *a3, const char
     if (sim_pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 2);
-        execl(sim, sim, "--ble", "--model", "cth01", a1, a2, a3, a4, (char *)NULL);
+        char log[128];
+        snprintf(log, sizeof log, "%s/sim.err", dir);
+        int err = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(err, 2);
+        execl(sim, sim, "--ble", "--model", "cth01", "-v", a1, a2, a3, a4, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -240,6 +256,8 @@ static void test_idle_reconnect(void **state)
     lsws_client_stats(c, &st);
     assert_int_equal(st.reconnects, 1);
     assert_true(lsws_config_count(cfg) > 100);
+    /* The hub ended the connection itself, not only the session. */
+    assert_true(sim_logged("3 minutes without data: the hub ended the connection"));
     lsws_config_free(cfg);
     lsws_config_free(only);
     lsws_client_close(c);
