@@ -920,7 +920,7 @@ static int m_connect(sd_bus_message *m, void *userdata, sd_bus_error *e)
     if (h->connect_msg)
         return sd_bus_error_set(e, ERR_IN_PROGRESS, "In Progress");
     if (h->connected) {
-        if (sender && strcmp(sender, h->owner) == 0)
+        if ((sender && strcmp(sender, h->owner) == 0) || s->o->shared)
             return sd_bus_reply_method_return(m, "");
         /* One phone at a time: the hub does not take a second central. */
         say(s, "%s: connection from %s refused: %s holds the hub", h->name, sender ? sender : "?", h->owner);
@@ -1052,7 +1052,7 @@ static int gatt_ready(struct hub *h, sd_bus_message *m, sd_bus_error *e)
     const char *sender = sd_bus_message_get_sender(m);
     if (!h->resolved)
         return sd_bus_error_set(e, ERR_FAILED, "Not connected");
-    if (!sender || strcmp(sender, h->owner) != 0)
+    if (!h->srv->o->shared && (!sender || strcmp(sender, h->owner) != 0))
         return sd_bus_error_set(e, ERR_NOT_PERMITTED, "Another client holds the connection");
     return 0;
 }
@@ -1301,6 +1301,7 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (h->notifying && strcmp(h->notify_owner, name) == 0) {
             h->notifying = 0;
             h->notify_owner[0] = '\0';
+            emit(h, h->nt_path, "org.bluez.GattCharacteristic1", "Notifying", NULL, NULL);
         }
         if ((h->connected || h->connect_msg) && strcmp(h->owner, name) == 0) {
             if (h->connect_msg && !h->connected) {

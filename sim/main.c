@@ -66,6 +66,8 @@ static void usage(FILE *out)
           "      --never-resolve       never resolve the services\n"
           "      --refuse-connect      refuse every connection\n"
           "      --no-acquire          no AcquireWrite/AcquireNotify (WriteValue, StartNotify)\n"
+          "      --shared-connection   clients share a hub's connection, as programs on one\n"
+          "                            computer do (default: a second client is refused)\n"
           "      --drop-link-after N   drop the link after executing request N, unanswered\n"
           "      --drop-link-fragment N  drop the link when client fragment N arrives\n"
           "      --clock-scale N       run the unit's clock N times faster (idle timeout)\n"
@@ -152,7 +154,7 @@ int main(int argc, char **argv)
 {
     enum { O_DROP = 256, O_CORRUPT, O_DELAY, O_DELAY_MS, O_REFUSE, O_REFUSE_STATUS,
            O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_BLE, O_COUNT, O_NO_ADAPTER,
-           O_POWERED_OFF, O_NEVER_RESOLVE, O_REFUSE_CONNECT, O_NO_ACQUIRE, O_BLE_OPT };
+           O_POWERED_OFF, O_NEVER_RESOLVE, O_REFUSE_CONNECT, O_NO_ACQUIRE, O_SHARED, O_BLE_OPT };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
@@ -175,6 +177,7 @@ int main(int argc, char **argv)
         {"never-resolve", no_argument, NULL, O_NEVER_RESOLVE},
         {"refuse-connect", no_argument, NULL, O_REFUSE_CONNECT},
         {"no-acquire", no_argument, NULL, O_NO_ACQUIRE},
+        {"shared-connection", no_argument, NULL, O_SHARED},
         {"adapter", required_argument, NULL, O_BLE_OPT},
         {"mtu", required_argument, NULL, O_BLE_OPT},
         {"interval", required_argument, NULL, O_BLE_OPT},
@@ -245,6 +248,7 @@ int main(int argc, char **argv)
         case O_NEVER_RESOLVE: bo.never_resolve = 1; break;
         case O_REFUSE_CONNECT: bo.refuse_connect = 1; break;
         case O_NO_ACQUIRE: bo.no_acquire = 1; break;
+        case O_SHARED: bo.shared = 1; break;
         case O_BLE_OPT:
             if (li < 0 || lsws_sim_ble_option(&bo, longs[li].name, optarg, &err) != LSWS_OK)
                 return fail_usage("%s", li < 0 ? "bad option" : err.msg);
@@ -272,7 +276,7 @@ int main(int argc, char **argv)
     if (so.model == LSWS_MODEL_COUNT)
         return fail_usage("--model is required (ws523 or cth01)");
     if (!ble && (count > 1 || bo.no_adapter || bo.powered_off || bo.never_resolve || bo.refuse_connect ||
-                 bo.no_acquire))
+                 bo.no_acquire || bo.shared))
         return fail_usage("--count and the Bluetooth options need --ble");
     if (ble)
         return serve_ble(&so, &po, &bo, (unsigned)count);

@@ -139,6 +139,7 @@ struct lsws_sim_ble_opts {
     int never_resolve;        /* services are never resolved */
     int refuse_connect;       /* every connection attempt is refused */
     int no_acquire;           /* no AcquireWrite/AcquireNotify: WriteValue and StartNotify only */
+    int shared;               /* clients share one connection, as programs on one computer do */
     unsigned long drop_link_after;    /* drop the link after executing request N, before answering; 0: never */
     unsigned long drop_link_fragment; /* drop the link when client fragment N arrives (it is lost); 0: never */
     unsigned clock_scale;     /* the device's clock runs this many times faster (1): idle timeout, lockout */

@@ -109,6 +109,21 @@ ok "the first client finished undisturbed (exit $rc)" test "$rc" -eq 0
 ok "the first client read every setting" grep -q "general.report_interval" "$TMP/first.out"
 expect 0 "model             cth01" -- "$LSWS" -d "ble:$ADDR" info
 stop_sim
+# Two programs on one computer share bluetoothd's connection: the second sees
+# the first's acquired (or notifying) characteristic and stays off.
+for how in "" --no-acquire; do
+    start_sim --model cth01 --mtu 23 --latency-ms 150 --shared-connection $how
+    "$LSWS" -d "ble:$ADDR" get >"$TMP/first.out" 2>&1 &
+    first=$!
+    for _ in $(seq 100); do sim_log "frame 1:" && break; sleep 0.02; done
+    expect 3 "busy: another program on this computer is connected to it" -- "$LSWS" -d "ble:$ADDR" info
+    wait "$first"
+    rc=$?
+    ok "shared ${how:-acquired}: the first program finished undisturbed (exit $rc)" test "$rc" -eq 0
+    ok "shared ${how:-acquired}: the first program read every setting" grep -q "general.report_interval" "$TMP/first.out"
+    expect 0 "model             cth01" -- "$LSWS" -d "ble:$ADDR" info
+    stop_sim
+done
 
 # bluetoothd stops in the middle of a command: the link is gone, said plainly.
 start_sim --model cth01 --mtu 23 --latency-ms 300
