@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,6 +73,7 @@ static int start_bus(void)
         return -1;
     bus_pid = fork();
     if (bus_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no daemon left behind by a bench that dies */
         char cf[200], addr[200];
         int null = open("/dev/null", O_WRONLY);
         dup2(fds[1], 1);
@@ -115,6 +117,7 @@ static pid_t start_sim(const char *sim, unsigned mtu, const char *interval, char
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         char m[16];
         snprintf(m, sizeof m, "%u", mtu);
         dup2(fds[1], 1);

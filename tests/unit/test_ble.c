@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,6 +50,7 @@ static int start_bus(void)
         return -1;
     bus_pid = fork();
     if (bus_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that aborts leaves no daemon behind */
         int null = open("/dev/null", O_WRONLY);
         dup2(fds[1], 1);
         dup2(null, 2);
@@ -103,6 +105,7 @@ static void start_sim(const char *a1, const char *a2, const char *a3, const char
     assert_int_equal(pipe(fds), 0);
     sim_pid = fork();
     if (sim_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(fds[1], 1);
         close(fds[0]);
         char log[128];
@@ -119,6 +122,13 @@ static void start_sim(const char *a1, const char *a2, const char *a3, const char
     assert_non_null(fgets(line, sizeof line, f));
     fclose(f);
     assert_int_equal(sscanf(line, "%*s %31s", addr), 1);
+}
+
+static int sim_teardown(void **state)
+{
+    (void)state;
+    stop_sim();
+    return 0;
 }
 
 static int setup(void **state)
@@ -304,10 +314,11 @@ int main(void)
 #ifndef LSWS_HAVE_BLE
     return 77;
 #endif
+    /* A failed check leaves the test early: its simulator is stopped here. */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_limits_and_fragments),
-        cmocka_unit_test(test_idle_reconnect),
-        cmocka_unit_test(test_drop_after_write),
+        cmocka_unit_test_teardown(test_limits_and_fragments, sim_teardown),
+        cmocka_unit_test_teardown(test_idle_reconnect, sim_teardown),
+        cmocka_unit_test_teardown(test_drop_after_write, sim_teardown),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
