@@ -62,6 +62,11 @@ static const struct cli_option keys_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01"},
     {0},
 };
+static const struct cli_option list_options[] = {
+    {"ble", 0, NULL, "only Bluetooth LE hubs (a scan of the first adapter)"},
+    {"scan-time", 0, "SECONDS", "how long to scan for Bluetooth LE hubs (default 2)"},
+    {0},
+};
 static const struct cli_option time_options[] = {
     {"at", 0, "UNIX", "set this Unix time instead of the computer's clock"},
     {"tz", 0, "OFFSET", "time zone as UTC+HH:MM (default: the computer's)"},
@@ -153,7 +158,8 @@ const struct cli_command cli_commands[] = {
     {"keys", cmd_keys, .max_args = 1, .synopsis = "--model MODEL [KEY|PATTERN]",
      .summary = "list a model's settings: type, range, default, source", .notes = PATTERN_NOTES,
      .options = keys_options},
-    {"list", cmd_list, .synopsis = "", .summary = "list the devices lsws can see (also: lsws alone)"},
+    {"list", cmd_list, .synopsis = "[--ble] [--scan-time SECONDS]",
+     .summary = "list the devices lsws can see (also: lsws alone)", .options = list_options},
     {"info", cmd_info, .needs = CMD_DEVICE, .synopsis = "",
      .summary = "identify the device: model, serial number, versions, band"},
     {"get", cmd_get, .needs = LOGIN, .max_args = CLI_ANY_ARGS, .synopsis = "[KEY|PATTERN...]",
@@ -325,7 +331,8 @@ void cli_print_help(FILE *out)
 {
     fprintf(out, "usage: lsws [global options] COMMAND [options] [arguments]\n\n"
                  "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n"
-                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0.\n\n"
+                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0,\n"
+                 "ble:CTH01-F418093 or ble:AA:BB:CC:DD:EE:FF (Bluetooth LE).\n\n"
                  "commands:\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);

@@ -14,13 +14,14 @@ _lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --q
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
-_lsws_devices="sim:ws523 sim:cth01 serial:"
+_lsws_devices="sim:ws523 sim:cth01 serial: ble:"
 
 # Options of each command (long and short), and subcommands.
 _lsws_opts_decode="--model -m"
 _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
+_lsws_opts_list="--ble --scan-time"
 _lsws_opts_time="--at --tz"
 _lsws_opts_backup="--output -o --no-secrets --list"
 _lsws_opts_restore="--last --dry-run --only --exclude"
@@ -51,7 +52,7 @@ _lsws_optarg()
         ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
         ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time) echo ARG ;;
         restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
         batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
     esac

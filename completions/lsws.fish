@@ -21,7 +21,7 @@ function __lsws_words
         end
         switch $w
             case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz \
-                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan
+                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time
                 set skip 1
                 continue
             case '-*'
@@ -112,7 +112,7 @@ function __lsws_devices
             echo serial:$f
         end
     else
-        printf '%s\n' sim:ws523 sim:cth01 serial:
+        printf '%s\n' sim:ws523 sim:cth01 serial: ble:
     end
 end
 
@@ -178,6 +178,10 @@ complete -c lsws -n '__lsws_using keys' -a '(__lsws_settings)' -d setting
 # get [KEY|PATTERN...], set KEY=VALUE...
 complete -c lsws -n '__lsws_using get' -a '(__lsws_settings)' -d setting
 complete -c lsws -n '__lsws_using set' -a '(__lsws_settings =)' -d setting
+
+# list [--ble] [--scan-time SECONDS]
+complete -c lsws -n '__lsws_using list' -l ble -d 'only Bluetooth LE hubs (a scan of the first adapter)'
+complete -c lsws -n '__lsws_using list' -l scan-time -x -d 'how long to scan for Bluetooth LE hubs (default 2)'
 
 # time sync [--at UNIX] [--tz OFFSET]
 complete -c lsws -n '__lsws_needs_sub time' -a sync -d 'set the clock and time zone'

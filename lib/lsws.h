@@ -397,6 +397,45 @@ void lsws_deframer_init(struct lsws_deframer *d);
 int lsws_deframer_feed(struct lsws_deframer *d, const uint8_t *in, size_t len, size_t *used,
                        const uint8_t **msg, size_t *mlen, struct lsws_error *err);
 
+/* BLE framing (lib/frame_ble.c, docs/protocol.md "BLE"): a message travels
+ * as GATT values of at most `frag` bytes each (the ATT MTU - 3): a header
+ * byte (bit 7: last fragment; bits 0-6: the fragment's index in the
+ * message, from 0), then in the first fragment the message length (2,
+ * little-endian), then message bytes. Every fragment but the last is full. */
+/* The lsws GATT service (docs/protocol.md "BLE"): requests are written to one
+ * characteristic (write without response), answers notified on the other. */
+#define LSWS_BLE_SERVICE_UUID "ffc40001-3b50-4b4d-9744-ddaede83f13e"
+#define LSWS_BLE_REQUEST_UUID "ffc40002-3b50-4b4d-9744-ddaede83f13e"  /* client -> device: write */
+#define LSWS_BLE_RESPONSE_UUID "ffc40003-3b50-4b4d-9744-ddaede83f13e" /* device -> client: notify */
+#define LSWS_BLE_LAST 0x80u
+#define LSWS_BLE_INDEX 0x7fu
+#define LSWS_BLE_FRAG_MIN 20u  /* ATT MTU 23, the smallest */
+#define LSWS_BLE_FRAG_MAX 514u /* ATT MTU 517, the largest */
+/* Fragments a message of len (1..LSWS_MSG_MAX) bytes takes at fragment
+ * size frag (LSWS_BLE_FRAG_MIN..LSWS_BLE_FRAG_MAX); 0 if it cannot be sent. */
+size_t lsws_ble_fragment_count(size_t len, size_t frag);
+/* Writes fragment i of msg (len bytes) to out, which holds frag bytes;
+ * its length to *olen. LSWS_ERR_RANGE for a bad length, size or index. */
+int lsws_ble_fragment(const uint8_t *msg, size_t len, size_t frag, size_t i, uint8_t *out, size_t *olen);
+struct lsws_ble_reasm {
+    uint8_t buf[LSWS_MSG_MAX];
+    size_t len, want; /* bytes collected, message length announced */
+    unsigned next;    /* index the next fragment must have */
+    int active;       /* a message is being collected */
+    unsigned long abandoned; /* messages dropped unfinished because a new one began */
+};
+void lsws_ble_reasm_init(struct lsws_ble_reasm *r);
+/* Takes one fragment (one GATT value). Returns 1 when it completes a
+ * message (*msg and *mlen point into r, valid until the next call), 0 when
+ * more fragments are needed, or a negative LSWS_ERR_* with a message in
+ * err when the fragment is malformed or shows that fragments were lost
+ * (an index out of order, a length that does not add up): the message in
+ * progress, if any, is then dropped and the next first fragment starts
+ * over. A first fragment while a message is unfinished drops that message
+ * (counted in r->abandoned) and starts the new one. */
+int lsws_ble_reasm_feed(struct lsws_ble_reasm *r, const uint8_t *frag, size_t len, const uint8_t **msg,
+                        size_t *mlen, struct lsws_error *err);
+
 /* ---- device URIs (lib/uri.c) ------------------------------------------------ */
 /* A device is named by a URI: scheme ':' path ['?' name '=' value ('&' ...)]
  * ("serial:/dev/ttyUSB0?baud=9600", "sim:ws523?max_msg=64"). Parsing is

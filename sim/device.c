@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define IDLE_MS 180000u   /* CTH01: BLE ends after 3 minutes without data */
+#define IDLE_MS LSWS_SIM_IDLE_MS /* CTH01: BLE ends after 3 minutes without data (sim.h) */
 #define AUTH_FAILURES 5   /* failures in a row before logins are refused */
 #define LOCKOUT_MS 60000  /* for this long */
 #define TXN_MAX LSWS_TXN_BYTES

@@ -1,7 +1,9 @@
 /* lsws-sim: a simulated WS523 or CTH01 on a pseudo-terminal, speaking the
  * lsws configuration protocol with the serial framing. Prints the pty's
  * name on the first line of stdout, then serves until SIGTERM/SIGINT.
- * docs/simulator.md describes what it emulates. */
+ * With --ble it owns org.bluez on the D-Bus system bus instead (sim/bluez.c,
+ * docs/ble.md) and prints one line per hub. docs/simulator.md describes
+ * what it emulates. */
 #include "sim.h"
 
 #include <getopt.h>
@@ -56,6 +58,29 @@ static void usage(FILE *out)
           "                            carries payload byte OFFSET; the chunk is lost\n"
           "      --fw-corrupt N,...    FW_DATA requests N,... arrive with a byte changed\n"
           "      --once                exit when the first client closes the port\n"
+          "\n"
+          "Bluetooth LE (docs/ble.md): own org.bluez on the D-Bus system bus, or on the\n"
+          "bus in DBUS_SYSTEM_BUS_ADDRESS, and print \"ADAPTER ADDRESS NAME\" per hub:\n"
+          "      --ble                 publish an adapter and the unit as a BLE hub\n"
+          "      --count N             publish N hubs (1-64; with --state FILE, hub n>1 keeps\n"
+          "                            its state in FILE.n); serial numbers count up\n"
+          "      --adapter NAME        the adapter's name (default hci0)\n"
+          "      --no-adapter          publish no adapter at all\n"
+          "      --powered-off         the adapter starts powered off\n"
+          "      --mtu N               ATT MTU, 23-517 (default 247)\n"
+          "      --interval MS         connection interval, 7.5-4000 ms (default 7.5);\n"
+          "                            one fragment each way per interval; 0: unpaced\n"
+          "      --resolve-ms MS       from connection to ServicesResolved (default 15)\n"
+          "      --never-resolve       never resolve the services\n"
+          "      --refuse-connect      refuse every connection\n"
+          "      --no-acquire          no AcquireWrite/AcquireNotify (WriteValue, StartNotify)\n"
+          "      --shared-connection   clients share a hub's connection, as programs on one\n"
+          "                            computer do (default: a second client is refused)\n"
+          "      --drop-link-after N   drop the link after executing request N, unanswered\n"
+          "      --drop-link-fragment N  drop the link when client fragment N arrives\n"
+          "      --clock-scale N       run the unit's clock N times faster (idle timeout)\n"
+          "      --rssi DBM            signal strength of the first hub (default -48)\n"
+          "      --scan-delay-ms MS    from StartDiscovery to the hubs being seen (default 40)\n"
           "  -v, --verbose             log requests, faults and sessions to stderr\n"
           "  -h, --help                show this help\n"
           "      --version             show the version\n"
@@ -128,12 +153,70 @@ static int make_firmware(const struct make_fw *mk, enum lsws_model_id model)
     return 0;
 }
 
+static void on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* --ble: count hubs as org.bluez on the bus (sim/bluez.c). Hub 1 is the
+ * unit --sn and --state describe; hub n counts its serial number up by n-1
+ * and keeps its state in FILE.n. */
+static int serve_ble(const struct lsws_sim_opts *so, const struct lsws_sim_pty_opts *po,
+                     struct lsws_sim_ble_opts *bo, unsigned count)
+{
+    struct lsws_sim *sims[64] = {0};
+    struct lsws_error err;
+    int rc = 1;
+    lsws_error_clear(&err);
+    bo->faults = po->faults;
+    bo->verbose = po->verbose;
+    bo->stop = &stop;
+    struct lsws_device_info first;
+    for (unsigned i = 0; i < count; i++) {
+        struct lsws_sim_opts o = *so;
+        char sn[17], state[1100];
+        if (i > 0) {
+            lsws_sim_ble_fleet_sn(first.sn, i, sn);
+            o.sn = sn;
+            if (so->state_path) {
+                snprintf(state, sizeof state, "%s.%u", so->state_path, i + 1);
+                o.state_path = state;
+            }
+        }
+        if (lsws_sim_new(&o, &sims[i], &err) != LSWS_OK)
+            goto out;
+        if (i == 0)
+            lsws_sim_info(sims[0], &first);
+    }
+    on_signals();
+#ifdef LSWS_HAVE_BLE
+    rc = lsws_sim_ble_serve(sims, count, bo, stdout, &err) == LSWS_OK ? 0 : 1;
+#else
+    rc = lsws_fail(&err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "this lsws-sim was built without Bluetooth LE "
+                   "(cmake -DLSWS_BLE=ON, with libsystemd-dev)") != 0;
+#endif
+out:
+    if (rc)
+        fprintf(stderr, "lsws-sim: %s\n", err.msg);
+    for (unsigned i = 0; i < count; i++)
+        lsws_sim_free(sims[i]);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     enum { O_DROP = 256, O_CORRUPT, O_DELAY, O_DELAY_MS, O_REFUSE, O_REFUSE_STATUS,
            O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG,
            O_FW_BAD, O_FW_REFUSE, O_FW_DROP, O_FW_CORRUPT, O_MAKE_FW, O_FW_VERSION, O_HW_MIN, O_HW_MAX,
-           O_SIZE, O_NAME };
+           O_SIZE, O_NAME, O_BLE, O_COUNT, O_NO_ADAPTER, O_POWERED_OFF, O_NEVER_RESOLVE, O_REFUSE_CONNECT,
+           O_NO_ACQUIRE, O_SHARED, O_BLE_OPT };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
@@ -160,6 +243,23 @@ int main(int argc, char **argv)
         {"hw-max", required_argument, NULL, O_HW_MAX},
         {"size", required_argument, NULL, O_SIZE},
         {"name", required_argument, NULL, O_NAME},
+        {"ble", no_argument, NULL, O_BLE},
+        {"count", required_argument, NULL, O_COUNT},
+        {"no-adapter", no_argument, NULL, O_NO_ADAPTER},
+        {"powered-off", no_argument, NULL, O_POWERED_OFF},
+        {"never-resolve", no_argument, NULL, O_NEVER_RESOLVE},
+        {"refuse-connect", no_argument, NULL, O_REFUSE_CONNECT},
+        {"no-acquire", no_argument, NULL, O_NO_ACQUIRE},
+        {"shared-connection", no_argument, NULL, O_SHARED},
+        {"adapter", required_argument, NULL, O_BLE_OPT},
+        {"mtu", required_argument, NULL, O_BLE_OPT},
+        {"interval", required_argument, NULL, O_BLE_OPT},
+        {"resolve-ms", required_argument, NULL, O_BLE_OPT},
+        {"drop-link-after", required_argument, NULL, O_BLE_OPT},
+        {"drop-link-fragment", required_argument, NULL, O_BLE_OPT},
+        {"clock-scale", required_argument, NULL, O_BLE_OPT},
+        {"rssi", required_argument, NULL, O_BLE_OPT},
+        {"scan-delay-ms", required_argument, NULL, O_BLE_OPT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
@@ -167,12 +267,16 @@ int main(int argc, char **argv)
     };
     struct lsws_sim_opts so = {.model = LSWS_MODEL_COUNT};
     struct lsws_sim_pty_opts po = {.stop = &stop};
+    struct lsws_sim_ble_opts bo;
+    int ble = 0;
+    unsigned long count = 1;
     struct lsws_error err;
     struct make_fw mk = {0};
-    int c;
+    int c, li = -1;
+    lsws_sim_ble_opts_init(&bo);
     lsws_error_clear(&err);
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:b:s:f:vh", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:b:s:f:vh", longs, &li)) != -1) {
         const char *fault = NULL;
         switch (c) {
         case 'm': {
@@ -217,6 +321,26 @@ int main(int argc, char **argv)
         case O_ONCE:
             po.once = 1;
             break;
+        case O_BLE:
+            ble = 1;
+            break;
+        case O_COUNT: {
+            char *end;
+            count = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || count < 1 || count > 64)
+                return fail_usage("--count takes 1 to 64 hubs, not '%s'", optarg);
+            break;
+        }
+        case O_NO_ADAPTER: bo.no_adapter = 1; break;
+        case O_POWERED_OFF: bo.powered_off = 1; break;
+        case O_NEVER_RESOLVE: bo.never_resolve = 1; break;
+        case O_REFUSE_CONNECT: bo.refuse_connect = 1; break;
+        case O_NO_ACQUIRE: bo.no_acquire = 1; break;
+        case O_SHARED: bo.shared = 1; break;
+        case O_BLE_OPT:
+            if (li < 0 || lsws_sim_ble_option(&bo, longs[li].name, optarg, &err) != LSWS_OK)
+                return fail_usage("%s", li < 0 ? "bad option" : err.msg);
+            break;
         case 'v':
             po.verbose = 1;
             break;
@@ -233,6 +357,7 @@ int main(int argc, char **argv)
         }
         if (fault && lsws_sim_fault_option(&po.faults, fault, optarg, &err) != LSWS_OK)
             return fail_usage("%s", err.msg);
+        li = -1;
     }
     if (optind < argc)
         return fail_usage("unexpected argument '%s'", argv[optind]);
@@ -242,6 +367,11 @@ int main(int argc, char **argv)
         return make_firmware(&mk, so.model);
     if (mk.fw || mk.hw_min || mk.hw_max || mk.size || mk.name)
         return fail_usage("--fw-version, --hw-min, --hw-max, --size and --name go with --make-firmware");
+    if (!ble && (count > 1 || bo.no_adapter || bo.powered_off || bo.never_resolve || bo.refuse_connect ||
+                 bo.no_acquire || bo.shared))
+        return fail_usage("--count and the Bluetooth options need --ble");
+    if (ble)
+        return serve_ble(&so, &po, &bo, (unsigned)count);
 
     struct lsws_sim *sim;
     if (lsws_sim_new(&so, &sim, &err) != LSWS_OK) {
@@ -256,14 +386,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: poll returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    on_signals();
 
     printf("%s\n", path);
     fflush(stdout);
