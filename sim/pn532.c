@@ -415,7 +415,9 @@ static size_t target_data(struct lsws_pn532 *p, uint8_t *out)
 /* The card answers activation: a new session on the device. */
 static void activate(struct lsws_pn532 *p)
 {
+    int iso_dep = p->iso_dep; /* target_data just decided it */
     deactivate(p);
+    p->iso_dep = iso_dep;
     p->active = 1;
     p->listed_once = 1;
     say(p, "card %s activated%s", p->o.card == LSWS_NFC_CARD_WS523 ? "ws523" : "(foreign)",
