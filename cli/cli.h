@@ -28,6 +28,7 @@ struct lsws_cli {
     int yes;                   /* --yes: no confirmation prompts */
     int timeout_ms;            /* --timeout: per-exchange reply timeout, 0 = transport default */
     int deadline_ms;           /* --deadline: total time for the command, 0 = CLI_DEFAULT_DEADLINE_MS */
+    int wait_ms;               /* --wait: for the device to come into reach (NFC card), ms; -1 without end */
     const char *device;        /* -d URI, else $LSWS_DEVICE */
     const char *password_file; /* --password-file */
 };
@@ -35,11 +36,14 @@ struct lsws_cli {
 /* Applies a global option (from cli_global_options); returns EXIT_OK,
  * EXIT_USAGE, or -1 when it printed help or the version. */
 int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const char *value);
+/* 1 when o's argument is optional ("[SECONDS]"): it is taken from the next
+ * word only when that word is a number. */
+int cli_optional_arg(const struct cli_option *o, const char *next);
 
 struct cli_option {
     const char *name; /* long name without "--" */
     char short_name;  /* 0 if none */
-    const char *arg;  /* argument name, NULL for a flag */
+    const char *arg;  /* argument name, NULL for a flag; "[NAME]": optional, a number that follows */
     const char *help;
 };
 

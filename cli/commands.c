@@ -22,10 +22,11 @@ int cmd_password(int argc, char **argv, struct lsws_cli *cli);
 int cmd_time(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
-    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
+    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0, nfc: (default: $LSWS_DEVICE)"},
     {"password-file", 0, "FILE", "read the device password from FILE (else $LSWS_PASSWORD or a prompt)"},
     {"timeout", 0, "MS", "reply timeout per exchange in milliseconds"},
     {"deadline", 0, "SECONDS", "total time a device command may take (default 120)"},
+    {"wait", 0, "[SECONDS]", "wait for an NFC card to be held to the reader (no SECONDS: as long as it takes)"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
     {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
     {"trace", 0, NULL, "dump every frame in hex (with --show-secrets: frames hold secrets)"},
@@ -116,6 +117,12 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
         if (!*value || *end || sec < 1 || sec > 86400)
             return cli_error(EXIT_USAGE, "--deadline takes seconds from 1 to 86400, not '%s'", value);
         cli->deadline_ms = (int)sec * 1000;
+    } else if (strcmp(name, "wait") == 0) {
+        char *end;
+        long sec = value ? strtol(value, &end, 10) : -1;
+        if (value && (!*value || *end || sec < 1 || sec > 86400))
+            return cli_error(EXIT_USAGE, "--wait takes seconds from 1 to 86400, not '%s'", value);
+        cli->wait_ms = value ? (int)sec * 1000 : -1;
     } else if (strcmp(name, "yes") == 0)
         cli->yes = 1;
     else if (strcmp(name, "verbose") == 0)
@@ -127,6 +134,13 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
     else if (strcmp(name, "show-secrets") == 0)
         cli->show_secrets = 1;
     return EXIT_OK;
+}
+
+int cli_optional_arg(const struct cli_option *o, const char *next)
+{
+    if (!o->arg || o->arg[0] != '[')
+        return 0;
+    return next && *next && strspn(next, "0123456789") == strlen(next) ? 1 : 0;
 }
 
 const struct cli_command *cli_find_command(const char *name)
@@ -166,7 +180,8 @@ void cli_print_help(FILE *out)
 {
     fprintf(out, "usage: lsws [global options] COMMAND [options] [arguments]\n\n"
                  "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n"
-                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0.\n\n"
+                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0,\n"
+                 "nfc: (the first NFC reader), nfc:pn532_uart:/dev/ttyUSB0.\n\n"
                  "commands:\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
@@ -190,8 +205,10 @@ int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, cha
     for (int t = 0; t < 2; t++)
         for (const struct cli_option *o = tables[t]; o->name && n < 39; o++) {
             all[n] = o;
-            longs[n] = (struct option){o->name, o->arg ? required_argument : no_argument, NULL,
-                                       (int)(256 + n)};
+            longs[n] = (struct option){o->name,
+                                       !o->arg ? no_argument : o->arg[0] == '[' ? optional_argument
+                                                                               : required_argument,
+                                       NULL, (int)(256 + n)};
             if (o->short_name && s + 3 < sizeof shorts) {
                 shorts[s++] = o->short_name;
                 if (o->arg)
@@ -226,10 +243,14 @@ int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, cha
             return -1;
         }
         int rc;
+        const char *value = o->arg ? optarg : NULL;
+        /* "--wait 30": an optional argument in the next word, when it is a number. */
+        if (o->arg && o->arg[0] == '[' && !value && optind < argc && cli_optional_arg(o, argv[optind]))
+            value = argv[optind++];
         if (o >= cli_global_options && o < cli_global_options + sizeof cli_global_options / sizeof *o)
-            rc = cli_global_option(cli, o, o->arg ? optarg : NULL);
+            rc = cli_global_option(cli, o, value);
         else
-            rc = on_option ? on_option(o->name, o->arg ? optarg : NULL, ctx) : EXIT_OK;
+            rc = on_option ? on_option(o->name, value, ctx) : EXIT_OK;
         if (rc != EXIT_OK)
             return rc;
     }

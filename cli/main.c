@@ -42,7 +42,10 @@ int main(int argc, char **argv)
         if (!o)
             return cli_error(EXIT_USAGE, "unknown option '%s'\nusage: lsws [global options] "
                                          "COMMAND [options] [arguments]", argv[i]);
-        if (o->arg && !value) {
+        if (o->arg && !value && o->arg[0] == '[') {
+            if (cli_optional_arg(o, i + 1 < argc ? argv[i + 1] : NULL))
+                value = argv[++i];
+        } else if (o->arg && !value) {
             if (i + 1 >= argc)
                 return cli_error(EXIT_USAGE, "option '%s' needs %s", argv[i], o->arg);
             value = argv[++i];
