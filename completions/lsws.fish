@@ -15,11 +15,21 @@ function __lsws_words
     set -e words[1]
     set -l skip 0
     for w in $words
+        if test $skip = 2
+            # --wait takes an optional number
+            set skip 0
+            if string match -qr '^[0-9]+$' -- $w
+                continue
+            end
+        end
         if test $skip = 1
             set skip 0
             continue
         end
         switch $w
+            case --wait
+                set skip 2
+                continue
             case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz
                 set skip 1
                 continue
@@ -111,7 +121,7 @@ function __lsws_devices
             echo serial:$f
         end
     else
-        printf '%s\n' sim:ws523 sim:cth01 serial:
+        printf '%s\n' sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart:/dev/ttyUSB0 nfc:acr122_usb
     end
 end
 
@@ -137,6 +147,7 @@ complete -c lsws -s d -l device -x -a '(__lsws_devices)' -d 'the device (default
 complete -c lsws -l password-file -r -F -d 'read the device password from FILE'
 complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
 complete -c lsws -l deadline -x -d 'total time a device command may take'
+complete -c lsws -l wait -d 'wait for an NFC card to be held to the reader [SECONDS]'
 complete -c lsws -s y -l yes -d 'do not ask for confirmation'
 complete -c lsws -s v -l verbose -d 'show each exchange with the device'
 complete -c lsws -l trace -d 'dump every frame in hex'
