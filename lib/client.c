@@ -466,15 +466,16 @@ static size_t frame_cut(const struct lsws_model *m, const uint8_t *tlv, size_t l
 }
 
 /* Says in err how far a transaction of n frames got when frame k (1-based)
- * was lost with the link or without an answer: before the last frame
- * nothing was committed (the device drops staged frames with the session). */
-static void frames_note(struct lsws_error *err, int rc, unsigned k, unsigned n)
+ * was lost with the link or without an answer: before the last frame, or
+ * when the last one never reached the device whole, nothing was committed
+ * (the device drops staged frames with the session). */
+static void frames_note(struct lsws_error *err, int rc, unsigned k, unsigned n, int maybe_applied)
 {
     if (!err || n < 2)
         return;
     size_t used = strlen(err->msg);
     const char *open = rc == LSWS_ERR_TIMEOUT ? " (" : " ", *close = rc == LSWS_ERR_TIMEOUT ? ")" : "";
-    if (k < n)
+    if (k < n || !maybe_applied)
         snprintf(err->msg + used, sizeof err->msg - used, "%safter %u of %u frames; nothing was committed%s", open,
                  k - 1, n, close);
     else
@@ -514,7 +515,7 @@ int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
         if (rc != LSWS_OK && cut < len)
             c->maybe_applied = 0; /* staged frames are dropped with the session */
         if (rc == LSWS_ERR_NODEV || rc == LSWS_ERR_TIMEOUT)
-            frames_note(err, rc, k, n_frames);
+            frames_note(err, rc, k, n_frames, c->maybe_applied);
         pos = cut;
     }
     free(tlv);

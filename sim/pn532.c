@@ -222,7 +222,8 @@ struct lsws_pn532 {
     struct card_type type;
     uint8_t uid[10];
     int present;         /* the card is in the field */
-    int active;          /* it was listed (activated) and not released since */
+    int active;          /* the chip holds target 1: listed and not released by the host since */
+    int card_on;         /* the card's side of that: activated and powered since (not when it left) */
     int iso_dep;         /* RATS was sent: it takes APDUs */
     int listed_once;     /* InSelect can re-activate it */
     int field;           /* RF field on */
@@ -333,18 +334,28 @@ void lsws_pn532_stats(const struct lsws_pn532 *p, struct lsws_pn532_stats *st)
 }
 
 /* The card's session ends: deselected, released, field off, or gone. */
-static void deactivate(struct lsws_pn532 *p)
+/* The card's session ends (it left, lost power, was released). */
+static void card_off(struct lsws_pn532 *p)
 {
-    if (p->active)
+    if (p->card_on)
         lsws_sim_disconnect(p->sim);
-    p->active = 0;
-    p->iso_dep = 0;
+    p->card_on = 0;
     lsws_nfc_card_reset(&p->card);
 }
 
+/* The host releases the target (or the field goes off). */
+static void deactivate(struct lsws_pn532 *p)
+{
+    card_off(p);
+    p->active = 0;
+    p->iso_dep = 0;
+}
+
+/* The card leaves the field on its own: the chip still holds the target
+ * and will find it silent. */
 static void card_leaves(struct lsws_pn532 *p, uint64_t now, const char *why)
 {
-    deactivate(p);
+    card_off(p);
     p->present = 0;
     p->returns_at = p->o.returns_ms ? now + p->o.returns_ms : 0;
     say(p, "the card left the field (%s)%s", why, p->returns_at ? "; it comes back later" : "");
@@ -419,6 +430,7 @@ static void activate(struct lsws_pn532 *p)
     deactivate(p);
     p->iso_dep = iso_dep;
     p->active = 1;
+    p->card_on = 1;
     p->listed_once = 1;
     say(p, "card %s activated%s", p->o.card == LSWS_NFC_CARD_WS523 ? "ws523" : "(foreign)",
         p->iso_dep ? " (ISO 14443-4)" : "");
@@ -476,8 +488,9 @@ static void data_exchange(struct lsws_pn532 *p, const uint8_t *d, size_t n, uint
         say(p, "InDataExchange to target %02x: no such target", d[0]);
         return answer_status(r, CMD_IN_DATA_EXCHANGE, ST_CONTEXT);
     }
-    if (!p->present || !p->iso_dep) {
-        say(p, "InDataExchange: %s: timeout", p->present ? "the card takes no APDUs" : "no card in the field");
+    if (!p->present || !p->card_on || !p->iso_dep) {
+        say(p, "InDataExchange: %s: timeout", !p->present ? "no card in the field" : !p->card_on
+                                                  ? "the card is not activated" : "the card takes no APDUs");
         answer_status(r, CMD_IN_DATA_EXCHANGE, ST_TIMEOUT);
         r->delay_us = FWT_US;
         return;
@@ -551,7 +564,7 @@ static void data_exchange(struct lsws_pn532 *p, const uint8_t *d, size_t n, uint
  * FeliCa and barcode discovery find nothing). */
 static void communicate_thru(struct lsws_pn532 *p, const uint8_t *d, size_t n, struct lsws_pn532_reply *r)
 {
-    if (p->active && p->present && p->iso_dep && n == 1 && (d[0] & 0xfe) == 0xb2) {
+    if (p->active && p->present && p->card_on && p->iso_dep && n == 1 && (d[0] & 0xfe) == 0xb2) {
         uint8_t out[2] = {ST_OK, (uint8_t)(0xa2 | (d[0] & 1))};
         answer(r, CMD_IN_COMMUNICATE_THRU, out, sizeof out);
         r->delay_us = air_us(p, 1, 1);
@@ -628,7 +641,7 @@ void lsws_pn532_command(struct lsws_pn532 *p, const struct lsws_pn532_frame *f, 
         case 0x07: /* antenna test */
             return answer_status(r, cmd, ST_OK);
         case 0x06: /* card presence */
-            return answer_status(r, cmd, p->active && p->present ? ST_OK : ST_TIMEOUT);
+            return answer_status(r, cmd, p->active && p->present && p->card_on ? ST_OK : ST_TIMEOUT);
         default:
             return syntax_error(p, r, cmd, "unknown test");
         }

@@ -39,9 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/random.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,10 +49,9 @@
 #define NFC_DEFAULT_TIMEOUT_MS 1000
 #define NFC_POLL_MS 100     /* --wait: look for a card this often */
 #define NFC_CLOSE_TIMEOUT_MS 100 /* commands to a reader that stopped answering, on close */
+#define NFC_PROBE_TIMEOUT_MS 100 /* is the reader still there? */
+#define LIBNFC_TIMEOUT_COMMAND 350 /* libnfc's default command timeout (pn53x_data_new) */
 #define NFC_READERS 8
-/* libnfc's serial-port claim: uart_open sets this bit in c_iflag of the
- * port it holds and clears it on close (libnfc/buses/uart.c, CCLAIMED). */
-#define LIBNFC_CCLAIMED 0x80000000u
 
 struct nfc_link {
     nfc_context *ctx;
@@ -63,6 +61,8 @@ struct nfc_link {
     char reader[128];  /* libnfc's name of the reader */
     char uid[2 * 10 + 1];
     int have_card;     /* a target was selected */
+    int lock_fd;       /* the reader's serial port, locked; -1 */
+    nfc_connstring conn;
     struct lsws_link_opts opts;
     struct lsws_nfc_app app;
     size_t fragment;   /* message bytes per APDU */
@@ -133,17 +133,35 @@ static void trace(const struct nfc_link *l, char dir, const uint8_t *b, size_t n
         l->opts.trace(l->opts.trace_ctx, dir, b, n, note);
 }
 
+/* 1 when the reader itself still answers: one harmless command (the RF
+ * field on, as it already is) with a short command timeout. */
+static int reader_answers(struct nfc_link *l)
+{
+    nfc_device_set_property_int(l->pnd, NP_TIMEOUT_COMMAND, NFC_PROBE_TIMEOUT_MS);
+    int res = nfc_device_set_property_bool(l->pnd, NP_ACTIVATE_FIELD, true);
+    nfc_device_set_property_int(l->pnd, NP_TIMEOUT_COMMAND, LIBNFC_TIMEOUT_COMMAND);
+    return res >= 0;
+}
+
 /* An APDU exchange failed with res: was the answer lost, did the card
  * leave, or does the reader not answer any more? */
 static int lost(struct nfc_link *l, int res, int timeout_ms, struct lsws_error *err)
 {
     const char *why = nfc_strerror(l->pnd); /* a static string: read it before the next call */
-    int errcode = res;
     if (res == NFC_EOVFLOW)
         return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "'%s': the card's answer is larger than an APDU (%s)",
                          l->uri, why);
     if (res != NFC_ERFTRANS && res != NFC_ETIMEOUT && res != NFC_ETGRELEASED && res != NFC_EIO)
         return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "'%s': the reader failed: %s", l->uri, why);
+    /* A timeout or an I/O error is the reader's (an RF error is reported
+     * by a reader that works): is it still there? */
+    if ((res == NFC_ETIMEOUT || res == NFC_EIO) && !reader_answers(l)) {
+        trace(l, '<', NULL, 0, "lost: the reader does not answer");
+        if (res == NFC_EIO)
+            return broken(l, err, LSWS_ERR_NODEV, "'%s': the reader went away (%s)", l->uri, why);
+        return broken(l, err, LSWS_ERR_TIMEOUT, "'%s': the reader stopped answering (no answer within %d ms)",
+                      l->uri, timeout_ms);
+    }
     int present = nfc_initiator_target_is_present(l->pnd, NULL);
     if (present == NFC_SUCCESS) {
         trace(l, '<', NULL, 0, "lost: the card is still in the field");
@@ -155,9 +173,7 @@ static int lost(struct nfc_link *l, int res, int timeout_ms, struct lsws_error *
         return broken(l, err, LSWS_ERR_NODEV, "'%s': the card left the field", l->uri);
     }
     trace(l, '<', NULL, 0, "lost: the reader does not answer");
-    if (errcode == NFC_EIO)
-        return broken(l, err, LSWS_ERR_NODEV, "'%s': the reader went away (%s)", l->uri, why);
-    return broken(l, err, LSWS_ERR_NODEV, "'%s': the reader stopped answering (no answer within %d ms)", l->uri,
+    return broken(l, err, LSWS_ERR_TIMEOUT, "'%s': the reader stopped answering (no answer within %d ms)", l->uri,
                   timeout_ms);
 }
 
@@ -189,44 +205,51 @@ static int apdu_again(struct nfc_link *l, const uint8_t *cmd, size_t clen, uint8
 
 /* ---- opening: reader, card, application ----------------------------------------- */
 
-/* nfc_open gave no device: say why, as precisely as can be found out. */
-static int reader_missing(struct nfc_link *l, const char *conn, struct lsws_error *err)
+/* The serial port of a reader on one (driver:port[:speed]), in port[0..n);
+ * 0 for other readers (USB: libusb claims them for one program). */
+static int uart_port(const char *conn, char *port, size_t n)
 {
-    nfc_connstring first;
-    if (!conn) {
-        if (nfc_list_devices(l->ctx, &first, 1) == 0)
-            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX,
-                             "cannot open '%s': no NFC reader found (libnfc sees none; name one, like "
-                             "nfc:pn532_uart:/dev/ttyUSB0, or set LIBNFC_DEVICE)", l->uri);
-        conn = first;
-    }
-    /* Readers on a serial port: driver:port[:speed]. */
     static const char *const uart_drivers[] = {"pn532_uart:", "arygon:", "acr122s:", NULL};
     for (const char *const *d = uart_drivers; *d; d++) {
         size_t dl = strlen(*d);
-        if (strncmp(conn, *d, dl) != 0)
-            continue;
-        char port[512];
-        snprintf(port, sizeof port, "%s", conn + dl);
-        port[strcspn(port, ":")] = '\0';
-        struct stat st;
-        if (stat(port, &st) < 0)
-            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no reader: %s: %s", l->uri, port,
-                             strerror(errno));
-        int fd = open(port, O_RDWR | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-            int e = errno;
-            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': %s: %s%s", l->uri, port, strerror(e),
-                             e == EACCES ? " (is the user in the dialout group?)" : "");
+        if (strncmp(conn, *d, dl) == 0) {
+            snprintf(port, n, "%s", conn + dl);
+            port[strcspn(port, ":")] = '\0';
+            return 1;
         }
-        struct termios t;
-        int claimed = tcgetattr(fd, &t) == 0 && (t.c_iflag & LIBNFC_CCLAIMED);
-        close(fd);
-        if (claimed)
-            return lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
-                             "cannot open '%s': busy: another program has the reader open", l->uri);
-        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no reader answers on %s", l->uri, port);
     }
+    return 0;
+}
+
+/* One program at a time on a reader's serial port: an exclusive flock on
+ * the port, held open until close, as the serial transport takes it.
+ * (libnfc's own claim, a bit it sets in the port's c_iflag, does not
+ * survive on Linux: the tty layer drops it, so it excludes nobody.) */
+static int lock_port(struct nfc_link *l, const char *port, struct lsws_error *err)
+{
+    l->lock_fd = open(port, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (l->lock_fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR)
+            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no reader: %s: %s", l->uri, port,
+                             strerror(e));
+        return lsws_fail(err, e == EBUSY ? LSWS_ERR_BUSY : LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': %s: %s%s",
+                         l->uri, port, strerror(e), e == EACCES ? " (is the user in the dialout group?)" : "");
+    }
+    if (flock(l->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return LSWS_OK;
+    if (errno == EWOULDBLOCK)
+        return lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "cannot open '%s': busy: another program has the reader open",
+                         l->uri);
+    return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot lock '%s': %s", l->uri, strerror(errno));
+}
+
+/* nfc_open gave no device: say why, as precisely as can be found out. */
+static int reader_missing(struct nfc_link *l, const char *conn, struct lsws_error *err)
+{
+    char port[512];
+    if (uart_port(conn, port, sizeof port))
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': no reader answers on %s", l->uri, port);
     return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot open '%s': libnfc finds no reader '%s'", l->uri, conn);
 }
 
@@ -308,6 +331,8 @@ static void link_free(struct nfc_link *l)
     }
     if (l->ctx)
         nfc_exit(l->ctx);
+    if (l->lock_fd >= 0)
+        close(l->lock_fd);
     explicit_bzero(l->msg, sizeof l->msg);
     free(l);
 }
@@ -322,6 +347,7 @@ static int link_start(const char *uri_text, const char *conn, int wait_ms, int t
     *out = l;
     if (!l)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    l->lock_fd = -1;
     snprintf(l->uri, sizeof l->uri, "%s", uri_text);
     if (opts)
         l->opts = *opts;
@@ -330,9 +356,21 @@ static int link_start(const char *uri_text, const char *conn, int wait_ms, int t
     nfc_init(&l->ctx);
     if (!l->ctx)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "cannot open '%s': libnfc cannot start", l->uri);
-    l->pnd = nfc_open(l->ctx, conn);
+    /* The first reader, as nfc_open(NULL) would take it: named, so that
+     * its port can be locked first. */
+    if (!conn && nfc_list_devices(l->ctx, &l->conn, 1) == 0)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX,
+                         "cannot open '%s': no NFC reader found (libnfc sees none; name one, like "
+                         "nfc:pn532_uart:/dev/ttyUSB0, or set LIBNFC_DEVICE)", l->uri);
+    if (conn)
+        snprintf(l->conn, sizeof l->conn, "%s", conn);
+    char port[512];
+    int rc;
+    if (uart_port(l->conn, port, sizeof port) && (rc = lock_port(l, port, err)) != LSWS_OK)
+        return rc;
+    l->pnd = nfc_open(l->ctx, l->conn);
     if (!l->pnd)
-        return reader_missing(l, conn, err);
+        return reader_missing(l, l->conn, err);
     snprintf(l->reader, sizeof l->reader, "%s", nfc_device_get_name(l->pnd));
     int res = nfc_initiator_init(l->pnd);
     if (res < 0)
@@ -340,7 +378,7 @@ static int link_start(const char *uri_text, const char *conn, int wait_ms, int t
     /* Look once per call: InListPassiveTarget answers at once without a card. */
     if ((res = nfc_device_set_property_bool(l->pnd, NP_INFINITE_SELECT, false)) < 0)
         return nfc_err(l, err, LSWS_ERR_NODEV, res, "cannot set up the reader");
-    int rc = select_card(l, wait_ms, err);
+    rc = select_card(l, wait_ms, err);
     if (rc == LSWS_OK)
         rc = select_app(l, err);
     return rc;
