@@ -28,9 +28,11 @@
  * context (nfc_exit). libnfc prints its own log to stderr (errors at its
  * default level 1); unless LIBNFC_LOG_LEVEL is set, lsws sets it to 0 so
  * that only lsws's translated messages appear. lsws never enables
- * intrusive scanning: discovery uses nfc_list_devices, which probes serial
- * ports (pn532_uart, marked intrusive by libnfc) only when the user's
- * libnfc configuration allows it. docs/nfc.md has the details. */
+ * intrusive scanning: discovery lists readers with nfc_list_devices in a
+ * context where it is off even if libnfc's configuration allows it, so it
+ * never probes serial ports (pn532_uart, the driver libnfc marks
+ * intrusive): the transport is not intrusive to scan. Opening `nfc:`
+ * takes the first reader as libnfc's configuration says. docs/nfc.md. */
 #include "transport.h"
 
 #include <errno.h>
@@ -528,7 +530,19 @@ static int nfc_transport_discover(int timeout_ms, lsws_found_fn *found, void *ct
     nfc_context *c = NULL;
     nfc_connstring list[NFC_READERS];
     quiet_libnfc();
+    /* A scan never probes serial ports, whatever libnfc's configuration
+     * says: libnfc reads LIBNFC_INTRUSIVE_SCAN after its configuration
+     * file, so "no" here wins for this one context (lsws list must not
+     * write to equipment that may not be ours). Named readers are opened. */
+    const char *user = getenv("LIBNFC_INTRUSIVE_SCAN");
+    char *saved = user ? strdup(user) : NULL;
+    setenv("LIBNFC_INTRUSIVE_SCAN", "no", 1);
     nfc_init(&c);
+    if (saved)
+        setenv("LIBNFC_INTRUSIVE_SCAN", saved, 1);
+    else
+        unsetenv("LIBNFC_INTRUSIVE_SCAN");
+    free(saved);
     if (!c)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "libnfc cannot start");
     size_t n = nfc_list_devices(c, list, NFC_READERS);
@@ -540,7 +554,7 @@ static int nfc_transport_discover(int timeout_ms, lsws_found_fn *found, void *ct
         struct lsws_error lerr;
         struct lsws_device_info info;
         lsws_error_clear(&lerr);
-        snprintf(dev.uri, sizeof dev.uri, "nfc:%s", list[i]);
+        snprintf(dev.uri, sizeof dev.uri, "nfc:%.1019s", list[i]);
         int rc = link_start(dev.uri, list[i], 0, per, NULL, &l, &lerr);
         if (rc == LSWS_OK && identify(l, &info, &lerr) == LSWS_OK) {
             dev.model = (int)info.model;
@@ -566,7 +580,7 @@ const struct lsws_transport lsws_transport_nfc = {
     .scheme = "nfc",
     .help = "nfc:[CONNSTRING] (nfc:, nfc:pn532_uart:/dev/ttyUSB0, nfc:acr122_usb)",
     .options = nfc_options,
-    .flags = 0, /* nfc_list_devices scans only what libnfc's configuration allows; no IDENTIFY probe needed */
+    .flags = 0, /* the scan never probes serial ports; it identifies the cards itself */
     .open = nfc_transport_open,
     .close = nfc_transport_close,
     .send = nfc_transport_send,
