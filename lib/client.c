@@ -406,7 +406,8 @@ static int read_pages(struct lsws_client *c, struct lsws_config *cfg, const uint
 {
     uint8_t req[LSWS_MSG_MAX];
     unsigned cursor = 0;
-    memcpy(req + 2, codes, n_codes);
+    if (n_codes) /* codes is NULL for a read of everything */
+        memcpy(req + 2, codes, n_codes);
     for (unsigned pages = 0; cursor != LSWS_READ_DONE; pages++) {
         struct lsws_msg resp;
         if (pages > 1000)
