@@ -20,6 +20,8 @@ int main(void)
 }
 #else
 
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -315,6 +317,85 @@ static void discovery(void **state)
     reader_down(&r);
 }
 
+/* ---- the host protocol on the pty, by hand ------------------------------------ */
+
+/* Reads what the emulator sends within ms. */
+static size_t read_for(int fd, uint8_t *buf, size_t cap, int ms)
+{
+    size_t got = 0;
+    double until = now_ms() + ms;
+    while (got < cap) {
+        int left = (int)(until - now_ms());
+        struct pollfd p = {fd, POLLIN, 0};
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    return got;
+}
+
+static void send_cmd(int fd, const char *hex)
+{
+    uint8_t cmd[300], frame[LSWS_PN532_FRAME_MAX];
+    size_t n = hex_bytes(hex, cmd, sizeof cmd), flen;
+    assert_int_equal(lsws_pn532_encode(LSWS_PN532_TFI_HOST, cmd, n, frame, sizeof frame, &flen), LSWS_OK);
+    assert_int_equal(write(fd, frame, flen), (ssize_t)flen);
+}
+
+/* libnfc 1.8 sends its next command after a timeout, which aborts the one
+ * under way; an ACK from the host does the same; a NACK asks for the last
+ * answer again. */
+static void host_ack_and_nack(void **state)
+{
+    (void)state;
+    struct lsws_sim_nfc_opts o = {.card = LSWS_NFC_CARD_WS523};
+    o.faults.delay[0] = 1;
+    o.faults.delay_ms = 400;
+    struct reader r;
+    reader_up(&r, &o);
+    int fd = open(r.path, O_RDWR | O_NOCTTY);
+    assert_true(fd >= 0);
+    uint8_t buf[600], sel[64];
+    size_t n;
+    send_cmd(fd, "1214"); /* SetParameters: RATS */
+    assert_int_equal(read_for(fd, buf, 6 + 9, 1000), 6 + 9);
+    assert_memory_equal(buf, lsws_pn532_ack, 6);
+    send_cmd(fd, "320101");
+    assert_int_equal(read_for(fd, buf, 6 + 9, 1000), 6 + 9);
+    send_cmd(fd, "4a0100");
+    n = read_for(fd, buf, sizeof buf, 300);
+    assert_true(n > 6 + 20);
+    send_cmd(fd, "4001 00a4040006f04c5357530100");
+    n = read_for(fd, sel, sizeof sel, 300);
+    assert_true(n > 6 + 8);
+    size_t sel_len = n - 6;
+    /* IDENTIFY, whose answer is 400 ms late: acknowledged at once, then
+     * aborted by an ACK: nothing more comes. */
+    send_cmd(fd, "4001 8010000103010501 00");
+    assert_int_equal(read_for(fd, buf, 6, 300), 6);
+    assert_memory_equal(buf, lsws_pn532_ack, 6);
+    assert_int_equal(write(fd, lsws_pn532_ack, 6), 6);
+    assert_int_equal(read_for(fd, buf, sizeof buf, 700), 0);
+    /* A NACK: the last answer sent (SELECT's) again. */
+    assert_int_equal(write(fd, lsws_pn532_nack, 6), 6);
+    n = read_for(fd, buf, sizeof buf, 300);
+    assert_int_equal(n, sel_len);
+    assert_memory_equal(buf, sel + 6, sel_len);
+    /* The aborted message was handled by the device: asked again, it is
+     * answered at once from the device's cache. */
+    send_cmd(fd, "4001 8010000103010501 00");
+    n = read_for(fd, buf, sizeof buf, 300);
+    assert_true(n > 6 + 30);
+    struct lsws_sim_stats st;
+    lsws_sim_stats(r.sim, &st);
+    assert_int_equal(st.duplicates, 1);
+    close(fd);
+    reader_down(&r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -324,6 +405,7 @@ int main(void)
         cmocka_unit_test(where_failures_surface),
         cmocka_unit_test(no_card_and_waiting),
         cmocka_unit_test(discovery),
+        cmocka_unit_test(host_ack_and_nack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
