@@ -565,7 +565,7 @@ static int nfc_transport_discover(int timeout_ms, lsws_found_fn *found, void *ct
                      rc == LSWS_ERR_MODEL ? "not a WS523" : "card does not answer");
         } else {
             snprintf(dev.name, sizeof dev.name, "%.40s: %s", l && l->reader[0] ? l->reader : list[i],
-                     l && l->pnd ? "no card" : "cannot open");
+                     l && l->pnd ? "no card" : rc == LSWS_ERR_BUSY ? "busy" : "cannot open");
         }
         if (l && l->have_card)
             snprintf(dev.address, sizeof dev.address, "%s", l->uid);
