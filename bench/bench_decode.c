@@ -5,10 +5,13 @@
  *       100,000), one per line as "ws523 <hex>" / "cth01 <hex>", with
  *       values from a fixed-seed PRNG, built with the library's builder and
  *       encoder ("-" writes to stdout)
- *   bench_decode run FILE... > /dev/null
+ *   bench_decode run [--stream] FILE... > /dev/null
  *       streams the files line by line (fixed buffers, nothing loaded
  *       whole), writes one JSON object per payload to stdout, and reports
- *       payloads/s per model and peak RSS on stderr
+ *       payloads/s per model and peak RSS on stderr. --stream decodes each
+ *       payload record by record (lsws_uplink_decode_each and
+ *       lsws_uplink_json_stream, as `lsws decode` does) instead of whole
+ *       (lsws_uplink_decode and lsws_uplink_json); the output is the same.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -153,11 +156,25 @@ struct tally {
     double seconds;
 };
 
-static int run(int nfiles, char **files)
+static char json[64 * 1024];
+
+/* --stream: each record's piece of the payload's JSON line. */
+struct piece_ctx {
+    unsigned state;
+    size_t len;
+};
+
+static int json_piece(const struct lsws_uplink *rec, void *arg)
+{
+    struct piece_ctx *p = arg;
+    p->len += lsws_uplink_json_stream(rec, &p->state, json + p->len, sizeof json - p->len);
+    return p->len < sizeof json ? 0 : LSWS_ERR_RANGE;
+}
+
+static int run(int nfiles, char **files, int streaming)
 {
     static struct lsws_uplink up;
     static char line[LINE_MAX_BYTES];
-    static char json[64 * 1024];
     static char outbuf[1 << 16];
     uint8_t bytes[LINE_MAX_BYTES / 2];
     struct tally t[LSWS_MODEL_COUNT] = {{0}};
@@ -195,13 +212,27 @@ static int run(int nfiles, char **files)
                 model = m;
             }
             struct lsws_error err;
-            size_t len;
-            if (lsws_hex_parse(line + 6, bytes, sizeof bytes, &len, &err) != LSWS_OK ||
-                lsws_uplink_decode((enum lsws_model_id)m, bytes, len, &up, &err) != LSWS_OK) {
+            size_t len, jn;
+            if (lsws_hex_parse(line + 6, bytes, sizeof bytes, &len, &err) != LSWS_OK) {
                 t[m].errors++;
                 continue;
             }
-            size_t jn = lsws_uplink_json(&up, json, sizeof json);
+            if (streaming) {
+                struct piece_ctx p = {0, 0};
+                if (lsws_uplink_decode_each((enum lsws_model_id)m, bytes, len, json_piece, &p,
+                                            &err) != LSWS_OK) {
+                    t[m].errors++;
+                    continue;
+                }
+                jn = p.len + lsws_uplink_json_stream(NULL, &p.state, json + p.len,
+                                                     sizeof json - p.len);
+            } else {
+                if (lsws_uplink_decode((enum lsws_model_id)m, bytes, len, &up, &err) != LSWS_OK) {
+                    t[m].errors++;
+                    continue;
+                }
+                jn = lsws_uplink_json(&up, json, sizeof json);
+            }
             if (jn < sizeof json) {
                 json[jn] = '\n';
                 fwrite(json, 1, jn + 1, stdout);
@@ -237,7 +268,7 @@ static int run(int nfiles, char **files)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_decode gen FILE [WS523_COUNT [CTH01_COUNT]]\n"
-                    "       bench_decode run FILE...\n");
+                    "       bench_decode run [--stream] FILE...\n");
     return 2;
 }
 
@@ -248,7 +279,11 @@ int main(int argc, char **argv)
         unsigned long n_cth = argc > 4 ? strtoul(argv[4], NULL, 10) : 100000ul;
         return gen(argv[2], n_ws, n_cth);
     }
-    if (argc >= 3 && strcmp(argv[1], "run") == 0)
-        return run(argc - 2, argv + 2);
+    if (argc >= 3 && strcmp(argv[1], "run") == 0) {
+        int streaming = strcmp(argv[2], "--stream") == 0;
+        if (argc - 2 - streaming < 1)
+            return usage();
+        return run(argc - 2 - streaming, argv + 2 + streaming, streaming);
+    }
     return usage();
 }

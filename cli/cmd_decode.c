@@ -1,19 +1,24 @@
 /* lsws decode: uplink payloads from arguments or stdin (one per line), as
  * text or JSON Lines. A bad payload is reported with its byte offset and the
- * rest are still decoded; the exit status is then 1. */
+ * rest are still decoded; the exit status is then 1. Payloads are decoded
+ * record by record (lsws_uplink_decode_each), so a CTH01 history page of
+ * hundreds of records prints whole. */
 #include "cli.h"
 
 #include <string.h>
 
-#define PAYLOAD_MAX 1024
-#define OUT_MAX (64 * 1024)
+#define PAYLOAD_MAX (128 * 1024) /* a page of 300 full CTH01 history records fits */
+#define OUT_MAX (64 * 1024)      /* the text of one record: at most LSWS_UPLINK_MAX readings */
 
 struct decode_ctx {
     enum lsws_model_id model;
     struct lsws_cli *cli;
-    struct lsws_uplink up;
-    char out[OUT_MAX];
+    enum lsws_model_id found;  /* the model it decoded as */
+    unsigned json_state;       /* lsws_uplink_json_stream */
     int many; /* label each payload in text mode */
+    uint8_t bytes[PAYLOAD_MAX];
+    char line[2 * PAYLOAD_MAX + 256];
+    char out[OUT_MAX];
 };
 
 static int on_option(const char *name, const char *value, void *arg)
@@ -28,52 +33,69 @@ static int on_option(const char *name, const char *value, void *arg)
     return EXIT_OK;
 }
 
+static int note_model(const struct lsws_uplink *rec, void *arg)
+{
+    ((struct decode_ctx *)arg)->found = rec->model;
+    return 0;
+}
+
+/* Prints one record as it is decoded: a piece of the payload's JSON
+ * object, or its text lines. */
+static int print_record(const struct lsws_uplink *rec, void *arg)
+{
+    struct decode_ctx *ctx = arg;
+    size_t n = ctx->cli->json ? lsws_uplink_json_stream(rec, &ctx->json_state, ctx->out, sizeof ctx->out)
+                              : lsws_uplink_text(rec, ctx->out, sizeof ctx->out);
+    if (n >= sizeof ctx->out)
+        return LSWS_ERR_RANGE; /* cannot happen: a record's text is far smaller */
+    fwrite(ctx->out, 1, n, stdout);
+    return 0;
+}
+
 /* Decodes one payload; `where` names it in messages ("argument 2", "line 7"). */
 static int decode_one(struct decode_ctx *ctx, const char *hex, const char *where)
 {
-    uint8_t bytes[PAYLOAD_MAX];
     size_t len;
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (lsws_hex_parse(hex, bytes, sizeof bytes, &len, &err) != LSWS_OK)
+    if (lsws_hex_parse(hex, ctx->bytes, sizeof ctx->bytes, &len, &err) != LSWS_OK)
         return cli_error(EXIT_FAILED, "%s: '%s': %s", where, hex, err.msg);
     if (len == 0)
         return cli_error(EXIT_FAILED, "%s: empty payload", where);
-    if (lsws_uplink_decode(ctx->model, bytes, len, &ctx->up, &err) != LSWS_OK)
+    /* Check the whole payload first: records print as they decode, and a
+     * payload that fails must print nothing (JSON Lines stay whole). */
+    if (lsws_uplink_decode_each(ctx->model, ctx->bytes, len, note_model, ctx, &err) != LSWS_OK)
         return cli_error(EXIT_FAILED, "%s: '%s': %s", where, hex, err.msg);
+    ctx->json_state = 0;
+    if (ctx->many && !ctx->cli->json)
+        printf("# %s (%s)\n", hex, lsws_model_get(ctx->found)->name);
+    if (lsws_uplink_decode_each(ctx->found, ctx->bytes, len, print_record, ctx, &err) != LSWS_OK)
+        return cli_error(EXIT_FAILED, "%s: decoded payload too large to print", where);
     if (ctx->cli->json) {
-        size_t n = lsws_uplink_json(&ctx->up, ctx->out, sizeof ctx->out);
-        if (n >= sizeof ctx->out)
-            return cli_error(EXIT_FAILED, "%s: decoded payload too large to print", where);
+        size_t n = lsws_uplink_json_stream(NULL, &ctx->json_state, ctx->out, sizeof ctx->out);
         fwrite(ctx->out, 1, n, stdout);
         putchar('\n');
-    } else {
-        size_t n = lsws_uplink_text(&ctx->up, ctx->out, sizeof ctx->out);
-        if (n >= sizeof ctx->out)
-            return cli_error(EXIT_FAILED, "%s: decoded payload too large to print", where);
-        if (ctx->many)
-            printf("# %s (%s)\n", hex, lsws_model_get(ctx->up.model)->name);
-        fwrite(ctx->out, 1, n, stdout);
-        if (ctx->many)
-            putchar('\n');
+    } else if (ctx->many) {
+        putchar('\n');
     }
     return EXIT_OK;
 }
 
 static int decode_stdin(struct decode_ctx *ctx)
 {
-    char line[2 * PAYLOAD_MAX + 256];
+    char *line = ctx->line;
+    const size_t cap = sizeof ctx->line;
     int rc = EXIT_OK;
     unsigned long lineno = 0;
     ctx->many = 1;
-    while (fgets(line, sizeof line, stdin)) {
+    while (fgets(line, (int)cap, stdin)) {
         lineno++;
         size_t n = strlen(line);
-        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+        if (n == cap - 1 && line[n - 1] != '\n') {
             int c;
             while ((c = getchar()) != EOF && c != '\n')
                 ;
-            rc = cli_error(EXIT_FAILED, "line %lu: longer than %zu characters", lineno, sizeof line - 2);
+            rc = cli_error(EXIT_FAILED, "line %lu: longer than %zu characters", lineno, cap - 2);
             continue;
         }
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
@@ -94,16 +116,15 @@ int cmd_decode(int argc, char **argv, struct lsws_cli *cli)
     ctx.model = LSWS_MODEL_COUNT;
     ctx.cli = cli;
     ctx.many = 0;
-    int first;
-    int rc = cli_parse(cli_find_command("decode"), cli, argc, argv, &first, on_option, &ctx);
+    int rc = cli_options(cli, on_option, &ctx);
     if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first == argc)
+        return rc;
+    if (argc == 0)
         return decode_stdin(&ctx);
-    ctx.many = argc - first > 1;
-    for (int i = first; i < argc; i++) {
+    ctx.many = argc > 1;
+    for (int i = 0; i < argc; i++) {
         char where[32];
-        snprintf(where, sizeof where, "argument %d", i - first + 1);
+        snprintf(where, sizeof where, "argument %d", i + 1);
         if (decode_one(&ctx, argv[i], where) != EXIT_OK)
             rc = EXIT_FAILED;
     }

@@ -47,15 +47,12 @@ static int load_base(const char *file, const struct lsws_model *m, struct lsws_c
 static int parse_assignments(struct lsws_config *cfg, int n, char **args)
 {
     for (int i = 0; i < n; i++) {
-        char *eq = strchr(args[i], '=');
-        if (!eq || eq == args[i])
-            return cli_error(EXIT_USAGE, "'%s' is not KEY=VALUE", args[i]);
-        *eq = '\0';
         struct lsws_error err;
         lsws_error_clear(&err);
-        int rc = lsws_config_set(cfg, args[i], eq + 1, &err);
+        int rc = lsws_config_assign(cfg, args[i], &err); /* a key given twice is an error */
         if (rc != LSWS_OK)
-            return cli_error(EXIT_USAGE, "%s", err.msg);
+            return cli_fail(EXIT_USAGE, err.code, "%s", err.msg);
+        *strchr(args[i], '=') = '\0';
         int idx = lsws_model_find(cfg->model, args[i]);
         const struct lsws_row *row = cfg->model->settings[idx].row;
         if (!(row->flags & LSWS_F_VENDOR))
@@ -68,15 +65,14 @@ static int parse_assignments(struct lsws_config *cfg, int n, char **args)
 
 int cmd_encode(int argc, char **argv, struct lsws_cli *cli)
 {
-    const struct cli_command *self = cli_find_command("encode");
+    const struct cli_command *self = cli->command;
     struct encode_opts o = {0};
-    int first;
-    int rc = cli_parse(self, cli, argc, argv, &first, on_option, &o);
+    int rc = cli_options(cli, on_option, &o);
     if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
+        return rc;
     if (!o.model)
         return cli_error(EXIT_USAGE, "encode needs --model ws523|cth01");
-    if (first >= argc)
+    if (argc == 0)
         return cli_error(EXIT_USAGE, "encode needs at least one KEY=VALUE\nusage: lsws encode %s",
                          self->synopsis);
     const struct lsws_model *m = cli_model_arg(o.model);
@@ -88,7 +84,7 @@ int cmd_encode(int argc, char **argv, struct lsws_cli *cli)
         return cli_error(EXIT_FAILED, "out of memory");
     rc = o.base ? load_base(o.base, m, &base) : EXIT_OK;
     if (rc == EXIT_OK)
-        rc = parse_assignments(cfg, argc - first, argv + first);
+        rc = parse_assignments(cfg, argc, argv);
 
     uint8_t bytes[1024];
     size_t len = 0;
@@ -113,15 +109,17 @@ int cmd_encode(int argc, char **argv, struct lsws_cli *cli)
         char hex[2 * sizeof bytes + 1], b64[4 * sizeof bytes / 3 + 8];
         lsws_hex_format(bytes, len, hex);
         cli_base64(bytes, len, b64, sizeof b64);
-        if (cli->json) {
-            json_t *out = json_pack("{s:s, s:s, s:s, s:i}", "model", m->name, "hex", hex, "base64",
-                                    b64, "bytes", (int)len);
-            json_dumpf(out, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            putchar('\n');
-            json_decref(out);
-        } else {
-            printf("%s\n", hex);
-        }
+        struct cli_record *r = cli_record_new();
+        cli_put_str(r, "model", m->name);
+        cli_field_json_only(r);
+        cli_put_str(r, "hex", hex);
+        cli_field_json_only(r);
+        cli_put_str(r, "base64", b64);
+        cli_field_json_only(r);
+        cli_put_int(r, "bytes", (long long)len);
+        cli_field_json_only(r);
+        cli_put_line(r, "%s", hex);
+        rc = cli_print(cli, r, CLI_COMPACT);
     }
     lsws_config_free(cfg);
     lsws_config_free(base);

@@ -3,19 +3,14 @@
 
 int cmd_help(int argc, char **argv, struct lsws_cli *cli)
 {
-    int first;
-    int rc = cli_parse(cli_find_command("help"), cli, argc, argv, &first, NULL, NULL);
-    if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first >= argc) {
+    (void)cli;
+    if (argc == 0) {
         cli_print_help(stdout);
         return EXIT_OK;
     }
-    if (first + 1 < argc)
-        return cli_error(EXIT_USAGE, "help takes one command");
-    const struct cli_command *cmd = cli_find_command(argv[first]);
+    const struct cli_command *cmd = cli_command_arg(argv[0]);
     if (!cmd)
-        return cli_error(EXIT_USAGE, "no help for '%s': not an lsws command", argv[first]);
+        return EXIT_USAGE;
     cli_print_command_help(cmd, stdout);
     return EXIT_OK;
 }

@@ -1,7 +1,7 @@
 /* lsws list (and lsws alone): the devices every transport can see. Each
  * transport's discovery finds them without connecting; those whose
- * transport says so (serial ports) are then identified with one short
- * IDENTIFY. A transport whose scan is intrusive is not scanned here. */
+ * transport says so (serial ports, the simulator) are then identified with
+ * one short IDENTIFY. A transport whose scan is intrusive is not scanned. */
 #include "cli.h"
 
 #include <string.h>
@@ -12,8 +12,7 @@
 struct list_ctx {
     struct lsws_cli *cli;
     const struct lsws_transport *t;
-    json_t *json;
-    int shown;
+    struct cli_record *table;
 };
 
 /* IDENTIFY over a fresh session: model, SN, versions. 0 if not one of ours. */
@@ -36,8 +35,8 @@ static int found(const struct lsws_found *dev, void *arg)
 {
     struct list_ctx *ctx = arg;
     struct lsws_device_info info;
-    const char *model = dev->model >= 0 ? lsws_model_get((enum lsws_model_id)dev->model)->name : "";
-    const char *sn = dev->sn, *band = "";
+    const char *model = dev->model >= 0 ? lsws_model_get((enum lsws_model_id)dev->model)->name : NULL;
+    const char *sn = dev->sn, *band = NULL;
     char fw[16] = "";
     if (ctx->t->flags & LSWS_TRANSPORT_PROBE) {
         if (!probe(ctx, dev->uri, &info))
@@ -47,42 +46,37 @@ static int found(const struct lsws_found *dev, void *arg)
         band = lsws_band_at(info.band)->name;
         lsws_version_format(info.fw, 0, fw, sizeof fw);
     }
-    if (ctx->json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "device", dev->uri, "transport", ctx->t->scheme, "name",
-                              dev->name, "address", dev->address);
-        json_object_set_new(o, "rssi", dev->rssi == LSWS_FOUND_NO_RSSI ? json_null() : json_integer(dev->rssi));
-        json_object_set_new(o, "model", *model ? json_string(model) : json_null());
-        json_object_set_new(o, "sn", *sn ? json_string(sn) : json_null());
-        json_object_set_new(o, "firmware_version", *fw ? json_string(fw) : json_null());
-        json_object_set_new(o, "band", *band ? json_string(band) : json_null());
-        json_array_append_new(ctx->json, o);
-    } else {
-        if (!ctx->shown++)
-            printf("%-28s %-6s %-17s %-8s %-6s %s\n", "DEVICE", "MODEL", "SN", "FIRMWARE", "BAND", "NAME");
-        printf("%-28s %-6s %-17s %-8s %-6s %s\n", dev->uri, *model ? model : "?", *sn ? sn : "?", *fw ? fw : "-",
-               *band ? band : "-", dev->name);
-    }
+    struct cli_record *row = cli_table_row(ctx->table);
+    cli_put_str(row, "device", dev->uri);
+    cli_put_known(row, "model", model);
+    cli_put_known(row, "sn", sn);
+    cli_put_known(row, "firmware_version", fw);
+    cli_put_known(row, "band", band);
+    cli_put_known(row, "name", dev->name);
+    cli_put_str(row, "transport", ctx->t->scheme);
+    cli_field_json_only(row);
+    cli_put_known(row, "address", dev->address);
+    cli_field_json_only(row);
+    if (dev->rssi != LSWS_FOUND_NO_RSSI)
+        cli_put_int(row, "rssi", dev->rssi);
+    else
+        cli_put_known(row, "rssi", NULL);
+    cli_field_json_only(row);
     return 0;
 }
 
 int cmd_list(int argc, char **argv, struct lsws_cli *cli)
 {
-    int first;
-    int rc = cli_parse(cli_find_command("list"), cli, argc, argv, &first, NULL, NULL);
-    if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first < argc)
-        return cli_error(EXIT_USAGE, "list takes no arguments");
-    struct list_ctx ctx = {.cli = cli, .json = cli->json ? json_array() : NULL};
+    (void)argc;
+    (void)argv;
+    struct list_ctx ctx = {.cli = cli, .table = cli_table_new()};
     for (size_t i = 0; (ctx.t = lsws_transport_at(i)); i++) {
         struct lsws_error err;
         lsws_error_clear(&err);
         if (!ctx.t->discover || (ctx.t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
             continue;
         if (ctx.t->discover(SCAN_TIMEOUT_MS, found, &ctx, &err) != LSWS_OK)
-            cli_warn("cannot scan %s: %s", ctx.t->scheme, err.msg);
+            cli_warn(cli, "cannot scan %s: %s", ctx.t->scheme, err.msg);
     }
-    if (ctx.json)
-        cli_print_json(ctx.json);
-    return EXIT_OK;
+    return cli_print(cli, ctx.table, 0);
 }

@@ -4,6 +4,37 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The rules of the model's password setting: 6 letters, digits, underscores
+ * (the same on both models). The message never repeats the password. */
+static int check_new(const char *pw)
+{
+    const struct lsws_model *m = lsws_model_get(LSWS_MODEL_WS523);
+    const char *key = "general.password";
+    struct lsws_value v;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_value_parse(m, (size_t)lsws_model_find(m, key), pw, &v, &err) == LSWS_OK)
+        return EXIT_OK;
+    size_t skip = strncmp(err.msg, key, strlen(key)) == 0 ? strlen(key) + 2 : 0;
+    return cli_fail(EXIT_USAGE, err.code, "new password: %s", err.msg + skip);
+}
+
+/* Before the session opens: a given new password must be a valid one, and
+ * without one there must be a terminal to ask on. */
+int check_password(int argc, char **argv, struct lsws_cli *cli)
+{
+    (void)argc;
+    (void)argv;
+    (void)cli;
+    const char *env = getenv("LSWS_NEW_PASSWORD");
+    if (env && *env)
+        return check_new(env);
+    if (!isatty(STDIN_FILENO))
+        return cli_error(EXIT_USAGE, "password needs a terminal to prompt on, or LSWS_NEW_PASSWORD");
+    return EXIT_OK;
+}
 
 static int new_password(char *buf, size_t n)
 {
@@ -18,43 +49,33 @@ static int new_password(char *buf, size_t n)
         return cli_error(EXIT_USAGE, "password needs a terminal to prompt on, or LSWS_NEW_PASSWORD");
     int same = strcmp(buf, again) == 0;
     memset(again, 0, sizeof again);
-    return same ? EXIT_OK : cli_error(EXIT_USAGE, "the two passwords differ");
+    if (!same)
+        return cli_error(EXIT_USAGE, "the two passwords differ");
+    return check_new(buf);
 }
 
 int cmd_password(int argc, char **argv, struct lsws_cli *cli)
 {
-    int first;
-    int rc = cli_parse(cli_find_command("password"), cli, argc, argv, &first, NULL, NULL);
-    if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first < argc)
-        return cli_error(EXIT_USAGE, "password takes no arguments: the new one comes from LSWS_NEW_PASSWORD "
-                                     "or a prompt");
+    (void)argc;
+    (void)argv;
+    struct session *s = cli->session;
     char pw[64];
-    if ((rc = new_password(pw, sizeof pw)) != EXIT_OK)
+    int rc = new_password(pw, sizeof pw);
+    if (rc != EXIT_OK) {
+        memset(pw, 0, sizeof pw);
         return rc;
-    /* Same rules as the model's password setting: 6 letters, digits, underscores. */
-    const struct lsws_model *m = lsws_model_get(LSWS_MODEL_WS523);
-    struct lsws_value v;
+    }
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (lsws_value_parse(m, (size_t)lsws_model_find(m, "general.password"), pw, &v, &err) != LSWS_OK) {
-        memset(pw, 0, sizeof pw);
-        return cli_error(EXIT_USAGE, "new password: %s", err.msg + strlen("general.password: "));
-    }
-    struct session s;
-    if ((rc = session_open(cli, &s, 1)) != EXIT_OK) {
-        memset(pw, 0, sizeof pw);
-        return rc;
-    }
-    int lrc = lsws_client_password(s.client, pw, &err);
+    int lrc = lsws_client_password(s->client, pw, &err);
     memset(pw, 0, sizeof pw);
     if (lrc != LSWS_OK)
-        rc = session_fail(&s, "cannot change the password of", lrc, &err);
-    else if (cli->json)
-        cli_print_json(json_pack("{s:s, s:b}", "device", s.uri, "password_changed", 1));
-    else
-        printf("password of %s %s changed\n", s.model->name, s.info.sn);
-    session_close(&s);
-    return rc;
+        return session_fail(s, "cannot change the password of", lrc, &err);
+    struct cli_record *r = cli_record_new();
+    cli_put_str(r, "device", s->uri);
+    cli_field_json_only(r);
+    cli_put_bool(r, "password_changed", 1);
+    cli_field_json_only(r);
+    cli_put_line(r, "password of %s %s changed", s->model->name, s->info.sn);
+    return cli_print(cli, r, 0);
 }

@@ -26,8 +26,8 @@ static int on_option(const char *name, const char *value, void *ctx)
 static int report(const char *file, const struct lsws_error *err)
 {
     if (err->line)
-        return cli_error(EXIT_FAILED, "%s:%d:%d: %s", file, err->line, err->column, err->msg);
-    return cli_error(EXIT_FAILED, "%s: %s", file, err->msg);
+        return cli_fail(EXIT_FAILED, err->code, "%s:%d:%d: %s", file, err->line, err->column, err->msg);
+    return cli_fail(EXIT_FAILED, err->code, "%s: %s", file, err->msg);
 }
 
 /* Loads and checks a template file; prints the error and returns an exit code. */
@@ -44,9 +44,8 @@ static int load(const char *file, struct lsws_config **cfg, struct lsws_error *e
     return rc == LSWS_OK ? EXIT_OK : EXIT_FAILED;
 }
 
-static int template_new(const struct template_opts *o, struct lsws_cli *cli)
+static int template_new(const struct template_opts *o)
 {
-    (void)cli;
     if (!o->model)
         return cli_error(EXIT_USAGE, "template new needs --model ws523|cth01");
     const struct lsws_model *m = cli_model_arg(o->model);
@@ -59,7 +58,7 @@ static int template_new(const struct template_opts *o, struct lsws_cli *cli)
     struct lsws_error err;
     lsws_error_clear(&err);
     if (lsws_config_new(m, &cfg) != LSWS_OK)
-        return cli_error(EXIT_FAILED, "out of memory");
+        return cli_fail(EXIT_FAILED, LSWS_ERR_NOMEM, "out of memory");
     int rc = lsws_config_defaults(cfg, o->band, NULL, &err);
     /* A template carries what can be written: no read-only or write-only
      * settings (the password is set with its own command). */
@@ -72,7 +71,7 @@ static int template_new(const struct template_opts *o, struct lsws_cli *cli)
     lsws_config_free(cfg);
     if (rc != LSWS_OK) {
         free(text);
-        return cli_error(EXIT_FAILED, "cannot build the template: %s", err.msg[0] ? err.msg : lsws_strerror(rc));
+        return cli_fail(EXIT_FAILED, rc, "cannot build the template: %s", err.msg[0] ? err.msg : lsws_strerror(rc));
     }
     int exit_code = EXIT_OK;
     if (o->output)
@@ -83,6 +82,8 @@ static int template_new(const struct template_opts *o, struct lsws_cli *cli)
     return exit_code;
 }
 
+/* One JSON Lines record per file with --json; the errors go to stderr
+ * either way. */
 static int template_lint(int nfiles, char **files, struct lsws_cli *cli)
 {
     int failed = 0;
@@ -90,26 +91,31 @@ static int template_lint(int nfiles, char **files, struct lsws_cli *cli)
         struct lsws_config *cfg = NULL;
         struct lsws_error err;
         int rc = load(files[i], &cfg, &err);
-        if (cli->json) {
-            json_t *o = json_pack("{s:s, s:b}", "file", files[i], "ok", rc == EXIT_OK);
-            if (rc == EXIT_OK) {
-                json_object_set_new(o, "model", json_string(cfg->model->name));
-                json_object_set_new(o, "settings", json_integer((json_int_t)lsws_config_count(cfg)));
-            } else {
-                json_object_set_new(o, "error", json_string(err.msg[0] ? err.msg : "cannot read the file"));
-                if (err.line) {
-                    json_object_set_new(o, "line", json_integer(err.line));
-                    json_object_set_new(o, "column", json_integer(err.column));
-                }
-            }
-            json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            putchar('\n');
-            json_decref(o);
-        } else if (rc == EXIT_OK) {
-            printf("%s: ok (%s, %zu settings)\n", files[i], cfg->model->name, lsws_config_count(cfg));
-        }
-        if (rc != EXIT_OK && err.msg[0] && !cli->json)
+        if (rc != EXIT_OK && err.msg[0])
             report(files[i], &err);
+        struct cli_record *r = cli_record_new();
+        cli_put_str(r, "file", files[i]);
+        cli_field_json_only(r);
+        cli_put_bool(r, "ok", rc == EXIT_OK);
+        cli_field_json_only(r);
+        if (rc == EXIT_OK) {
+            cli_put_str(r, "model", cfg->model->name);
+            cli_field_json_only(r);
+            cli_put_int(r, "settings", (long long)lsws_config_count(cfg));
+            cli_field_json_only(r);
+            cli_put_line(r, "%s: ok (%s, %zu settings)", files[i], cfg->model->name, lsws_config_count(cfg));
+        } else {
+            cli_put_str(r, "error", err.msg[0] ? err.msg : "cannot read the file");
+            cli_field_json_only(r);
+            if (err.line) {
+                cli_put_int(r, "line", err.line);
+                cli_field_json_only(r);
+                cli_put_int(r, "column", err.column);
+                cli_field_json_only(r);
+            }
+        }
+        if (cli_print(cli, r, CLI_COMPACT) != EXIT_OK)
+            rc = EXIT_FAILED;
         failed |= rc != EXIT_OK;
         lsws_config_free(cfg);
     }
@@ -124,60 +130,58 @@ static int template_show(const char *file, struct lsws_cli *cli)
     if (rc != EXIT_OK)
         return err.msg[0] ? report(file, &err) : rc;
     const struct lsws_model *m = cfg->model;
-    unsigned flags = cli->show_secrets ? 0 : LSWS_TPL_REDACT;
     if (cli->json) {
+        /* The template itself, canonical: what a file of it would hold. */
         char *text;
-        if (lsws_template_render(cfg, flags, &text) == LSWS_OK) {
-            fputs(text, stdout);
-            free(text);
-        }
+        rc = lsws_template_render(cfg, cli->show_secrets ? 0 : LSWS_TPL_REDACT, &text);
         lsws_config_free(cfg);
+        if (rc != LSWS_OK)
+            return cli_fail(EXIT_FAILED, rc, "cannot show '%s': %s", file, lsws_strerror(rc));
+        fputs(text, stdout);
+        free(text);
         return EXIT_OK;
     }
-    printf("%s template, %zu settings\n", m->name, lsws_config_count(cfg));
-    printf("%-42s %-34s %s\n", "KEY", "VALUE", "UNIT");
-    for (size_t i = 0; i < m->n_settings; i++) {
-        if (!cfg->present[i])
-            continue;
-        const struct lsws_row *row = m->settings[i].row;
-        char value[256];
-        if ((row->flags & LSWS_F_SECRET) && !cli->show_secrets)
-            snprintf(value, sizeof value, "%s", LSWS_REDACTED);
-        else
-            lsws_value_format(m, i, &cfg->values[i], value, sizeof value);
-        printf("%-42s %-34s %s\n", m->settings[i].key, value, row->unit ? row->unit : "");
-    }
+    struct cli_record *r = cli_record_new();
+    cli_put_line(r, "%s template, %zu settings", m->name, lsws_config_count(cfg));
+    for (size_t i = 0; i < m->n_settings; i++)
+        if (cfg->present[i])
+            cli_put_setting(r, m->settings[i].key, m, i, &cfg->values[i],
+                            (m->settings[i].row->flags & LSWS_F_SECRET) && !cli->show_secrets);
     lsws_config_free(cfg);
-    return EXIT_OK;
+    return cli_print(cli, r, CLI_HEADER);
 }
 
 int cmd_template(int argc, char **argv, struct lsws_cli *cli)
 {
-    const struct cli_command *self = cli_find_command("template");
+    const struct cli_command *self = cli->command;
     struct template_opts o = {0};
-    int first;
-    int rc = cli_parse(self, cli, argc, argv, &first, on_option, &o);
+    int rc = cli_options(cli, on_option, &o);
     if (rc != EXIT_OK)
-        return rc < 0 ? EXIT_OK : rc;
-    if (first >= argc)
-        return cli_error(EXIT_USAGE, "template needs new, lint or show\nusage: lsws template %s",
-                         self->synopsis);
-    const char *sub = argv[first++];
-    int nargs = argc - first;
+        return rc;
+    if (argc == 0)
+        return cli_error(EXIT_USAGE, "template needs new, lint or show\nusage: lsws template %s", self->synopsis);
+    const char *sub = argv[0];
+    int nargs = argc - 1;
+    char **args = argv + 1;
     if (strcmp(sub, "new") == 0) {
         if (nargs)
             return cli_error(EXIT_USAGE, "template new takes no file; use --output FILE");
-        return template_new(&o, cli);
+        return template_new(&o);
     }
     if (strcmp(sub, "lint") == 0) {
         if (!nargs)
             return cli_error(EXIT_USAGE, "template lint needs a FILE");
-        return template_lint(nargs, argv + first, cli);
+        return template_lint(nargs, args, cli);
     }
     if (strcmp(sub, "show") == 0) {
         if (nargs != 1)
             return cli_error(EXIT_USAGE, "template show needs one FILE");
-        return template_show(argv[first], cli);
+        return template_show(args[0], cli);
     }
-    return cli_error(EXIT_USAGE, "unknown template command '%s' (new, lint, show)", sub);
+    char hint[160];
+    size_t n = 0;
+    while (self->subcommands[n])
+        n++;
+    cli_suggest(sub, self->subcommands, n, hint, sizeof hint);
+    return cli_error(EXIT_USAGE, "unknown template command '%s'%s", sub, hint[0] ? hint : " (new, lint, show)");
 }

@@ -3,7 +3,6 @@
  * the shell completions. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +19,8 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli);
 int cmd_reboot(int argc, char **argv, struct lsws_cli *cli);
 int cmd_password(int argc, char **argv, struct lsws_cli *cli);
 int cmd_time(int argc, char **argv, struct lsws_cli *cli);
+int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
+int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
     {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0, nfc: (default: $LSWS_DEVICE)"},
@@ -28,9 +29,10 @@ const struct cli_option cli_global_options[] = {
     {"deadline", 0, "SECONDS", "total time a device command may take (default 120)"},
     {"wait", 0, "[SECONDS]", "wait for an NFC card to be held to the reader (no SECONDS: as long as it takes)"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
+    {"quiet", 'q', NULL, "no warnings or notes on stderr (errors are still shown)"},
     {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
     {"trace", 0, NULL, "dump every frame in hex (with --show-secrets: frames hold secrets)"},
-    {"json", 0, NULL, "machine-readable JSON output"},
+    {"json", 0, NULL, "machine-readable JSON output (and a JSON error object on failure)"},
     {"show-secrets", 0, NULL, "print keys and passwords instead of redacting them"},
     {"help", 'h', NULL, "show help"},
     {"version", 'V', NULL, "show the version"},
@@ -56,37 +58,77 @@ static const struct cli_option keys_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01"},
     {0},
 };
-static const struct cli_option no_options[] = {{0}};
 static const struct cli_option time_options[] = {
     {"at", 0, "UNIX", "set this Unix time instead of the computer's clock"},
     {"tz", 0, "OFFSET", "time zone as UTC+HH:MM (default: the computer's)"},
     {0},
 };
 static const char *const time_subcommands[] = {"sync", NULL};
+static const struct cli_option upgrade_options[] = {
+    {"force", 0, NULL, "install an image older than the unit's firmware, or the same version"},
+    {"dry-run", 0, NULL, "check the image against the unit, then stop: nothing is sent"},
+    {0},
+};
+static const char *const firmware_subcommands[] = {"info", NULL};
+#define UPGRADE_NOTES                                                                                \
+    "The image is checked before anything is sent: its header, length, CRC-32 and\n"                \
+    "SHA-256, then the unit's model and hardware version, and that it is newer than\n"             \
+    "what the unit runs. Chunks fit the link; the unit acknowledges each with the\n"               \
+    "offset it expects next, verifies the whole image, commits it and reboots; lsws\n"             \
+    "then reconnects and reads the new version. Interrupted (a dropped link,\n"                    \
+    "Ctrl-C), the same command again resumes where the unit's staged copy ends; the\n"            \
+    "unit runs its old firmware until then. --deadline defaults to 3600 s here."
 
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
 
+/* Commands that check their input before main opens the session. */
+int check_set(int argc, char **argv, struct lsws_cli *cli);
+int check_reset(int argc, char **argv, struct lsws_cli *cli);
+int check_password(int argc, char **argv, struct lsws_cli *cli);
+int check_time(int argc, char **argv, struct lsws_cli *cli);
+int check_upgrade(int argc, char **argv, struct lsws_cli *cli);
+int check_firmware(int argc, char **argv, struct lsws_cli *cli);
+
+#define LOGIN (CMD_DEVICE | CMD_AUTH)
+/* How get and keys read their arguments (lib/keys.c, lsws_model_match). */
+#define PATTERN_NOTES                                                                                \
+    "A KEY names one setting exactly, brackets included: 'alarm.current[5].max'.\n"                \
+    "Anything else is a shell pattern (fnmatch(3)), where brackets are a character\n"             \
+    "class: 'general.*', 'alarm.current\\[1?\\].max'. Quote both for the shell."
+
 const struct cli_command cli_commands[] = {
-    {"decode", cmd_decode, "[--model MODEL] [HEX...]",
-     "decode uplink payloads (arguments, or one per line on stdin)", decode_options, NULL},
-    {"encode", cmd_encode, "--model MODEL [--base FILE] KEY=VALUE...",
-     "encode a settings change as a LoRaWAN downlink", encode_options, NULL},
-    {"template", cmd_template, "new|lint|show [options] [FILE]",
-     "create, check or show a JSON settings template", template_options, template_subcommands},
-    {"keys", cmd_keys, "--model MODEL [PATTERN]",
-     "list a model's settings: type, range, default, source", keys_options, NULL},
-    {"list", cmd_list, "", "list the devices lsws can see (also: lsws alone)", no_options, NULL},
-    {"info", cmd_info, "", "identify the device: model, serial number, versions, band", no_options, NULL},
-    {"get", cmd_get, "[KEY|PATTERN...]", "read settings from the device (secrets redacted)", no_options, NULL},
-    {"set", cmd_set, "KEY=VALUE...",
-     "change settings in one transaction, after a backup, and verify by reading back", no_options, NULL},
-    {"reset", cmd_reset, "", "restore factory defaults (asks first unless --yes)", no_options, NULL},
-    {"reboot", cmd_reboot, "", "reboot the device", no_options, NULL},
-    {"password", cmd_password, "",
-     "change the device password (new one from $LSWS_NEW_PASSWORD or a prompt)", no_options, NULL},
-    {"time", cmd_time, "sync [--at UNIX] [--tz OFFSET]", "set the CTH01 clock and time zone", time_options,
-     time_subcommands},
-    {"help", cmd_help, "[COMMAND]", "show help for lsws or a command", no_options, NULL},
+    {"decode", cmd_decode, .max_args = CLI_ANY_ARGS, .synopsis = "[--model MODEL] [HEX...]",
+     .summary = "decode uplink payloads (arguments, or one per line on stdin)", .options = decode_options},
+    {"encode", cmd_encode, .max_args = CLI_ANY_ARGS, .synopsis = "--model MODEL [--base FILE] KEY=VALUE...",
+     .summary = "encode a settings change as a LoRaWAN downlink", .options = encode_options},
+    {"template", cmd_template, .max_args = CLI_ANY_ARGS, .synopsis = "new|lint|show [options] [FILE]",
+     .summary = "create, check or show a JSON settings template", .options = template_options,
+     .subcommands = template_subcommands},
+    {"keys", cmd_keys, .max_args = 1, .synopsis = "--model MODEL [KEY|PATTERN]",
+     .summary = "list a model's settings: type, range, default, source", .notes = PATTERN_NOTES,
+     .options = keys_options},
+    {"list", cmd_list, .synopsis = "", .summary = "list the devices lsws can see (also: lsws alone)"},
+    {"info", cmd_info, .needs = CMD_DEVICE, .synopsis = "",
+     .summary = "identify the device: model, serial number, versions, band"},
+    {"get", cmd_get, .needs = LOGIN, .max_args = CLI_ANY_ARGS, .synopsis = "[KEY|PATTERN...]",
+     .summary = "read settings from the device (secrets redacted)", .notes = PATTERN_NOTES},
+    {"set", cmd_set, .needs = LOGIN | CMD_WRITES, .max_args = CLI_ANY_ARGS, .check = check_set,
+     .synopsis = "KEY=VALUE...",
+     .summary = "change settings in one transaction, after a backup, and verify by reading back"},
+    {"reset", cmd_reset, .needs = LOGIN | CMD_WRITES, .check = check_reset, .synopsis = "",
+     .summary = "restore factory defaults (asks first unless --yes)"},
+    {"reboot", cmd_reboot, .needs = LOGIN, .synopsis = "", .summary = "reboot the device"},
+    {"password", cmd_password, .needs = LOGIN | CMD_WRITES, .check = check_password, .synopsis = "",
+     .summary = "change the device password (new one from $LSWS_NEW_PASSWORD or a prompt)"},
+    {"time", cmd_time, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_time,
+     .synopsis = "sync [--at UNIX] [--tz OFFSET]", .summary = "set the CTH01 clock and time zone",
+     .options = time_options, .subcommands = time_subcommands},
+    {"upgrade", cmd_upgrade, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_upgrade,
+     .synopsis = "[--force] [--dry-run] FIRMWARE", .summary = "install a firmware image, resuming an interrupted transfer",
+     .notes = UPGRADE_NOTES, .options = upgrade_options},
+    {"firmware", cmd_firmware, .max_args = 2, .check = check_firmware, .synopsis = "info FILE",
+     .summary = "show and check a firmware image's header", .subcommands = firmware_subcommands},
+    {"help", cmd_help, .max_args = 1, .synopsis = "[COMMAND]", .summary = "show help for lsws or a command"},
     {0},
 };
 
@@ -95,11 +137,11 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
     const char *name = o->name;
     if (strcmp(name, "help") == 0) {
         cli_print_help(stdout);
-        return -1;
+        return CLI_DONE;
     }
     if (strcmp(name, "version") == 0) {
         printf("lsws %s\n", LSWS_VERSION);
-        return -1;
+        return CLI_DONE;
     }
     if (strcmp(name, "device") == 0)
         cli->device = value;
@@ -125,6 +167,8 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
         cli->wait_ms = value ? (int)sec * 1000 : -1;
     } else if (strcmp(name, "yes") == 0)
         cli->yes = 1;
+    else if (strcmp(name, "quiet") == 0)
+        cli->quiet = 1;
     else if (strcmp(name, "verbose") == 0)
         cli->verbose = 1;
     else if (strcmp(name, "trace") == 0)
@@ -136,13 +180,6 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
     return EXIT_OK;
 }
 
-int cli_optional_arg(const struct cli_option *o, const char *next)
-{
-    if (!o->arg || o->arg[0] != '[')
-        return 0;
-    return next && *next && strspn(next, "0123456789") == strlen(next) ? 1 : 0;
-}
-
 const struct cli_command *cli_find_command(const char *name)
 {
     for (const struct cli_command *c = cli_commands; c->name; c++)
@@ -151,9 +188,27 @@ const struct cli_command *cli_find_command(const char *name)
     return NULL;
 }
 
+const struct cli_command *cli_command_arg(const char *name)
+{
+    const struct cli_command *cmd = cli_find_command(name);
+    if (cmd)
+        return cmd;
+    const char *names[32];
+    size_t n = 0;
+    for (const struct cli_command *c = cli_commands; c->name && n < 32; c++)
+        names[n++] = c->name;
+    char hint[200];
+    cli_suggest(name, names, n, hint, sizeof hint);
+    if (hint[0])
+        cli_error(EXIT_USAGE, "'%s' is not an lsws command%s", name, hint);
+    else
+        cli_error(EXIT_USAGE, "'%s' is not an lsws command; see 'lsws --help'", name);
+    return NULL;
+}
+
 static void print_options(const struct cli_option *opts, FILE *out)
 {
-    for (const struct cli_option *o = opts; o->name; o++) {
+    for (const struct cli_option *o = opts; o && o->name; o++) {
         char left[64];
         if (o->short_name)
             snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
@@ -165,10 +220,32 @@ static void print_options(const struct cli_option *opts, FILE *out)
     }
 }
 
+/* What main does before the command, from its flags, in words. */
+static const char *needs_text(unsigned needs)
+{
+    static const struct {
+        unsigned needs;
+        const char *text;
+    } rows[] = {
+        {CMD_DEVICE, "needs a device (-d URI); no password"},
+        {CMD_DEVICE | CMD_AUTH, "needs a device (-d URI) and its password"},
+        {CMD_DEVICE | CMD_AUTH | CMD_WRITES, "needs a device (-d URI) and its password; changes the device"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (rows[i].needs == needs)
+            return rows[i].text;
+    return NULL;
+}
+
 void cli_print_command_help(const struct cli_command *cmd, FILE *out)
 {
+    const char *needs = needs_text(cmd->needs);
     fprintf(out, "usage: lsws %s %s\n\n%s\n", cmd->name, cmd->synopsis, cmd->summary);
-    if (cmd->options[0].name) {
+    if (needs)
+        fprintf(out, "%s\n", needs);
+    if (cmd->notes)
+        fprintf(out, "\n%s\n", cmd->notes);
+    if (cmd->options && cmd->options[0].name) {
         fprintf(out, "\noptions:\n");
         print_options(cmd->options, out);
     }
@@ -187,73 +264,8 @@ void cli_print_help(FILE *out)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     fprintf(out, "\nglobal options:\n");
     print_options(cli_global_options, out);
-    fprintf(out, "\nexit status: 0 ok, 1 failed, 2 usage, 3 device unavailable, 4 authentication,\n"
+    fprintf(out, "\nOptions are given in full (no abbreviations); a password never on the command line.\n"
+                 "With --json a failure also prints {\"error\": {\"code\", \"exit_status\", \"message\"}}.\n"
+                 "\nexit status: 0 ok, 1 failed, 2 usage, 3 device unavailable, 4 authentication,\n"
                  "5 verify mismatch, 6 partial batch. See lsws(1).\n");
-}
-
-/* Builds getopt_long tables from the command's option table plus the
- * global options, so the table is the only list of options. */
-int cli_parse(const struct cli_command *cmd, struct lsws_cli *cli, int argc, char **argv,
-              int *first, int (*on_option)(const char *name, const char *value, void *ctx),
-              void *ctx)
-{
-    struct option longs[40];
-    char shorts[80] = "";
-    const struct cli_option *all[40];
-    size_t n = 0, s = 0;
-    const struct cli_option *tables[2] = {cmd->options, cli_global_options};
-    for (int t = 0; t < 2; t++)
-        for (const struct cli_option *o = tables[t]; o->name && n < 39; o++) {
-            all[n] = o;
-            longs[n] = (struct option){o->name,
-                                       !o->arg ? no_argument : o->arg[0] == '[' ? optional_argument
-                                                                               : required_argument,
-                                       NULL, (int)(256 + n)};
-            if (o->short_name && s + 3 < sizeof shorts) {
-                shorts[s++] = o->short_name;
-                if (o->arg)
-                    shorts[s++] = ':';
-            }
-            n++;
-        }
-    longs[n] = (struct option){0};
-    shorts[s] = '\0';
-
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        const struct cli_option *o = NULL;
-        if (c >= 256)
-            o = all[c - 256];
-        else
-            for (size_t i = 0; i < n; i++)
-                if (all[i]->short_name == c)
-                    o = all[i];
-        if (!o) {
-            const char *bad = argv[optind - 1];
-            if (c == '?' && optopt && strchr(shorts, optopt))
-                return cli_error(EXIT_USAGE, "option '-%c' needs an argument\nusage: lsws %s %s",
-                                 optopt, cmd->name, cmd->synopsis);
-            return cli_error(EXIT_USAGE, "unknown option '%s' for '%s'\nusage: lsws %s %s", bad,
-                             cmd->name, cmd->name, cmd->synopsis);
-        }
-        if (strcmp(o->name, "help") == 0) {
-            cli_print_command_help(cmd, stdout);
-            return -1;
-        }
-        int rc;
-        const char *value = o->arg ? optarg : NULL;
-        /* "--wait 30": an optional argument in the next word, when it is a number. */
-        if (o->arg && o->arg[0] == '[' && !value && optind < argc && cli_optional_arg(o, argv[optind]))
-            value = argv[optind++];
-        if (o >= cli_global_options && o < cli_global_options + sizeof cli_global_options / sizeof *o)
-            rc = cli_global_option(cli, o, value);
-        else
-            rc = on_option ? on_option(o->name, value, ctx) : EXIT_OK;
-        if (rc != EXIT_OK)
-            return rc;
-    }
-    *first = optind;
-    return EXIT_OK;
 }

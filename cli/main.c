@@ -1,65 +1,78 @@
-/* lsws: entry point. Global options (the same table the subcommands
- * accept), then dispatch through cli_commands; no command lists devices. */
+/* lsws: entry point. Global options, then the command from cli_commands:
+ * its options are parsed and its preconditions met here (a device session
+ * opened, logged in), as git's RUN_SETUP, before it runs. No command lists
+ * devices. */
 #include "cli.h"
 
 #include <string.h>
 
-int cmd_list(int argc, char **argv, struct lsws_cli *cli);
-
-/* Finds argv[i] in the global option table; handles "--name=value". */
-static const struct cli_option *global(const char *arg, const char **inline_value)
+/* --json anywhere before "--": then even an error in the options before it
+ * comes as a JSON error object. */
+static int wants_json(int argc, char **argv)
 {
-    *inline_value = NULL;
-    for (const struct cli_option *o = cli_global_options; o->name; o++) {
-        size_t n = strlen(o->name);
-        if (arg[0] == '-' && arg[1] == '-' && strncmp(arg + 2, o->name, n) == 0) {
-            if (arg[2 + n] == '\0')
-                return o;
-            if (arg[2 + n] == '=' && o->arg) {
-                *inline_value = arg + 3 + n;
-                return o;
-            }
-        }
-        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name) {
-            if (arg[2] == '\0')
-                return o;
-            if (o->arg) { /* -dURI */
-                *inline_value = arg + 2;
-                return o;
-            }
-        }
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return 1;
+    return 0;
+}
+
+/* Parses the command's arguments, checks them, opens the session it needs,
+ * runs it, closes the session. */
+static int run(const struct cli_command *cmd, struct lsws_cli *cli, int argc, char **argv)
+{
+    int nargs;
+    int rc = cli_parse(cmd, cli, argc, argv, &nargs);
+    if (rc != EXIT_OK)
+        return rc;
+    if (cmd->max_args != CLI_ANY_ARGS && nargs > cmd->max_args) {
+        if (cmd->max_args == 0)
+            cli_error(EXIT_USAGE, "'%s' takes no arguments", cmd->name);
+        else
+            cli_error(EXIT_USAGE, "'%s' takes at most %d argument%s", cmd->name, cmd->max_args,
+                      cmd->max_args == 1 ? "" : "s");
+        fprintf(stderr, "usage: lsws %s %s\n", cmd->name, cmd->synopsis);
+        return EXIT_USAGE;
     }
-    return NULL;
+    if (cmd->check && (rc = cmd->check(nargs, argv, cli)) != EXIT_OK)
+        return rc;
+    struct session s;
+    if (cmd->needs & CMD_DEVICE) {
+        if ((rc = session_open(cli, &s, !!(cmd->needs & CMD_AUTH))) != EXIT_OK)
+            return rc;
+        cli->session = &s;
+    }
+    rc = cmd->run(nargs, argv, cli);
+    if (cli->session) {
+        session_close(cli->session);
+        cli->session = NULL;
+    }
+    return rc;
+}
+
+static int dispatch(struct lsws_cli *cli, int argc, char **argv)
+{
+    int i;
+    int rc = cli_parse_global(cli, argc, argv, &i);
+    if (rc != EXIT_OK)
+        return rc;
+    if (i >= argc) {
+        char *none[] = {NULL};
+        return run(cli_find_command("list"), cli, 0, none);
+    }
+    const struct cli_command *cmd = cli_command_arg(argv[i]);
+    if (!cmd)
+        return EXIT_USAGE;
+    return run(cmd, cli, argc - i - 1, argv + i + 1);
 }
 
 int main(int argc, char **argv)
 {
     struct lsws_cli cli = {0};
-    int i = 1;
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        const char *value;
-        const struct cli_option *o = global(argv[i], &value);
-        if (!o)
-            return cli_error(EXIT_USAGE, "unknown option '%s'\nusage: lsws [global options] "
-                                         "COMMAND [options] [arguments]", argv[i]);
-        if (o->arg && !value && o->arg[0] == '[') {
-            if (cli_optional_arg(o, i + 1 < argc ? argv[i + 1] : NULL))
-                value = argv[++i];
-        } else if (o->arg && !value) {
-            if (i + 1 >= argc)
-                return cli_error(EXIT_USAGE, "option '%s' needs %s", argv[i], o->arg);
-            value = argv[++i];
-        }
-        int rc = cli_global_option(&cli, o, value);
-        if (rc != EXIT_OK)
-            return rc < 0 ? EXIT_OK : rc;
-    }
-    if (i == argc) {
-        char *list_argv[] = {"list", NULL};
-        return cmd_list(1, list_argv, &cli);
-    }
-    const struct cli_command *cmd = cli_find_command(argv[i]);
-    if (!cmd)
-        return cli_error(EXIT_USAGE, "'%s' is not an lsws command; see 'lsws --help'", argv[i]);
-    return cmd->run(argc - i, argv + i, &cli);
+    cli.json = wants_json(argc, argv);
+    int rc = dispatch(&cli, argc, argv);
+    if (rc == CLI_DONE)
+        return EXIT_OK;
+    if (rc != EXIT_OK && cli.json)
+        cli_print_error(rc);
+    return rc;
 }

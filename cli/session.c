@@ -20,16 +20,16 @@ static void log_line(void *ctx, const char *line)
 
 int session_fail(const struct session *s, const char *what, int rc, const struct lsws_error *err)
 {
-    return cli_error(cli_exit_for(rc), "%s '%s': %s", what, s->uri, err->msg[0] ? err->msg : lsws_strerror(rc));
+    return cli_fail(cli_exit_for(rc), rc, "%s '%s': %s", what, s->uri, err->msg[0] ? err->msg : lsws_strerror(rc));
 }
 
-int cli_read_secret_file(const char *path, char *buf, size_t n)
+int cli_read_secret_file(const struct lsws_cli *cli, const char *path, char *buf, size_t n)
 {
     char *text;
     size_t len;
     struct stat st;
     if (stat(path, &st) == 0 && (st.st_mode & 077))
-        cli_warn("'%s' can be read by other users: chmod 600 it", path);
+        cli_warn(cli, "'%s' can be read by other users: chmod 600 it", path);
     int rc = cli_read_file(path, 4096, &text, &len);
     if (rc != EXIT_OK)
         return rc;
@@ -93,7 +93,7 @@ static int given_password(struct lsws_cli *cli, char *buf, size_t n)
 {
     const char *env = getenv("LSWS_PASSWORD");
     if (cli->password_file)
-        return cli_read_secret_file(cli->password_file, buf, n) == EXIT_OK ? 1 : -1;
+        return cli_read_secret_file(cli, cli->password_file, buf, n) == EXIT_OK ? 1 : -1;
     if (env && *env) {
         snprintf(buf, n, "%s", env);
         return 1;
@@ -113,8 +113,8 @@ static int ask_password(const struct session *s, char *buf, size_t n)
     }
     if (isatty(STDIN_FILENO) && cli_prompt_secret("device password: ", buf, n) == 0)
         return EXIT_OK;
-    return cli_error(EXIT_AUTH, "'%s' needs its password: use --password-file FILE, LSWS_PASSWORD or a terminal",
-                     s->uri);
+    return cli_fail(EXIT_AUTH, LSWS_ERR_AUTH,
+                    "'%s' needs its password: use --password-file FILE, LSWS_PASSWORD or a terminal", s->uri);
 }
 
 int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
@@ -130,18 +130,19 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
     struct lsws_uri uri;
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (lsws_uri_parse(s->uri, &uri, &err) != LSWS_OK)
-        return cli_error(EXIT_USAGE, "%s", err.msg);
+    int prc = lsws_uri_parse(s->uri, &uri, &err);
+    if (prc != LSWS_OK)
+        return cli_fail(EXIT_USAGE, prc, "%s", err.msg);
     struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL, .wait_ms = cli->wait_ms};
     int rc = lsws_client_open(&uri, &opts, &s->client, &err);
     /* A device that is there but not one lsws speaks to (an NFC card that
      * is not a WS523: LSWS_ERR_MODEL) fails; anything else is unavailable. */
     if (rc != LSWS_OK)
-        return cli_error(rc == LSWS_ERR_INVALID ? EXIT_USAGE
-                         : rc == LSWS_ERR_MODEL ? EXIT_FAILED
-                         : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV
-                                                           : cli_exit_for(rc),
-                         "%s", err.msg);
+        return cli_fail(rc == LSWS_ERR_INVALID ? EXIT_USAGE
+                        : rc == LSWS_ERR_MODEL ? EXIT_FAILED
+                        : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV
+                                                          : cli_exit_for(rc),
+                        rc, "%s", err.msg);
     lsws_client_set_deadline(s->client, cli->deadline_ms ? cli->deadline_ms : CLI_DEFAULT_DEADLINE_MS);
     if (cli->verbose)
         lsws_client_set_log(s->client, log_line, (void *)s->uri);
@@ -186,8 +187,9 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
         }
     }
     s->model = lsws_model_get(s->info.model);
-    if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD)
-        cli_warn("'%s' still has the factory default password: change it with 'lsws password'", s->uri);
+    /* Once per command, and not for info, which shows it as a field. */
+    if (need_auth && (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD))
+        cli_warn(cli, "'%s' still has the factory default password: change it with 'lsws password'", s->uri);
     return EXIT_OK;
 }
 
@@ -202,7 +204,7 @@ int session_read_all(struct session *s, struct lsws_config **cfg)
     struct lsws_error err;
     lsws_error_clear(&err);
     if (lsws_config_new(s->model, cfg) != LSWS_OK)
-        return cli_error(EXIT_FAILED, "out of memory");
+        return cli_fail(EXIT_FAILED, LSWS_ERR_NOMEM, "out of memory");
     int rc = lsws_client_read(s->client, *cfg, NULL, &err);
     if (rc != LSWS_OK) {
         lsws_config_free(*cfg);

@@ -9,9 +9,9 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time help"
-_lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --verbose -v --trace --json
-    --show-secrets --help -h --version -V"
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware help"
+_lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --quiet -q --verbose -v
+    --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
 _lsws_devices="sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart: nfc:acr122_usb"
@@ -22,8 +22,10 @@ _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
 _lsws_opts_time="--at --tz"
+_lsws_opts_upgrade="--force --dry-run"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
+_lsws_subs_firmware="info"
 
 # What option $2 of command $1 takes: MODEL, BAND, FILE, URI, ARG (a value
 # with nothing to offer), OPTNUM (an optional number in the next word), or
@@ -187,6 +189,16 @@ _lsws()
                 ;;
             time)
                 [[ -z $sub ]] && _lsws_add "$_lsws_subs_time" "$cur"
+                ;;
+            upgrade)
+                # sub is the FIRMWARE operand once it is typed.
+                [[ -z $sub ]] && _lsws_add_files "$cur"
+                ;;
+            firmware)
+                case "$sub" in
+                    "") _lsws_add "$_lsws_subs_firmware" "$cur" ;;
+                    info) _lsws_add_files "$cur" ;;
+                esac
                 ;;
             help)
                 [[ -z $sub ]] && _lsws_add "$_lsws_commands" "$cur"

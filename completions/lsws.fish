@@ -140,6 +140,8 @@ complete -c lsws -n 'not __lsws_command' -a reset -d 'restore factory defaults (
 complete -c lsws -n 'not __lsws_command' -a reboot -d 'reboot the device'
 complete -c lsws -n 'not __lsws_command' -a password -d 'change the device password'
 complete -c lsws -n 'not __lsws_command' -a time -d 'set the CTH01 clock and time zone'
+complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
+complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
 # Global options (before or after the command)
@@ -149,6 +151,7 @@ complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
 complete -c lsws -l deadline -x -d 'total time a device command may take'
 complete -c lsws -l wait -d 'wait for an NFC card to be held to the reader [SECONDS]'
 complete -c lsws -s y -l yes -d 'do not ask for confirmation'
+complete -c lsws -s q -l quiet -d 'no warnings or notes on stderr'
 complete -c lsws -s v -l verbose -d 'show each exchange with the device'
 complete -c lsws -l trace -d 'dump every frame in hex'
 complete -c lsws -l json -d 'machine-readable JSON output'
@@ -173,7 +176,7 @@ complete -c lsws -n '__lsws_using template' -s m -l model -x -a 'ws523 ws52x cth
 complete -c lsws -n '__lsws_using template' -s b -l band -x -a 'EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864' -d 'frequency band (template new)'
 complete -c lsws -n '__lsws_using template' -s o -l output -r -F -d 'write to FILE (mode 0600) instead of stdout (template new)'
 
-# keys --model MODEL [PATTERN]
+# keys --model MODEL [KEY|PATTERN]
 complete -c lsws -n '__lsws_using keys' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
 complete -c lsws -n '__lsws_using keys' -a '(__lsws_settings)' -d setting
 
@@ -186,5 +189,14 @@ complete -c lsws -n '__lsws_needs_sub time' -a sync -d 'set the clock and time z
 complete -c lsws -n '__lsws_using time' -l at -x -d "set this Unix time instead of the computer's clock"
 complete -c lsws -n '__lsws_using time' -l tz -x -d "time zone as UTC+HH:MM (default: the computer's)"
 
+# upgrade [--force] [--dry-run] FIRMWARE
+complete -c lsws -n '__lsws_needs_sub upgrade' -F
+complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
+complete -c lsws -n '__lsws_using upgrade' -l dry-run -d 'check the image against the unit, then stop'
+
+# firmware info FILE
+complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an image's header"
+complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
+
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware help'

@@ -35,6 +35,7 @@ static const char *const op_names[] = {
     [LSWS_OP_IDENTIFY] = "identify", [LSWS_OP_AUTH] = "auth",       [LSWS_OP_READ] = "read",
     [LSWS_OP_WRITE] = "write",       [LSWS_OP_RESET] = "reset",     [LSWS_OP_REBOOT] = "reboot",
     [LSWS_OP_TIME_SYNC] = "time-sync", [LSWS_OP_PASSWORD] = "password",
+    [LSWS_OP_FW_BEGIN] = "fw-begin", [LSWS_OP_FW_DATA] = "fw-data",  [LSWS_OP_FW_END] = "fw-end",
 };
 
 static const char *op_name(uint8_t op)
@@ -232,6 +233,12 @@ static void log_exchange(struct lsws_client *c, uint8_t op, size_t out, size_t i
     c->log(c->log_ctx, line);
 }
 
+static int deadline_passed(const struct lsws_client *c, struct lsws_error *err)
+{
+    return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "'%s': the command did not finish within its deadline of %d s",
+                     c->uri.text, (c->deadline_total + 999) / 1000);
+}
+
 /* One request/response exchange with retries of the identical request. On
  * success *resp describes the response (payload in c->rx) and the return
  * value is the mapped device status. Sets c->maybe_applied when the request
@@ -258,8 +265,7 @@ static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *paylo
             double left = c->deadline - start;
             if (left <= 0) {
                 c->maybe_applied = sent;
-                return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "'%s': the command did not finish within its "
-                                 "deadline of %d s", c->uri.text, (c->deadline_total + 999) / 1000);
+                return deadline_passed(c, err);
             }
             if (left < limit)
                 limit = (int)left + 1;
@@ -288,8 +294,10 @@ static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *paylo
             c->stats.msg_bytes_in += n;
             struct lsws_error merr;
             if (lsws_msg_decode(c->rx, n, resp, &merr) != LSWS_OK || !resp->response ||
-                resp->seq != c->seq || resp->op != op)
+                resp->seq != c->seq || resp->op != op) {
+                memset(resp, 0, sizeof *resp); /* not our answer: none yet */
                 continue;
+            }
             c->stats.exchanges++;
             log_exchange(c, op, rlen, n, now_ms() - start, attempt, resp->status);
             rc = status_error(resp, err);
@@ -305,6 +313,8 @@ static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *paylo
         log_exchange(c, op, rlen, 0, now_ms() - start, attempt, -1);
     }
     c->maybe_applied = 1;
+    if (c->deadline && now_ms() >= c->deadline)
+        return deadline_passed(c, err);
     return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer to %s after %d attempts of %d ms", op_name(op),
                      c->attempts, c->timeout_ms);
 }
@@ -520,6 +530,22 @@ int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
         pos = cut;
     }
     free(tlv);
+    return rc;
+}
+
+int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
+                     uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err)
+{
+    struct lsws_msg m;
+    int rc = exchange(c, op, payload, len, &m, err);
+    *status = -1;
+    *rlen = 0;
+    if (m.response) { /* an answer came, whatever it says */
+        *status = m.status;
+        *rlen = m.len < cap ? m.len : cap;
+        if (*rlen)
+            memcpy(resp, m.payload, *rlen);
+    }
     return rc;
 }
 

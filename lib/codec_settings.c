@@ -1,6 +1,8 @@
 /* Settings codec: configurations <-> the devices' command TLVs. Pure: no
  * I/O, explicit lengths, every read bounded by the input length. The
- * command layout comes from the model tables (lsws_model_commands). */
+ * command layout comes from the model tables (lsws_model_commands); the
+ * field reader and writer here also serve uplinks that carry settings
+ * (lib/uplink.c), so each command is described and read one way. */
 #include "le.h"
 #include "model_rows.h"
 
@@ -17,9 +19,10 @@ static int64_t wire_mul(const struct lsws_row *row)
     return row->wire_mul ? row->wire_mul : 1;
 }
 
-static void put_field(uint8_t *payload, const struct lsws_row *row, unsigned off,
-                      const struct lsws_value *v)
+void lsws_field_put(uint8_t *payload, const struct lsws_setting *s, const struct lsws_value *v)
 {
+    const struct lsws_row *row = s->row;
+    unsigned off = s->off;
     switch (row->enc) {
     case LSWS_ENC_LE:
     case LSWS_ENC_CONST: {
@@ -93,8 +96,7 @@ static int encode(const struct lsws_config *cfg, const struct lsws_config *base,
         for (unsigned f = 0; f < c->n_fields; f++) {
             uint16_t ref = c->fields[f];
             if (ref & LSWS_CMD_CONST) {
-                const struct lsws_setting *k = &m->consts[ref & ~LSWS_CMD_CONST];
-                put_field(payload, k->row, k->off, NULL);
+                lsws_field_put(payload, &m->consts[ref & ~LSWS_CMD_CONST], NULL);
                 continue;
             }
             const struct lsws_setting *s = &m->settings[ref];
@@ -104,7 +106,7 @@ static int encode(const struct lsws_config *cfg, const struct lsws_config *base,
                 snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "", s->key);
                 continue;
             }
-            put_field(payload, s->row, s->off, v);
+            lsws_field_put(payload, s, v);
             if (c->lstr)
                 plen = 1u + v->len;
         }
@@ -151,8 +153,25 @@ static const struct lsws_command *match(const struct lsws_command *cmds, size_t 
     return NULL;
 }
 
-/* Checks a decoded value against its row; returns 0 if acceptable. */
-static int check_value(const struct lsws_row *row, const struct lsws_value *v)
+/* Whether a number fits its place on the wire: the bits of a bit field,
+ * else `width` bytes, signed for signed types, after wire_mul. */
+static int fits_wire(const struct lsws_row *row, int64_t num)
+{
+    int64_t mul = wire_mul(row);
+    if (num > INT64_MAX / mul || num < INT64_MIN / mul)
+        return 0;
+    int64_t raw = num * mul;
+    unsigned bits = row->bits ? row->bits : 8u * row->width;
+    if (bits == 0)
+        return raw == 0;
+    if (bits >= 64)
+        return 1;
+    if (is_signed(row) && !row->bits)
+        return raw >= -((int64_t)1 << (bits - 1)) && raw < ((int64_t)1 << (bits - 1));
+    return raw >= 0 && raw < ((int64_t)1 << bits);
+}
+
+int lsws_field_check(const struct lsws_row *row, const struct lsws_value *v, enum lsws_check check)
 {
     switch (row->type) {
     case LSWS_T_BOOL:
@@ -160,12 +179,13 @@ static int check_value(const struct lsws_row *row, const struct lsws_value *v)
     case LSWS_T_UINT:
     case LSWS_T_INT:
     case LSWS_T_UTC_OFFSET:
+        /* Uplinks say what a unit holds, which may lie outside what lsws
+         * lets a write set (the guide's own ff240000: a 0 A threshold). */
+        if (check == LSWS_CHECK_WIRE)
+            return fits_wire(row, v->num) ? 0 : -1;
         return v->num >= row->min && v->num <= row->max ? 0 : -1;
     case LSWS_T_ENUM:
-        for (const struct lsws_enum *e = row->enums; e->name; e++)
-            if (e->value == v->num)
-                return 0;
-        return -1;
+        return lsws_enum_find(row->enums, v->num) ? 0 : -1;
     case LSWS_T_TEXT:
     case LSWS_T_PASSWORD:
         if (v->len < row->min || v->len > row->max)
@@ -187,9 +207,11 @@ static int check_value(const struct lsws_row *row, const struct lsws_value *v)
     return -1;
 }
 
-static int get_field(const uint8_t *payload, size_t plen, const struct lsws_row *row,
-                     unsigned off, struct lsws_value *v)
+int lsws_field_get(const uint8_t *payload, size_t plen, const struct lsws_setting *s,
+                   struct lsws_value *v, enum lsws_check check)
 {
+    const struct lsws_row *row = s->row;
+    unsigned off = s->off;
     memset(v, 0, sizeof *v);
     switch (row->enc) {
     case LSWS_ENC_LE:
@@ -197,9 +219,8 @@ static int get_field(const uint8_t *payload, size_t plen, const struct lsws_row 
         uint64_t raw = lsws_get_le(payload + off, row->width);
         if (row->bits)
             raw = raw >> row->shift & ((1ull << row->bits) - 1);
-        int64_t val = (int64_t)raw;
-        if (is_signed(row) && !row->bits && row->width < 8 && raw >> (8 * row->width - 1))
-            val = (int64_t)raw - (int64_t)(1ull << (8 * row->width));
+        int64_t val = is_signed(row) && !row->bits ? lsws_sign_extend(raw, row->width)
+                                                   : (int64_t)raw;
         if (row->enc == LSWS_ENC_CONST)
             return val == row->min ? 0 : -1;
         if (val % wire_mul(row))
@@ -221,7 +242,7 @@ static int get_field(const uint8_t *payload, size_t plen, const struct lsws_row 
         memcpy(v->bytes, payload + 1, v->len);
         break;
     }
-    return check_value(row, v);
+    return lsws_field_check(row, v, check);
 }
 
 int lsws_settings_span(const struct lsws_model *m, const uint8_t *in, size_t len, size_t *span,
@@ -292,7 +313,7 @@ int lsws_settings_decode(struct lsws_config *cfg, const uint8_t *in, size_t len,
             const struct lsws_setting *s =
                 ref & LSWS_CMD_CONST ? &m->consts[ref & ~LSWS_CMD_CONST] : &m->settings[ref];
             struct lsws_value v;
-            if (get_field(in + p, need, s->row, s->off, &v) < 0)
+            if (lsws_field_get(in + p, need, s, &v, LSWS_CHECK_RANGE) < 0)
                 return lsws_fail(err, LSWS_ERR_MALFORMED, p + s->off,
                                  "bad value at byte %zu: command 0x%0*x, %s", p + s->off,
                                  c->code_len * 2, (unsigned)c->code,

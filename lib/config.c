@@ -55,14 +55,123 @@ int lsws_config_set(struct lsws_config *cfg, const char *key, const char *text,
 {
     int idx = lsws_model_find(cfg->model, key);
     if (idx < 0)
-        return lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX, "unknown setting '%s' for %s", key,
-                         cfg->model->name);
+        return lsws_fail_unknown_key(err, cfg->model, key);
     struct lsws_value v;
     int rc = lsws_value_parse(cfg->model, (size_t)idx, text, &v, err);
     if (rc != LSWS_OK)
         return rc;
     cfg->values[idx] = v;
     cfg->present[idx] = 1;
+    return LSWS_OK;
+}
+
+/* ---- KEY=VALUE assignments (command lines, manifests) ---------------------- */
+
+#define KEY_MAX 64
+
+/* The key of "KEY=VALUE" into key[KEY_MAX]; the value, or NULL when the
+ * text is not KEY=VALUE (a key too long for any model reads as unknown). */
+static const char *split_assignment(const char *text, char *key, struct lsws_error *err)
+{
+    const char *eq = strchr(text, '=');
+    if (!eq || eq == text) {
+        lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "'%s' is not KEY=VALUE", text);
+        return NULL;
+    }
+    snprintf(key, KEY_MAX, "%.*s", (int)(eq - text), text);
+    return eq + 1;
+}
+
+int lsws_config_assign(struct lsws_config *cfg, const char *assignment, struct lsws_error *err)
+{
+    char key[KEY_MAX];
+    const char *value = split_assignment(assignment, key, err);
+    if (!value)
+        return LSWS_ERR_SYNTAX;
+    int idx = lsws_model_find(cfg->model, key);
+    /* The last of two values must not win silently: one was a mistake. */
+    if (idx >= 0 && cfg->present[idx])
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s is given twice", key);
+    return lsws_config_set(cfg, key, value, err);
+}
+
+/* Suggestions from every model that is near key, without repeats. */
+static void suggest_any_model(const char *key, char *hint, size_t n)
+{
+    const char *all[LSWS_SUGGEST_MAX * LSWS_MODEL_COUNT];
+    size_t count = 0;
+    for (int m = 0; m < LSWS_MODEL_COUNT; m++) {
+        const char *near[LSWS_SUGGEST_MAX];
+        size_t k = lsws_model_suggest(lsws_model_get((enum lsws_model_id)m), key, near, LSWS_SUGGEST_MAX);
+        for (size_t i = 0; i < k; i++) {
+            size_t j = 0;
+            while (j < count && strcmp(all[j], near[i]) != 0)
+                j++;
+            if (j == count && count < LSWS_SUGGEST_MAX)
+                all[count++] = near[i];
+        }
+    }
+    lsws_suggest_format(all, count, hint, n);
+}
+
+/* One value against every model that has the key: OK when one accepts it.
+ * Else the error gives what each model says, each naming its model, so no
+ * model's rule is passed off as another's. */
+static int value_any_model(const char *key, const char *value, struct lsws_error *err)
+{
+    struct lsws_error why[LSWS_MODEL_COUNT];
+    const char *names[LSWS_MODEL_COUNT];
+    size_t known = 0, klen = strlen(key);
+    for (int m = 0; m < LSWS_MODEL_COUNT; m++) {
+        const struct lsws_model *model = lsws_model_get((enum lsws_model_id)m);
+        int idx = lsws_model_find(model, key);
+        struct lsws_value v;
+        if (idx < 0)
+            continue;
+        lsws_error_clear(&why[known]);
+        if (lsws_value_parse(model, (size_t)idx, value, &v, &why[known]) == LSWS_OK)
+            return LSWS_OK;
+        names[known++] = model->name;
+    }
+    if (!known) {
+        char hint[200];
+        suggest_any_model(key, hint, sizeof hint);
+        return lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX, "unknown setting '%s'%s%s", key,
+                         hint[0] ? "; " : "", hint);
+    }
+    int same = 1;
+    for (size_t i = 1; i < known; i++)
+        same &= strcmp(why[i].msg, why[0].msg) == 0;
+    if (same) {
+        if (err)
+            *err = why[0];
+        return why[0].code;
+    }
+    /* Each message is "KEY: what is wrong": keep one KEY. */
+    char text[sizeof err->msg];
+    size_t used = (size_t)snprintf(text, sizeof text, "%s:", key);
+    for (size_t i = 0; i < known && used < sizeof text; i++) {
+        const char *what = strncmp(why[i].msg, key, klen) == 0 && why[i].msg[klen] == ':' ? why[i].msg + klen + 2
+                                                                                           : why[i].msg;
+        used += (size_t)snprintf(text + used, sizeof text - used, "%s on %s, %s", i ? ";" : "", names[i], what);
+    }
+    return lsws_fail(err, why[0].code, SIZE_MAX, "%s", text);
+}
+
+int lsws_assignments_check(int n, char *const *assignments, struct lsws_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        char key[KEY_MAX], other[KEY_MAX];
+        const char *value = split_assignment(assignments[i], key, err);
+        if (!value)
+            return LSWS_ERR_SYNTAX;
+        for (int j = 0; j < i; j++)
+            if (split_assignment(assignments[j], other, NULL) && strcmp(key, other) == 0)
+                return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s is given twice", key);
+        int rc = value_any_model(key, value, err);
+        if (rc != LSWS_OK)
+            return rc;
+    }
     return LSWS_OK;
 }
 

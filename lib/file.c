@@ -44,20 +44,35 @@ static void sync_dir(const char *path)
     }
 }
 
-static const char *kind_of(mode_t m)
+/* Only a regular file is replaced: a path naming a link, a FIFO or a device
+ * (as root, /dev/null) must not turn into a file, nor be written through. */
+static int check_target(const char *path, struct lsws_error *err)
 {
-    return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO"
-           : S_ISCHR(m) || S_ISBLK(m)                  ? "a device"
-           : S_ISSOCK(m)                               ? "a socket"
-                                                       : "not a regular file";
+    static const struct {
+        mode_t type;
+        const char *what;
+    } kinds[] = {
+        {S_IFLNK, "a symbolic link"}, {S_IFIFO, "a FIFO"},       {S_IFCHR, "a device"},
+        {S_IFBLK, "a device"},        {S_IFDIR, "a directory"}, {S_IFSOCK, "a socket"},
+    };
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? LSWS_OK : lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write '%s': %s", path,
+                                                     strerror(errno));
+    if (S_ISREG(st.st_mode))
+        return LSWS_OK;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if ((st.st_mode & S_IFMT) == kinds[i].type)
+            return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "refusing to write '%s': it is %s, not a regular file", path,
+                             kinds[i].what);
+    return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "refusing to write '%s': not a regular file", path);
 }
 
 int lsws_file_write(const char *path, const void *data, size_t len, unsigned mode, struct lsws_error *err)
 {
-    struct stat st;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "refusing to write '%s': it is %s, not a regular file",
-                         path, kind_of(st.st_mode));
+    int rc = check_target(path, err);
+    if (rc != LSWS_OK)
+        return rc;
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
@@ -75,7 +90,14 @@ int lsws_file_write(const char *path, const void *data, size_t len, unsigned mod
         bad = 1;
         e = errno;
     }
-    if (!bad && rename(tmp, path) < 0) { /* rename replaces a link itself, never its target */
+    /* Again just before the rename: the target may have changed meanwhile.
+     * rename replaces a name, never what a link points to. */
+    if (!bad && (rc = check_target(path, err)) != LSWS_OK) {
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    if (!bad && rename(tmp, path) < 0) {
         bad = 1;
         e = errno;
     }

@@ -19,4 +19,14 @@ static inline void lsws_put_le(uint8_t *p, unsigned width, uint64_t v)
         p[i] = (uint8_t)v;
 }
 
+/* The two's-complement value of the low `width` bytes of v (width 1-7;
+ * 0 or 8 and more leave v as it is). */
+static inline int64_t lsws_sign_extend(uint64_t v, unsigned width)
+{
+    if (width == 0 || width >= 8)
+        return (int64_t)v;
+    uint64_t sign = (uint64_t)1 << (8 * width - 1);
+    return v & sign ? (int64_t)(v - (sign << 1)) : (int64_t)v;
+}
+
 #endif

@@ -170,6 +170,27 @@ int lsws_model_find(const struct lsws_model *model, const char *key);
 const struct lsws_band *lsws_band_by_name(const char *name);
 const struct lsws_band *lsws_band_at(size_t i); /* NULL past the end */
 
+/* ---- keys for people (lib/keys.c) ----------------------------------------- */
+
+/* Marks in hit[] (model->n_settings entries, not cleared first) the
+ * settings a pattern selects: the one whose key is the pattern, exactly,
+ * brackets included; else every key the pattern matches as a shell wildcard
+ * (fnmatch(3): there brackets are a character class). Returns how many. */
+size_t lsws_model_match(const struct lsws_model *model, const char *pattern, uint8_t *hit);
+/* Case-insensitive edit distance, an adjacent transposition counting as one edit. */
+unsigned lsws_edit_distance(const char *a, const char *b);
+/* "Did you mean": the candidates nearest to word, if near enough (about
+ * one typo per five characters), at most max of them into out (pointers to
+ * the candidates). Returns how many; 0 when nothing is near. */
+size_t lsws_suggest(const char *word, const char *const *candidates, size_t n, const char **out,
+                    size_t max);
+/* The same over the keys of a model; out points into the model table. */
+size_t lsws_model_suggest(const struct lsws_model *model, const char *key, const char **out,
+                          size_t max);
+/* "did you mean 'a'?", "did you mean 'a' or 'b'?"; "" when n is 0. */
+void lsws_suggest_format(const char *const *words, size_t n, char *buf, size_t cap);
+#define LSWS_SUGGEST_MAX 3
+
 /* ---- values and configurations ----------------------------------------- */
 
 #define LSWS_VALUE_BYTES 32
@@ -217,6 +238,16 @@ int lsws_value_equal(const struct lsws_model *model, size_t idx, const struct ls
 /* Parses and stores KEY=VALUE text by key. */
 int lsws_config_set(struct lsws_config *cfg, const char *key, const char *text,
                     struct lsws_error *err);
+/* One "KEY=VALUE" (a command line's, a manifest's) into cfg, as
+ * lsws_config_set, but a key cfg already holds is an error ("KEY is given
+ * twice"): cfg collects one change set, and the last of two values must not
+ * win silently. LSWS_ERR_SYNTAX when the text is not KEY=VALUE. */
+int lsws_config_assign(struct lsws_config *cfg, const char *assignment, struct lsws_error *err);
+/* Checks KEY=VALUE assignments before the device, and so its model, is
+ * known (nothing has been sent yet): each is KEY=VALUE, no key comes twice,
+ * and some model has the key and accepts the value. When none does, the
+ * message gives each model's rule under its name. */
+int lsws_assignments_check(int n, char *const *assignments, struct lsws_error *err);
 /* Cross-setting rules (channel list within the band, alarm interval shorter
  * than the report interval, 4000 A group rule). Checks present settings. */
 int lsws_config_check(const struct lsws_config *cfg, struct lsws_error *err);
@@ -286,9 +317,9 @@ enum lsws_op {
     LSWS_OP_REBOOT = 0x06,
     LSWS_OP_TIME_SYNC = 0x07, /* unix time (4) + UTC offset minutes (2, signed) */
     LSWS_OP_PASSWORD = 0x08,  /* new password (6 bytes) */
-    LSWS_OP_FW_BEGIN = 0x10,  /* designed, not yet served: docs/protocol.md */
-    LSWS_OP_FW_DATA = 0x11,
-    LSWS_OP_FW_END = 0x12,
+    LSWS_OP_FW_BEGIN = 0x10,  /* flags (1) + image description (47) -> next offset (4) + slot size (4) */
+    LSWS_OP_FW_DATA = 0x11,   /* offset (4) + CRC-32 (4) + bytes -> next offset (4) */
+    LSWS_OP_FW_END = 0x12,    /* verify, commit, reboot -> firmware version (2) */
     LSWS_OP_HISTORY = 0x20,   /* designed, not yet served: docs/protocol.md */
 };
 
@@ -303,8 +334,11 @@ enum lsws_proto_status {
     LSWS_ST_BUSY = 7,
     LSWS_ST_UNSUPPORTED = 8,   /* not on this model or firmware */
     LSWS_ST_STORAGE = 9,       /* could not persist */
-    LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction */
+    LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction; FW_DATA/FW_END
+                                  at another offset than the device expects */
+    LSWS_ST_CHECKSUM = 11,     /* FW_DATA chunk or FW_END image fails its checksum */
 };
+#define LSWS_FW_BEGIN_FORCE 0x01 /* FW_BEGIN flags: the same or an older version may be installed */
 #define LSWS_WRITE_MORE 0x01  /* WRITE flags: more frames of this transaction follow */
 #define LSWS_WRITE_FIRST 0x02 /* WRITE flags: the first frame of a transaction */
 #define LSWS_READ_DONE 0xffff /* READ cursor: nothing more */
@@ -590,6 +624,14 @@ const char *lsws_client_uri(const struct lsws_client *c);
 /* 1 when the last failed request may have been executed by the device (an
  * answer was lost, the link dropped after sending): what it did is unknown. */
 int lsws_client_maybe_applied(const struct lsws_client *c);
+/* One request of any operation, for jobs built on the protocol (lib/upgrade.c):
+ * sent and retried as every request is. *status is the device's status
+ * (-1 when no answer came) and the response payload is copied to
+ * resp[0..cap) with its length in *rlen (cut to cap), whatever the status.
+ * Returns LSWS_OK for status OK, else the error the status maps to (with the
+ * device's message), or the link's error. */
+int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
+                     uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err);
 
 #define LSWS_MSG_MIN 64 /* the smallest maximum message a device may announce */
 
@@ -700,10 +742,13 @@ void lsws_txn_free(struct lsws_txn *t);
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,
  * alarms, basic information, CTH01 history records and command replies),
- * decoded into a flat list of readings. Pure and bounded: no I/O, no
- * allocation; the caller owns every struct. Names and units: docs/decode.md. */
+ * decoded into a flat list of readings. Settings a unit reports (WS523
+ * ff24/ff25/ff26/ff30, CTH01 replies 61 01 and 76-7b) are read through the
+ * model tables' description of their command, as lsws_settings_decode reads
+ * them. Pure and bounded: no I/O, no allocation; the caller owns every
+ * struct. Names and units: docs/decode.md. */
 
-#define LSWS_UPLINK_MAX 256   /* readings in one decoded uplink */
+#define LSWS_UPLINK_MAX 256   /* readings in one decoded uplink, or in one streamed record */
 #define LSWS_READING_TEXT 32  /* inline text of a reading, with its NUL */
 
 enum lsws_reading_kind {
@@ -727,11 +772,13 @@ struct lsws_reading {
     const char *name;   /* static: "voltage", "current_alarm", "ans" */
     const char *unit;   /* static: "V", "°C"; NULL when the value has none */
     const char *text;   /* static: ENUM value name, ALARM type name, REPLY result name */
-    int64_t value;      /* raw wire value (versions: the little-endian bytes) */
+    int64_t value;      /* raw wire value (versions: the little-endian bytes); a
+                           setting's reading: its value as lsws_settings_decode
+                           stores it (ff25 button lock 0080 is 1) */
     uint32_t timestamp; /* history record: Unix time, seconds */
     uint16_t record;    /* 0: live data; n: inside the payload's nth `ed` record */
     uint16_t code;      /* command carrying it: WS523 channel << 8 | type; CTH01 command
-                           (0xcf00 for cf00) */
+                           (0xcf00 for cf00, 0x7704 for a 77 04 reply) */
     uint8_t kind;       /* enum lsws_reading_kind */
     uint8_t channel;    /* 1-based channel, 0 when the reading has none */
     uint8_t scale;      /* decimals: value 2226 with scale 1 is 222.6 */
@@ -741,11 +788,13 @@ struct lsws_reading {
     char str[LSWS_READING_TEXT]; /* TEXT and REPLY: NUL-terminated text */
 };
 
-/* A decoded uplink. Large (about 23 KiB): keep one and reuse it. */
+/* A decoded uplink, or one record of it (lsws_uplink_decode_each). Large
+ * (about 23 KiB): keep one and reuse it. */
 struct lsws_uplink {
     enum lsws_model_id model;
     size_t n;        /* readings used in r */
-    size_t records;  /* history records (readings with record 1..records) */
+    size_t records;  /* history records (readings with record 1..records); a
+                        streamed record: its own number (0: live data) */
     /* The last record's context; lsws_uplink_add* put new readings in it. */
     uint8_t mode, history_type;
     uint32_t timestamp;
@@ -760,6 +809,23 @@ struct lsws_uplink {
 int lsws_uplink_decode(enum lsws_model_id model, const uint8_t *in, size_t len,
                        struct lsws_uplink *out, struct lsws_error *err);
 
+/* Decodes one uplink payload record by record, so a payload of any length
+ * decodes (a CTH01 history page of 300 `ed` records): on_record(rec, ctx)
+ * receives the live data (if any) as one record, then each `ed` history
+ * record as its own, in payload order. rec is valid during the call only;
+ * its readings all carry the record's number (`record`, 1-based within the
+ * payload, 0 for live data) and LSWS_UPLINK_MAX applies to each record, not
+ * to the payload. A record is delivered once it is complete, so records
+ * before an error have been delivered; the error carries the byte offset
+ * as with lsws_uplink_decode. If on_record returns non-zero the walk stops
+ * and that value is returned. on_record NULL only checks the payload.
+ * model LSWS_MODEL_COUNT checks both models before the first record. Uses
+ * one struct lsws_uplink of stack. Encoding each record in turn gives the
+ * payload back. */
+int lsws_uplink_decode_each(enum lsws_model_id model, const uint8_t *in, size_t len,
+                            int (*on_record)(const struct lsws_uplink *rec, void *ctx), void *ctx,
+                            struct lsws_error *err);
+
 /* The inverse of decode: encode(decode(x)) == x. Readings of one command
  * must be consecutive and in decode order; a reading whose record differs
  * from the one before starts a new `ed` record. */
@@ -769,7 +835,15 @@ int lsws_uplink_encode(const struct lsws_uplink *up, uint8_t *out, size_t cap, s
 /* One compact JSON object, no newline; like snprintf: writes at most cap
  * bytes with a NUL and returns the length it needs (without the NUL). */
 size_t lsws_uplink_json(const struct lsws_uplink *up, char *buf, size_t cap);
-/* Human-readable: one "name  value unit" line per reading; same contract. */
+/* The same object written piece by piece, for lsws_uplink_decode_each:
+ * call with each record in turn, then once with rec NULL to close; the
+ * pieces joined are what lsws_uplink_json gives for the whole payload.
+ * *state is 0 before the first piece and 0 again after the closing one.
+ * Each piece follows the snprintf contract of lsws_uplink_json. */
+size_t lsws_uplink_json_stream(const struct lsws_uplink *rec, unsigned *state, char *buf,
+                               size_t cap);
+/* Human-readable: one "name  value unit" line per reading; same contract.
+ * The text of each streamed record, joined, is that of the whole payload. */
 size_t lsws_uplink_text(const struct lsws_uplink *up, char *buf, size_t cap);
 /* The value of one reading as text ("222.6", "on", "v1.8"); same contract. */
 size_t lsws_reading_format(const struct lsws_reading *r, char *buf, size_t cap);
@@ -786,7 +860,9 @@ void lsws_uplink_init(struct lsws_uplink *up, enum lsws_model_id model);
 int lsws_uplink_add_record(struct lsws_uplink *up, unsigned mode, uint32_t timestamp,
                            unsigned history_type, struct lsws_error *err);
 /* A number, enum or version reading, e.g. ("current", 3, 150) or
- * ("socket_status", 0, 0x11). channel 0 when it has none. */
+ * ("socket_status", 0, 0x11). channel 0 when it has none. A setting's
+ * reading takes the setting's value: ("button_lock", 0, 1),
+ * ("current_threshold_max", 5, 888). */
 int lsws_uplink_add(struct lsws_uplink *up, const char *name, unsigned channel, int64_t raw,
                     struct lsws_error *err);
 /* A byte-string reading given as hex: ("sn", 0, "6527f41809380000"). */
@@ -799,5 +875,171 @@ int lsws_uplink_add_alarm(struct lsws_uplink *up, const char *name, unsigned cha
 int lsws_uplink_add_reply(struct lsws_uplink *up, unsigned result, const uint8_t *cmd,
                           size_t len, struct lsws_error *err);
 /* ---- end of uplink telemetry ------------------------------------------- */
+
+/* ---- firmware images (lib/firmware.c; docs/firmware.md) ------------------- */
+/* An image is a 128-byte header and the payload the unit runs. The header
+ * says which model and hardware versions the payload is built for, its
+ * firmware version, length, CRC-32 and SHA-256, and carries a CRC-32 of its
+ * own. Versions are the vendor's 16-bit values (lsws_device_info.hw, .fw),
+ * major byte first on the wire as in IDENTIFY. Pure and bounded: bytes in,
+ * structs out, explicit lengths. */
+
+#define LSWS_FW_MAGIC "LSFW"
+#define LSWS_FW_HEADER_VERSION 1
+#define LSWS_FW_HEADER_LEN 128
+#define LSWS_FW_PAYLOAD_MAX (4u << 20) /* the largest payload an image may declare */
+#define LSWS_FW_NAME_LEN 32
+
+struct lsws_fw_header {
+    uint8_t header_version;
+    enum lsws_model_id model;
+    uint16_t hw_min, hw_max; /* hardware versions it runs on, inclusive */
+    uint16_t fw;             /* firmware version of the payload */
+    uint32_t payload_len;
+    uint32_t crc32;          /* of the payload: CRC-32/ISO-HDLC, zlib's crc32() */
+    uint8_t sha256[32];      /* of the payload */
+    uint32_t build_time;     /* Unix seconds; 0: not given */
+    char name[LSWS_FW_NAME_LEN + 1]; /* printable ASCII, NUL-terminated; may be "" */
+    uint8_t raw[LSWS_FW_HEADER_LEN]; /* the header as parsed or encoded */
+};
+
+/* Parses and checks a header at the start of in: magic, header version and
+ * length, its own CRC-32, a known model, hw_min <= hw_max, a payload of 1 to
+ * LSWS_FW_PAYLOAD_MAX bytes, flags and reserved bytes zero, a printable name.
+ * LSWS_ERR_TRUNCATED (short), LSWS_ERR_MALFORMED (bad field or checksum),
+ * LSWS_ERR_UNSUPPORTED (another header version, unknown flags),
+ * LSWS_ERR_MODEL, LSWS_ERR_RANGE; err->offset is the byte in the header. */
+int lsws_fw_header_parse(const uint8_t *in, size_t len, struct lsws_fw_header *h, struct lsws_error *err);
+/* Fills h->raw from the fields of h (header_version and raw ignored): what
+ * lsws_fw_header_parse reads back. Checks the fields as the parser does. */
+int lsws_fw_header_encode(struct lsws_fw_header *h, struct lsws_error *err);
+
+/* Running CRC-32 and SHA-256 of a payload (OpenSSL's EVP digest, zlib's crc32). */
+struct lsws_fw_digest;
+int lsws_fw_digest_new(struct lsws_fw_digest **out); /* free with lsws_fw_digest_free */
+void lsws_fw_digest_update(struct lsws_fw_digest *d, const uint8_t *p, size_t n);
+/* The CRC-32 and SHA-256 of everything given; d cannot be updated after. */
+int lsws_fw_digest_final(struct lsws_fw_digest *d, uint32_t *crc32, uint8_t sha256[32]);
+void lsws_fw_digest_free(struct lsws_fw_digest *d);
+/* CRC-32 of data, continuing crc (0 to start). */
+uint32_t lsws_crc32(uint32_t crc, const uint8_t *data, size_t len);
+/* LSWS_OK when crc32 and sha256 are the header's, else LSWS_ERR_MALFORMED
+ * naming the one that differs. */
+int lsws_fw_digest_check(const struct lsws_fw_header *h, uint32_t crc32, const uint8_t sha256[32],
+                         struct lsws_error *err);
+
+/* Checks a whole image in memory: the header, a length of exactly header +
+ * payload_len, and the payload's CRC-32 and SHA-256. h receives the header
+ * (when it parses, even if the payload then fails). */
+int lsws_fw_image_check(const uint8_t *data, size_t len, struct lsws_fw_header *h, struct lsws_error *err);
+/* Builds an image of payload for h's model, hardware and version (h's
+ * lengths and checksums are computed; h is updated). *out is a heap buffer
+ * of *olen bytes the caller frees. */
+int lsws_fw_image_build(struct lsws_fw_header *h, const uint8_t *payload, size_t len, uint8_t **out,
+                        size_t *olen, struct lsws_error *err);
+
+/* FW_BEGIN (docs/protocol.md) describes the image to the unit: flags (1) |
+ * model (1) | lowest and highest hardware version (2 + 2, vendor order) |
+ * firmware version (2, vendor order) | payload length (4) | CRC-32 (4) |
+ * SHA-256 (32). */
+#define LSWS_FW_BEGIN_LEN 48
+void lsws_fw_begin_encode(const struct lsws_fw_header *h, unsigned flags, uint8_t out[LSWS_FW_BEGIN_LEN]);
+/* The unit's side: h gets the fields (raw, name and build_time zero) and
+ * *flags the flags; the length is exactly LSWS_FW_BEGIN_LEN, flags are
+ * LSWS_FW_BEGIN_* bits and the fields pass lsws_fw_header_parse's checks
+ * (offsets are into the payload). */
+int lsws_fw_begin_decode(const uint8_t *in, size_t len, struct lsws_fw_header *h, unsigned *flags,
+                         struct lsws_error *err);
+
+/* Parses a version as lsws_version_format writes it ("v1.14", "1.14",
+ * hardware "v1.2"): major 0-255; firmware minor 0-99 (its decimal digits
+ * become the minor byte's hex digits), hardware minor 0-15. */
+int lsws_version_parse(const char *text, int hardware, uint16_t *out, struct lsws_error *err);
+
+/* Whether an image may be installed on a unit: the model and the
+ * hardware version must be the image's (LSWS_ERR_MODEL, naming both), and
+ * the firmware version newer than the unit's unless flags has
+ * LSWS_FW_FORCE (LSWS_ERR_INVALID). The device applies the same rule. */
+#define LSWS_FW_FORCE 0x1u
+enum lsws_fw_refusal {
+    LSWS_FW_OK = 0,
+    LSWS_FW_WRONG_MODEL = 1,
+    LSWS_FW_WRONG_HARDWARE = 2,
+    LSWS_FW_DOWNGRADE = 3, /* older than what the unit runs */
+    LSWS_FW_SAME = 4,      /* the version the unit runs */
+};
+int lsws_fw_check_unit(const struct lsws_fw_header *h, enum lsws_model_id model, uint16_t hw, uint16_t fw,
+                       unsigned flags, enum lsws_fw_refusal *why, struct lsws_error *err);
+
+/* ---- firmware upgrade (lib/upgrade.c) --------------------------------------- */
+/* The upgrade job belongs to the library, as the write transaction does:
+ * one call checks an image against the unit before anything is sent,
+ * another transfers it (resuming where the unit's staged copy ends),
+ * has the unit verify and commit it, reconnects after its reboot and reads
+ * the version it runs. The result says exactly what the unit holds. */
+
+enum lsws_upgrade_outcome {
+    LSWS_UPG_PLANNED = 0,       /* checked, nothing sent yet (a dry run stops here) */
+    LSWS_UPG_REFUSED = 1,       /* refused before the transfer, by lsws or the unit: nothing changed */
+    LSWS_UPG_INTERRUPTED = 2,   /* the transfer stopped: the unit holds `acked` bytes staged and
+                                   runs its old firmware; the same image again resumes there */
+    LSWS_UPG_CHECKSUM = 3,      /* the unit found the whole image's checksum wrong and discarded
+                                   it; it runs its old firmware */
+    LSWS_UPG_NOT_COMMITTED = 4, /* verified, but the unit refused to commit it; it runs its old
+                                   firmware and keeps the staged image */
+    LSWS_UPG_UNKNOWN = 5,       /* the commit's answer was lost and the unit could not be reached
+                                   again: it runs the old or the new firmware */
+    LSWS_UPG_DONE = 6,          /* committed; after its reboot the unit reports the new version */
+    LSWS_UPG_MISMATCH = 7,      /* committed, but after its reboot the unit reports another version */
+};
+
+struct lsws_upgrade {
+    struct lsws_fw_header h;        /* the image's header */
+    const uint8_t *image;           /* the whole image (the caller's; must outlive the job) */
+    size_t image_len;
+    struct lsws_device_info before; /* the unit as planned against */
+    struct lsws_device_info after;  /* as it reports itself at the end (valid when have_after) */
+    int have_after;
+    unsigned flags;                 /* LSWS_FW_FORCE */
+    enum lsws_fw_refusal why;       /* REFUSED by lsws's checks: why; LSWS_FW_OK otherwise */
+    int forced;                     /* a downgrade or reinstall allowed by LSWS_FW_FORCE */
+    enum lsws_upgrade_outcome outcome;
+    uint32_t total;                 /* payload bytes */
+    uint32_t slot;                  /* the unit's firmware slot, from FW_BEGIN */
+    uint32_t resumed_at;            /* what the unit had staged at the (last) FW_BEGIN */
+    uint32_t first_offset;          /* what it had staged at the first FW_BEGIN of this run */
+    uint32_t acked;                 /* payload bytes the unit has acknowledged */
+    size_t chunk;                   /* payload bytes per FW_DATA */
+    unsigned chunks;                /* FW_DATA requests sent and acknowledged */
+    unsigned resent;                /* chunks sent again after the unit found them corrupt */
+    unsigned reconnects;            /* link reopened during the transfer */
+    unsigned long sent;             /* payload bytes sent, resends included */
+    int answer_lost;                /* FW_END's answer was lost; the version read settled it */
+    int rc;                         /* the error that ended an unsuccessful job */
+    struct lsws_error error;
+};
+
+/* Progress: called once the unit has said where the transfer starts, then
+ * after each acknowledged chunk. A non-zero return stops the transfer
+ * (outcome INTERRUPTED) and lsws_upgrade_run returns that value. */
+typedef int lsws_upgrade_progress_fn(const struct lsws_upgrade *u, void *ctx);
+
+/* Checks image (the whole file: header and payload) against the unit
+ * info: the image itself (lsws_fw_image_check; then *out is NULL), then
+ * lsws_fw_check_unit with flags (then *out is set with outcome REFUSED and
+ * why). On LSWS_OK *out holds a plan (outcome PLANNED). Nothing is sent.
+ * *out is freed with lsws_upgrade_free. */
+int lsws_upgrade_plan(const struct lsws_device_info *info, const uint8_t *image, size_t len, unsigned flags,
+                      struct lsws_upgrade **out, struct lsws_error *err);
+/* Carries out a plan on the authenticated session c: FW_BEGIN (the unit
+ * says how much of this image it holds already), FW_DATA in chunks sized to
+ * lsws_client_max_msg, a corrupt chunk sent again, a dropped link reopened
+ * (a few times, while the transfer progresses), FW_END, then reconnect
+ * after the unit's reboot and IDENTIFY. Sets u->outcome. LSWS_OK only for
+ * LSWS_UPG_DONE; a positive value is progress's. */
+int lsws_upgrade_run(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_progress_fn *progress, void *ctx,
+                     struct lsws_error *err);
+void lsws_upgrade_free(struct lsws_upgrade *u);
+/* ---- end of firmware upgrade ---------------------------------------------- */
 
 #endif

@@ -1,5 +1,7 @@
 /* Model registry: expands each model's table rows into concrete settings
- * and derives its command list, once, on first use. */
+ * and derives its command list, once, on first use. The commands derived
+ * here are the one description of each vendor command that carries
+ * settings: the settings codec and the uplink decoder both read them. */
 #include "model_rows.h"
 
 #include <pthread.h>
@@ -19,6 +21,9 @@ struct model_store {
     struct lsws_command commands[MAX_COMMANDS];
     size_t n_commands;
     uint8_t command_of[MAX_SETTINGS];
+    const char *reading[MAX_SETTINGS]; /* uplink name of each setting, or NULL */
+    const struct lsws_command *uplink[MAX_COMMANDS];
+    size_t n_uplink;
 };
 
 struct row_list {
@@ -30,14 +35,20 @@ struct model_def {
     enum lsws_model_id id;
     const char *name, *title, *transport;
     struct row_list parts[3];
+    const struct lsws_reading_name *readings;
 };
 
 static const struct model_def defs[LSWS_MODEL_COUNT] = {
     {LSWS_MODEL_WS523, "ws523", "WS523 portable smart socket", "nfc",
-     {{lsws_rows_lorawan, &lsws_rows_lorawan_n}, {lsws_rows_ws523, &lsws_rows_ws523_n}, {0, 0}}},
+     {{lsws_rows_lorawan, &lsws_rows_lorawan_n}, {lsws_rows_ws523, &lsws_rows_ws523_n}, {0, 0}},
+     lsws_readings_ws523},
     {LSWS_MODEL_CTH01, "cth01", "CTH01 smart power monitor hub", "ble",
-     {{lsws_rows_lorawan, &lsws_rows_lorawan_n}, {lsws_rows_cth01, &lsws_rows_cth01_n}, {0, 0}}},
+     {{lsws_rows_lorawan, &lsws_rows_lorawan_n}, {lsws_rows_cth01, &lsws_rows_cth01_n}, {0, 0}},
+     lsws_readings_cth01},
 };
+
+const struct lsws_enum lsws_enum_enable[] = {{"disable", 0}, {"enable", 1}, {NULL, 0}};
+const struct lsws_enum lsws_enum_off_on[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
 
 static struct model_store stores[LSWS_MODEL_COUNT];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -93,6 +104,57 @@ static void add_field(struct model_store *st, const struct lsws_setting *s, uint
         st->command_of[ref] = (uint8_t)(cmd - st->commands);
 }
 
+/* Uplink readings carry numbers and names; byte strings and text have no
+ * reading form yet (struct lsws_reading holds 31 characters). */
+static int has_reading_form(enum lsws_type t)
+{
+    return t == LSWS_T_BOOL || t == LSWS_T_UINT || t == LSWS_T_INT || t == LSWS_T_ENUM ||
+           t == LSWS_T_UTC_OFFSET;
+}
+
+/* Gives settings their uplink names and lists the commands uplinks carry:
+ * those whose every setting is named. A name for no row, a command named
+ * in part, a name on a setting with no reading form, or a code a reading
+ * cannot hold is a table error: every test that touches a model aborts. */
+static void name_readings(struct model_store *st, const struct lsws_reading_name *names)
+{
+    for (const struct lsws_reading_name *rn = names; rn && rn->key; rn++) {
+        int found = 0;
+        for (size_t i = 0; i < st->model.n_settings; i++) {
+            const struct lsws_row *row = st->settings[i].row;
+            if (strcmp(row->key, rn->key) != 0)
+                continue;
+            if (!has_reading_form(row->type))
+                abort(); /* see has_reading_form */
+            st->reading[i] = rn->reading;
+            found = 1;
+        }
+        if (!found)
+            abort(); /* lsws_readings_<model> names a key no row has */
+    }
+    for (size_t c = 0; c < st->n_commands; c++) {
+        const struct lsws_command *cmd = &st->commands[c];
+        unsigned named = 0, unnamed = 0;
+        for (unsigned f = 0; f < cmd->n_fields; f++) {
+            if (cmd->fields[f] & LSWS_CMD_CONST)
+                continue;
+            if (st->reading[cmd->fields[f]])
+                named++;
+            else
+                unnamed++;
+        }
+        if (named && unnamed)
+            abort(); /* an uplink would drop the unnamed settings: name them all */
+        if (!named)
+            continue;
+        /* A reading keeps its command in 16 bits, and a code above 0xff is
+         * taken to be two bytes (lib/uplink.c settings_cmd_by_code). */
+        if (cmd->code > 0xffff || (cmd->code_len == 2) != (cmd->code > 0xff))
+            abort();
+        st->uplink[st->n_uplink++] = cmd;
+    }
+}
+
 /* Table sizes are fixed at build time and covered by tests/unit/test_model.c,
  * so overflowing a bound here is a programming error, not user input. */
 static void build(void)
@@ -123,6 +185,7 @@ static void build(void)
         st->model = (struct lsws_model){
             .id = d->id, .name = d->name, .title = d->title, .transport = d->transport,
             .settings = st->settings, .n_settings = ns, .consts = st->consts, .n_consts = nc};
+        name_readings(st, d->readings);
     }
 }
 
@@ -176,6 +239,20 @@ const struct lsws_command *lsws_model_command_of(const struct lsws_model *model,
 {
     struct model_store *st = store_of(model);
     return &st->commands[st->command_of[idx]];
+}
+
+const struct lsws_command *const *lsws_model_uplink_commands(const struct lsws_model *model,
+                                                             size_t *n)
+{
+    struct model_store *st = store_of(model);
+    *n = st->n_uplink;
+    return st->uplink;
+}
+
+const char *lsws_setting_reading(const struct lsws_model *model, size_t idx)
+{
+    struct model_store *st = store_of(model);
+    return idx < st->model.n_settings ? st->reading[idx] : NULL;
 }
 
 const char *lsws_setting_default(const struct lsws_setting *s)

@@ -22,6 +22,11 @@ static const struct lsws_enum circuit_types[] = {{"single", 0}, {"three", 1}, {N
 static const struct lsws_enum directions[] = {{"forward", 0}, {"reverse", 1}, {NULL, 0}};
 static const struct lsws_enum ct_ranges[] = {
     {"none", 0}, {"100a", 1}, {"300a", 2}, {"500a", 3}, {"1000a", 4}, {"4000a", 5}, {NULL, 0}};
+/* Threshold condition, byte 2 of 76-78 (ch.5 "01=Below, 02=Above, 03=Within,
+ * 04=Below or above"). One name per wire value for settings, templates and
+ * decoded uplinks alike. 04 is "outside": the vendor decoder reports the
+ * bare number (its comment: "x<A or x>B"), its codec calls the matching
+ * alarm "Outside Thresholds", and it pairs with "within" (docs/decode.md). */
 static const struct lsws_enum conditions[] = {
     {"disabled", 0}, {"below", 1}, {"above", 2}, {"within", 3}, {"outside", 4}, {NULL, 0}};
 /* Week&Day low nibble: 1-7; the guide's example reads 7 as Sunday. */
@@ -169,3 +174,24 @@ const struct lsws_row lsws_rows_cth01[] = {
     REPORT_BIT("voltage_unbalance", 14, "false", "voltage three-phase unbalance"),
 };
 const size_t lsws_rows_cth01_n = sizeof lsws_rows_cth01 / sizeof lsws_rows_cth01[0];
+
+/* Settings whose commands answer a configuration query (b9 reporting
+ * interval, 58xx thresholds; ch.5 "Configuration Query") in uplinks. The
+ * fixed bytes of 79-7b (condition 02, minimum 0000) are checked, not
+ * reported. */
+#define THRESHOLD_READINGS(key, name)                                                        \
+    {key ".enabled", name "_threshold_enable"}, {key ".condition", name "_threshold_condition"}, \
+        {key ".min", name "_threshold_min"}, {key ".max", name "_threshold_max"}
+const struct lsws_reading_name lsws_readings_cth01[] = {
+    {"general.report_interval", "reporting_interval"},
+    THRESHOLD_READINGS("alarm.temperature", "temperature"),
+    THRESHOLD_READINGS("alarm.current[%s]", "current"),
+    THRESHOLD_READINGS("alarm.voltage[%s]", "voltage"),
+    {"alarm.thdi[%s].enabled", "thdi_threshold_enable"},
+    {"alarm.thdi[%s].max", "thdi_threshold_max"},
+    {"alarm.thdv[%s].enabled", "thdv_threshold_enable"},
+    {"alarm.thdv[%s].max", "thdv_threshold_max"},
+    {"alarm.unbalance.enabled", "voltage_unbalance_threshold_enable"},
+    {"alarm.unbalance.max", "voltage_unbalance_threshold_max"},
+    {NULL, NULL},
+};

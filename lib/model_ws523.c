@@ -9,7 +9,6 @@
 static const struct lsws_enum power_restore[] = {
     {"off", 0}, {"on", 1}, {"previous", 2}, {NULL, 0}};
 static const struct lsws_enum channel_modes[] = {{"standard", 0}, {"single", 1}, {NULL, 0}};
-static const struct lsws_enum d2d_actions[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
 
 #define S_GEN "WS523 guide ch.5 General Settings"
 #define S_DL "WS523 guide ch.6 Downlink Command, General Settings"
@@ -80,7 +79,19 @@ const struct lsws_row lsws_rows_ws523[] = {
      .source = S_D2D, .help = "D2D control rule"},
     {HEX("d2d.rule[%s].command", 2, "0000"), AT(0xfe50, 2, 1, 2), EACH(16, 1, 0),
      .enc = LSWS_ENC_BYTES, .source = S_D2D, .help = "D2D control command (4 hex digits)"},
-    {ENUM("d2d.rule[%s].action", d2d_actions, "on"), AT(0xfe50, 2, 3, 1), EACH(16, 1, 0),
+    {ENUM("d2d.rule[%s].action", lsws_enum_off_on, "on"), AT(0xfe50, 2, 3, 1), EACH(16, 1, 0),
      .source = S_D2D, .help = "socket action on the command"},
 };
 const size_t lsws_rows_ws523_n = sizeof lsws_rows_ws523 / sizeof lsws_rows_ws523[0];
+
+/* Settings the unit reports in uplinks (basic information, guides 000-003
+ * "Uplink Data"), named as the vendor decoder names them. */
+const struct lsws_reading_name lsws_readings_ws523[] = {
+    {"general.overcurrent_alarm.enabled", "overcurrent_alarm_enable"},
+    {"general.overcurrent_alarm.threshold", "overcurrent_alarm_threshold"},
+    {"general.overcurrent_protection.enabled", "overcurrent_protection_enable"},
+    {"general.overcurrent_protection.threshold", "overcurrent_protection_threshold"},
+    {"general.button_lock", "button_lock"},
+    {"general.power_consumption", "power_consumption_enable"},
+    {NULL, NULL},
+};

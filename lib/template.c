@@ -44,9 +44,10 @@ static size_t settings_start(const char *text, size_t len)
 }
 
 /* Converts a JSON value to the setting's text form, checking the JSON type. */
-static int json_to_text(const struct lsws_setting *s, json_t *v, char *buf, size_t n,
+static int json_to_text(const struct lsws_model *m, size_t idx, json_t *v, char *buf, size_t n,
                         struct lsws_error *err)
 {
+    const struct lsws_setting *s = &m->settings[idx];
     const struct lsws_row *row = s->row;
     switch (row->type) {
     case LSWS_T_BOOL:
@@ -63,7 +64,13 @@ static int json_to_text(const struct lsws_setting *s, json_t *v, char *buf, size
         if (json_is_real(v) && row->scale) {
             double x = json_real_value(v), p = pow(10, row->scale);
             double scaled = x * p;
-            if (!isfinite(x) || fabs(scaled) > 1e15 || fabs(scaled - round(scaled)) > 1e-6)
+            char allowed[128];
+            lsws_setting_allowed(m, idx, allowed, sizeof allowed);
+            /* A huge number (1e300) is out of range, whatever its decimals. */
+            if (!isfinite(scaled) || scaled < (double)row->min || scaled > (double)row->max)
+                return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "%s: %g is out of range (allowed: %s)",
+                                 s->key, x, allowed);
+            if (fabs(scaled - round(scaled)) > 1e-6)
                 return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                                  "%s: %g has more than %u decimals", s->key, x, row->scale);
             snprintf(buf, n, "%.*f", row->scale, x);
@@ -126,12 +133,11 @@ static int load_settings(struct lsws_config *cfg, json_t *settings, const char *
         int rc;
         char buf[256];
         if (idx < 0) {
-            rc = lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX, "unknown setting '%s' for %s", key,
-                           cfg->model->name);
+            rc = lsws_fail_unknown_key(err, cfg->model, key);
         } else if (cfg->model->settings[idx].row->flags & LSWS_F_READONLY) {
             rc = lsws_fail(err, LSWS_ERR_READONLY, SIZE_MAX, "%s is read-only: remove it", key);
         } else {
-            rc = json_to_text(&cfg->model->settings[idx], v, buf, sizeof buf, err);
+            rc = json_to_text(cfg->model, (size_t)idx, v, buf, sizeof buf, err);
             if (rc == LSWS_OK)
                 rc = lsws_value_parse(cfg->model, (size_t)idx, buf, &cfg->values[idx], err);
         }

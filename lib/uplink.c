@@ -1,13 +1,23 @@
 /* Uplink telemetry codec: WS523 channel/type TLVs and CTH01 command TLVs,
- * decoded into a flat list of readings and encoded back, byte for byte.
+ * decoded into readings and encoded back, byte for byte.
  *
- * Both directions walk the same tables: a command is a list of fields, each
- * field a width, a count and how its bytes read. Decode turns each value
- * field into a reading; encode takes the readings back in the same order.
- * Pure: no I/O, no allocation, every read bounded by the payload length.
- * Names, units and the choices made where the guides disagree: docs/decode.md. */
+ * Each vendor command is described once:
+ * - a command that carries settings (WS523 ff24, ff25, ff26, ff30; CTH01
+ *   61 01 and 76-7b, in basic information and replies to configuration
+ *   queries) is the model tables' command (lib/model_*.c), read and written
+ *   by the settings codec's field reader and writer (lsws_field_get/put);
+ *   each setting gives one reading, named by lsws_readings_<model>;
+ * - telemetry (periodic data, alarms, basic information that is no
+ *   setting, CTH01 history headers and replies) is described by the tables
+ *   below: a command is a list of fields, each a width, a count and how its
+ *   bytes read.
+ * Decode turns each value field into a reading, record by record (live
+ * data, then each CTH01 `ed` history record); encode takes the readings back
+ * in the same order. Pure: no I/O, no allocation, every read bounded by the
+ * payload length. Names, units and the choices made where the guides
+ * disagree: docs/decode.md. */
 #include "le.h"
-#include "lsws.h"
+#include "model_rows.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +32,6 @@ enum ftype {
     FT_VER1,   /* one byte: 01 = v1 */
     FT_VER_HW, /* major byte, minor in the high nibble of the next: 01 40 = v1.4 */
     FT_VER,    /* major byte, minor byte, in hex as the guides print them: 01 14 = v1.14 */
-    FT_CONST,  /* a fixed byte (arg); no reading */
     FT_CHAN,   /* 0-based channel 0..arg of the readings after it; no reading */
     FT_ATYPE,  /* alarm type of the reading after it; no reading */
 };
@@ -34,7 +43,7 @@ struct ufield {
     const char *name;
     uint8_t type, width, count, scale;
     uint8_t ch0;   /* channel of the first of `count` values; 0: none, or from FT_CHAN */
-    uint8_t arg;   /* FT_CONST: the byte; FT_CHAN: highest wire channel; UF_MASK: bits */
+    uint8_t arg;   /* FT_CHAN: highest wire channel; UF_MASK: bits */
     uint8_t flags; /* UF_* */
     const char *unit;
     const struct lsws_enum *names; /* FT_ENUM, FT_ATYPE; ends with a NULL name */
@@ -59,10 +68,9 @@ struct ucmd {
 #define SNUM(n, w, s, u) {n, FT_SINT, w, 1, s, 0, 0, 0, u, NULL}
 #define ARR(n, w, cnt, c0, s, u) {n, FT_UINT, w, cnt, s, c0, 0, 0, u, NULL}
 #define SARR(n, w, cnt, c0, s, u) {n, FT_SINT, w, cnt, s, c0, 0, 0, u, NULL}
-#define ENUM(n, w, tab) {n, FT_ENUM, w, 1, 0, 0, 0, 0, NULL, tab}
-#define HEX(n, w) {n, FT_HEX, w, 1, 0, 0, 0, 0, NULL, NULL}
+#define NAMES(n, w, tab) {n, FT_ENUM, w, 1, 0, 0, 0, 0, NULL, tab}
+#define BYTES(n, w) {n, FT_HEX, w, 1, 0, 0, 0, 0, NULL, NULL}
 #define VER(n, t, w) {n, t, w, 1, 0, 0, 0, 0, NULL, NULL}
-#define CONST(b) {NULL, FT_CONST, 1, 1, 0, 0, b, 0, NULL, NULL}
 #define CHAN(max) {NULL, FT_CHAN, 1, 1, 0, 0, max, 0, NULL, NULL}
 #define ATYPE {NULL, FT_ATYPE, 1, 1, 0, 0, 0, 0, NULL, alarm_types}
 /* Single/three-phase mask: the guide gives the unused bits as 0. Checking
@@ -81,21 +89,15 @@ static const char n_voltage[] = "voltage", n_current[] = "current",
                   n_apparent_energy[] = "apparent_energy", n_socket_change[] = "socket_change",
                   n_ans[] = "ans";
 
-static const struct lsws_enum enable_disable[] = {{"disable", 0}, {"enable", 1}, {NULL, 0}};
-static const struct lsws_enum off_on[] = {{"off", 0}, {"on", 1}, {NULL, 0}};
 /* 0x: periodic status or change by command; 1x: change by the button. */
 static const struct lsws_enum socket_states[] = {
     {"off", 0x00}, {"on", 0x01}, {"off", 0x10}, {"on", 0x11}, {NULL, 0}};
-/* Bit 15 of a little-endian UINT16: "0000-disabled, 0080-enabled". */
-static const struct lsws_enum button_lock[] = {{"disable", 0x0000}, {"enable", 0x8000}, {NULL, 0}};
 static const struct lsws_enum ff_on[] = {{"on", 0xff}, {NULL, 0}};
 static const struct lsws_enum ff_yes[] = {{"yes", 0xff}, {NULL, 0}};
 static const struct lsws_enum flag_yes[] = {{"yes", 0}, {NULL, 0}};
 static const struct lsws_enum flag_reset[] = {{"reset", 0}, {NULL, 0}};
 static const struct lsws_enum lorawan_class[] = {
     {"Class A", 0}, {"Class B", 1}, {"Class C", 2}, {"Class C to B", 3}, {NULL, 0}};
-static const struct lsws_enum threshold_condition[] = {
-    {"disable", 0}, {"below", 1}, {"above", 2}, {"within", 3}, {"below_or_above", 4}, {NULL, 0}};
 /* One list for every CTH01 alarm (30..35); the guide lists a subset per alarm. */
 static const struct lsws_enum alarm_types[] = {
     {"collect_error", 0x00},
@@ -119,20 +121,15 @@ static const struct lsws_enum reply_results[] = {{"success", 0},
                                                  {"association_error", 10},
                                                  {NULL, 0}};
 
-/* WS523 / WS52x guides 000-003, "Uplink Data". */
+/* WS523 / WS52x guides 000-003, "Uplink Data". The settings in basic
+ * information (ff24, ff25, ff26, ff30) are the model's commands. */
 static const struct ucmd ws523_cmds[] = {
     CMD(0xff01, 2, 0, VER("ipso_version", FT_VER1, 1)),
     CMD(0xff09, 2, 0, VER("hardware_version", FT_VER_HW, 2)),
     CMD(0xff0a, 2, 0, VER("firmware_version", FT_VER, 2)),
-    CMD(0xff0b, 2, 0, ENUM("device_status", 1, ff_on)),
-    CMD(0xff16, 2, 0, HEX("sn", 8)),
-    CMD(0xff24, 2, 0, ENUM("overcurrent_alarm_enable", 1, enable_disable),
-        NUM("overcurrent_alarm_threshold", 1, 0, "A")),
-    CMD(0xff25, 2, 0, ENUM("button_lock", 2, button_lock)),
-    CMD(0xff26, 2, 0, ENUM("power_consumption_enable", 1, enable_disable)),
-    CMD(0xff30, 2, 0, ENUM("overcurrent_protection_enable", 1, enable_disable),
-        NUM("overcurrent_protection_threshold", 1, 0, "A")),
-    CMD(0xff3f, 2, 0, ENUM("power_outage", 1, ff_yes)),
+    CMD(0xff0b, 2, 0, NAMES("device_status", 1, ff_on)),
+    CMD(0xff16, 2, 0, BYTES("sn", 8)),
+    CMD(0xff3f, 2, 0, NAMES("power_outage", 1, ff_yes)),
     CMD(0x0374, 2, 0, NUM(n_voltage, 2, 1, "V")),
     CMD(0x0480, 2, 0, NUM(n_active_power, 4, 0, "W")),
     CMD(0x0581, 2, 0, NUM(n_power_factor, 1, 0, "%")),
@@ -147,7 +144,8 @@ static const struct ucmd ws523_cmds[] = {
     CMD(ab, 1, UC_HISTORY, MASK(mask_ab, 0x03), ARRT(name, 4, 6, 1, 0, unit)),                     \
         CMD(cd, 1, UC_HISTORY, MASK(mask_cd, 0x03), ARRT(name, 4, 6, 7, 0, unit))
 
-/* CTH01 guide 004, chapter 5. Current values are UINT24 everywhere (DESIGN.md). */
+/* CTH01 guide 004, chapter 5. Current values are UINT24 everywhere (DESIGN.md).
+ * Replies to configuration queries (61 01, 76-7b) are the model's commands. */
 static const struct ucmd cth01_cmds[] = {
     CMD(0x01, 1, UC_HISTORY, SNUM("temperature", 2, 2, "°C")),
     CMD(0x02, 1, UC_HISTORY, NUM("voltage_unbalance", 2, 2, "%")),
@@ -178,37 +176,15 @@ static const struct ucmd cth01_cmds[] = {
     CMD(0x33, 1, UC_HISTORY, CHAN(11), ATYPE, NUM("thdi_alarm", 2, 2, "%")),
     CMD(0x34, 1, UC_HISTORY, CHAN(2), ATYPE, NUM("thdv_alarm", 2, 2, "%")),
     CMD(0x35, 1, UC_HISTORY, ATYPE, NUM("voltage_unbalance_alarm", 2, 2, "%")),
-    CMD(0x36, 1, UC_HISTORY, ENUM("power_loss_alarm", 0, flag_yes)),
-    /* Replies to configuration queries (b9, 58xx) that the guide shows. */
-    CMD(0x61, 1, 0, CONST(0x01), NUM("reporting_interval", 2, 0, "min")),
-    CMD(0x76, 1, 0, ENUM("temperature_threshold_enable", 1, enable_disable),
-        ENUM("temperature_threshold_condition", 1, threshold_condition),
-        SNUM("temperature_threshold_min", 2, 2, "°C"),
-        SNUM("temperature_threshold_max", 2, 2, "°C")),
-    CMD(0x77, 1, 0, CHAN(11), ENUM("current_threshold_enable", 1, enable_disable),
-        ENUM("current_threshold_condition", 1, threshold_condition),
-        SNUM("current_threshold_min", 2, 0, "A"), SNUM("current_threshold_max", 2, 0, "A")),
-    CMD(0x78, 1, 0, CHAN(2), ENUM("voltage_threshold_enable", 1, enable_disable),
-        ENUM("voltage_threshold_condition", 1, threshold_condition),
-        SNUM("voltage_threshold_min", 2, 0, "V"), SNUM("voltage_threshold_max", 2, 0, "V")),
-    CMD(0x79, 1, 0, CHAN(11), ENUM("thdi_threshold_enable", 1, enable_disable),
-        ENUM("thdi_threshold_condition", 1, threshold_condition),
-        NUM("thdi_threshold_min", 2, 0, "%"), NUM("thdi_threshold_max", 2, 0, "%")),
-    CMD(0x7a, 1, 0, CHAN(2), ENUM("thdv_threshold_enable", 1, enable_disable),
-        ENUM("thdv_threshold_condition", 1, threshold_condition),
-        NUM("thdv_threshold_min", 2, 0, "%"), NUM("thdv_threshold_max", 2, 0, "%")),
-    CMD(0x7b, 1, 0, ENUM("voltage_unbalance_threshold_enable", 1, enable_disable),
-        ENUM("voltage_unbalance_threshold_condition", 1, threshold_condition),
-        NUM("voltage_unbalance_threshold_min", 2, 0, "%"),
-        NUM("voltage_unbalance_threshold_max", 2, 0, "%")),
+    CMD(0x36, 1, UC_HISTORY, NAMES("power_loss_alarm", 0, flag_yes)),
     /* Basic information packet. */
     CMD(0xdf, 1, 0, VER("tsl_version", FT_VER, 2)),
-    CMD(0xee, 1, 0, ENUM("device_request", 0, flag_reset)),
-    CMD(0xdb, 1, 0, HEX("sn", 8)),
+    CMD(0xee, 1, 0, NAMES("device_request", 0, flag_reset)),
+    CMD(0xdb, 1, 0, BYTES("sn", 8)),
     CMD(0xda, 1, 0, VER("hardware_version", FT_VER_HW, 2), VER("firmware_version", FT_VER, 6)),
-    CMD(0xd9, 1, 0, HEX("oem_id", 2)),
-    CMD(0xc8, 1, 0, ENUM("device_status", 1, off_on)),
-    CMD(0xcf00, 2, 0, ENUM("work_mode", 1, lorawan_class)),
+    CMD(0xd9, 1, 0, BYTES("oem_id", 2)),
+    CMD(0xc8, 1, 0, NAMES("device_status", 1, lsws_enum_off_on)),
+    CMD(0xcf00, 2, 0, NAMES("work_mode", 1, lorawan_class)),
 };
 
 #define CTH01_HISTORY 0xed /* ed mode(1) timestamp(4) [40 type] commands... */
@@ -230,10 +206,8 @@ static const struct table tables[LSWS_MODEL_COUNT] = {
 
 static const char *enum_name(const struct lsws_enum *e, uint64_t v)
 {
-    for (; e->name; e++)
-        if ((uint64_t)e->value == v)
-            return e->name;
-    return NULL;
+    const struct lsws_enum *f = lsws_enum_find(e, (int64_t)v);
+    return f ? f->name : NULL;
 }
 
 /* "00, 01, 10 or 11": the wire values an enum accepts, for messages. */
@@ -259,14 +233,6 @@ static const char *enum_list(const struct lsws_enum *e, unsigned width, char *bu
     return buf;
 }
 
-static int64_t sign_extend(uint64_t v, unsigned width)
-{
-    if (width == 0 || width >= 8)
-        return (int64_t)v;
-    uint64_t sign = (uint64_t)1 << (8 * width - 1);
-    return v & sign ? (int64_t)(v - (sign << 1)) : (int64_t)v;
-}
-
 static size_t cmd_data_len(const struct ucmd *c)
 {
     size_t n = 0;
@@ -277,7 +243,7 @@ static size_t cmd_data_len(const struct ucmd *c)
 
 static int makes_reading(const struct ufield *f)
 {
-    return f->type != FT_CONST && f->type != FT_CHAN && f->type != FT_ATYPE;
+    return f->type != FT_CHAN && f->type != FT_ATYPE;
 }
 
 static int has_field(const struct ucmd *c, enum ftype t)
@@ -340,7 +306,7 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
     r->scale = f->scale;
     r->alarm = 0;
     r->str[0] = '\0';
-    r->value = f->type == FT_SINT ? sign_extend(raw, f->width) : (int64_t)raw;
+    r->value = f->type == FT_SINT ? lsws_sign_extend(raw, f->width) : (int64_t)raw;
     switch ((enum ftype)f->type) {
     case FT_UINT:
     case FT_SINT:
@@ -389,11 +355,18 @@ static int fill_reading(struct lsws_reading *r, const struct ucmd *cmd, const st
 
 struct dctx {
     enum lsws_model_id model;
+    const struct lsws_model *m; /* the model's settings tables */
     const uint8_t *in;
     size_t len;
     struct lsws_uplink *up; /* NULL: only check that it decodes */
+    /* 0: the whole payload goes into up (LSWS_UPLINK_MAX readings in all);
+     * 1: one record at a time (LSWS_UPLINK_MAX per record), each handed to
+     * on_record (if any) once it is complete. */
+    int streaming;
+    int (*on_record)(const struct lsws_uplink *rec, void *ctx);
+    void *ctx;
     struct lsws_reading scratch;
-    size_t n;
+    size_t n; /* readings so far in up (streaming: in this record) */
     /* The history record being read (record 0: live data). */
     uint16_t record;
     uint8_t mode, history_type;
@@ -404,12 +377,13 @@ struct dctx {
 };
 
 /* The slot for the next reading (scratch when only checking), or NULL with
- * LSWS_ERR_RANGE when the uplink is full. */
+ * LSWS_ERR_RANGE when the uplink (streaming: the record) is full. */
 static struct lsws_reading *next_reading(struct dctx *c, size_t at)
 {
     if (c->n >= LSWS_UPLINK_MAX) {
         lsws_fail(c->err, LSWS_ERR_RANGE, at,
-                  "payload too long at byte %zu: more than %d readings", at, LSWS_UPLINK_MAX);
+                  "payload too long at byte %zu: more than %d readings%s", at, LSWS_UPLINK_MAX,
+                  c->streaming ? (c->record ? " in one history record" : " of live data") : "");
         return NULL;
     }
     struct lsws_reading *r = c->up ? &c->up->r[c->n] : &c->scratch;
@@ -427,6 +401,22 @@ static void commit_reading(struct dctx *c)
         c->up->n = c->n;
 }
 
+/* Streaming: the record read so far is complete. Hands it to on_record and
+ * empties the buffer for the next; whatever on_record returns stops the
+ * walk unless it is 0. */
+static int flush_record(struct dctx *c)
+{
+    if (!c->streaming)
+        return LSWS_OK;
+    int rc = LSWS_OK;
+    if (c->n && c->up && c->on_record)
+        rc = c->on_record(c->up, c->ctx);
+    c->n = 0;
+    if (c->up)
+        c->up->n = 0;
+    return rc;
+}
+
 static int truncated(struct dctx *c, size_t at, const char *what, size_t need)
 {
     size_t left = c->len - at - 1;
@@ -435,36 +425,88 @@ static int truncated(struct dctx *c, size_t at, const char *what, size_t need)
                      need, need == 1 ? "" : "s", left);
 }
 
-/* Finds the command at c->in[at]; fails with a message if there is none. */
-static int find_command(struct dctx *c, size_t at, const struct ucmd **out)
+/* The command at a payload position: a telemetry row or a settings command. */
+struct found {
+    const struct ucmd *tel;
+    const struct lsws_command *set;
+};
+
+/* "01", "00-0b", "00, 02 or 05": the second code bytes that may follow b0. */
+static const char *second_bytes(const struct dctx *c, uint8_t b0, char *buf, size_t cap)
+{
+    uint8_t seen[256] = {0};
+    const struct table *t = &tables[c->model];
+    for (size_t i = 0; i < t->n; i++)
+        if (t->cmds[i].code_len == 2 && t->cmds[i].code >> 8 == b0)
+            seen[t->cmds[i].code & 0xffu] = 1;
+    size_t n_set;
+    const struct lsws_command *const *set = lsws_model_uplink_commands(c->m, &n_set);
+    for (size_t i = 0; i < n_set; i++)
+        if (set[i]->code_len == 2 && set[i]->code >> 8 == b0)
+            seen[set[i]->code & 0xffu] = 1;
+    unsigned runs = 0, lo[256], hi[256];
+    for (unsigned v = 0; v < 256; v++) {
+        if (!seen[v])
+            continue;
+        if (runs && hi[runs - 1] + 1 == v) {
+            hi[runs - 1] = v;
+            continue;
+        }
+        lo[runs] = hi[runs] = v;
+        runs++;
+    }
+    size_t used = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < runs && used < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == runs ? " or " : ", ";
+        int w = lo[i] == hi[i] ? snprintf(buf + used, cap - used, "%s%02x", sep, lo[i])
+                               : snprintf(buf + used, cap - used, "%s%02x-%02x", sep, lo[i], hi[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+/* Whether the code (code_len bytes) is at c->in[at]; *first notes a
+ * two-byte code whose first byte is there, for the messages. */
+static int code_at(const struct dctx *c, size_t at, unsigned code, unsigned code_len, int *first)
+{
+    if (code_len == 1)
+        return c->in[at] == code;
+    if (c->in[at] != code >> 8)
+        return 0;
+    *first = 1;
+    return at + 1 < c->len && c->in[at + 1] == (code & 0xffu);
+}
+
+/* Finds the command at c->in[at]: telemetry first (the common case), then
+ * the settings commands uplinks carry; fails with a message if none. */
+static int find_command(struct dctx *c, size_t at, struct found *out)
 {
     const struct table *t = &tables[c->model];
     uint8_t b0 = c->in[at];
-    int second_missing = 0;
+    int have_b1 = at + 1 < c->len, first_matches = 0;
+    out->tel = NULL;
+    out->set = NULL;
     for (size_t i = 0; i < t->n; i++) {
-        const struct ucmd *cmd = &t->cmds[i];
-        if (cmd->code_len == 1) {
-            if (b0 == cmd->code) {
-                *out = cmd;
-                return LSWS_OK;
-            }
-            continue;
-        }
-        if (b0 != cmd->code >> 8)
-            continue;
-        if (at + 1 >= c->len) {
-            second_missing = 1;
-            continue;
-        }
-        if (c->in[at + 1] == (cmd->code & 0xffu)) {
-            *out = cmd;
+        if (code_at(c, at, t->cmds[i].code, t->cmds[i].code_len, &first_matches)) {
+            out->tel = &t->cmds[i];
             return LSWS_OK;
         }
     }
-    if (c->model == LSWS_MODEL_WS523 && at + 1 >= c->len)
+    size_t n_set;
+    const struct lsws_command *const *set = lsws_model_uplink_commands(c->m, &n_set);
+    for (size_t i = 0; i < n_set; i++) {
+        if (code_at(c, at, set[i]->code, set[i]->code_len, &first_matches)) {
+            out->set = set[i];
+            return LSWS_OK;
+        }
+    }
+    if (c->model == LSWS_MODEL_WS523 && !have_b1)
         return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
                          "truncated frame at byte %zu: channel 0x%02x needs a type byte", at, b0);
-    if (second_missing)
+    if (first_matches && !have_b1)
         return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
                          "truncated frame at byte %zu: command 0x%02x needs a second code byte",
                          at, b0);
@@ -472,10 +514,13 @@ static int find_command(struct dctx *c, size_t at, const struct ucmd **out)
         return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
                          "malformed frame at byte %zu: unknown channel 0x%02x type 0x%02x", at,
                          b0, c->in[at + 1]);
-    if (b0 == 0xcf)
-        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
-                         "malformed frame at byte %zu: unknown command 0xcf%02x", at,
-                         c->in[at + 1]);
+    if (first_matches) {
+        char list[160];
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at + 1,
+                         "malformed frame at byte %zu: command 0x%02x is followed by %02x: "
+                         "expected %s",
+                         at + 1, b0, c->in[at + 1], second_bytes(c, b0, list, sizeof list));
+    }
     return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
                      "malformed frame at byte %zu: unknown command 0x%02x", at, b0);
 }
@@ -503,16 +548,6 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, siz
         const struct ufield *f = &cmd->f[i];
         for (unsigned k = 0; k < f->count; k++, p += f->width) {
             const uint8_t *b = c->in + p;
-            if (f->type == FT_CONST) {
-                if (b[0] != f->arg) {
-                    cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
-                    return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
-                                     "malformed frame at byte %zu: %s is followed by %02x: "
-                                     "expected %02x",
-                                     p, label, b[0], f->arg);
-                }
-                continue;
-            }
             if (f->type == FT_CHAN) {
                 if (b[0] > f->arg) {
                     cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
@@ -566,13 +601,201 @@ static int decode_command(struct dctx *c, const struct ucmd *cmd, size_t at, siz
     return LSWS_OK;
 }
 
-/* ed mode timestamp [40 type]: starts a history record. */
+/* ---- settings in uplinks: the model's commands ------------------------------ */
+
+static const struct lsws_setting *field_setting(const struct lsws_model *m, uint16_t ref)
+{
+    return ref & LSWS_CMD_CONST ? &m->consts[ref & ~LSWS_CMD_CONST] : &m->settings[ref];
+}
+
+/* The channel of a setting's reading: index + 1 for an indexed row
+ * (alarm.current[5] is channel 5), 0 otherwise. */
+static unsigned setting_channel(const struct lsws_setting *s)
+{
+    return s->row->count > 1 ? s->index + 1u : 0u;
+}
+
+/* The bits of a payload byte that field s occupies. */
+static uint8_t field_mask(const struct lsws_setting *s, unsigned byte)
+{
+    const struct lsws_row *row = s->row;
+    if (byte < s->off || byte >= (unsigned)s->off + row->width)
+        return 0;
+    if ((row->enc != LSWS_ENC_LE && row->enc != LSWS_ENC_CONST) || !row->bits)
+        return 0xff;
+    uint64_t mask = ((1ull << row->bits) - 1) << row->shift;
+    return (uint8_t)(mask >> (8 * (byte - s->off)));
+}
+
+/* "00 or 01", "0000 or 0080": the wire forms of a BOOL or ENUM field's
+ * values, in wire order as the guides print them. */
+static const char *field_values(const struct lsws_setting *s, char *buf, size_t cap)
+{
+    static const struct lsws_enum bool_values[] = {{"0", 0}, {"1", 1}, {NULL, 0}};
+    const struct lsws_enum *e = s->row->type == LSWS_T_BOOL ? bool_values : s->row->enums;
+    struct lsws_setting at0 = *s;
+    at0.off = 0;
+    size_t count = 0, used = 0;
+    for (const struct lsws_enum *p = e; p && p->name; p++)
+        count++;
+    buf[0] = '\0';
+    for (size_t i = 0; i < count && used < cap; i++) {
+        uint8_t b[8] = {0};
+        char hex[17];
+        struct lsws_value v = {.num = e[i].value};
+        lsws_field_put(b, &at0, &v);
+        lsws_hex_format(b, s->row->width < 8 ? s->row->width : 8, hex);
+        int w = snprintf(buf + used, cap - used, "%s%s", i == 0 ? "" : i + 1 == count ? " or " : ", ",
+                         hex);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+/* Why the bytes of field ref (at payload offset p) are not acceptable. */
+static int bad_setting(struct dctx *c, const struct lsws_command *cmd, uint16_t ref, size_t p)
+{
+    const struct lsws_setting *s = field_setting(c->m, ref);
+    const struct lsws_row *row = s->row;
+    size_t at = p + s->off;
+    char found[2 * 16 + 1], label[40], list[160];
+    lsws_hex_format(c->in + at, row->width < 16 ? row->width : 16, found);
+    cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+    if (ref & LSWS_CMD_CONST) {
+        uint8_t b[8] = {0};
+        struct lsws_setting at0 = *s;
+        at0.off = 0;
+        lsws_field_put(b, &at0, NULL);
+        char want[17];
+        lsws_hex_format(b, row->width < 8 ? row->width : 8, want);
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: %s holds %s where %s is fixed", at, label,
+                         found, want);
+    }
+    const char *name = lsws_setting_reading(c->m, ref);
+    if (row->type == LSWS_T_BOOL || row->type == LSWS_T_ENUM)
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: %s is %s: expected %s", at, name, found,
+                         field_values(s, list, sizeof list));
+    return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                     "malformed frame at byte %zu: %s is %s: not a value of %s", at, name, found,
+                     s->key);
+}
+
+/* Fills reading r from value v of setting idx, carried by cmd. */
+static void fill_setting(struct lsws_reading *r, const struct lsws_model *m,
+                         const struct lsws_command *cmd, size_t idx, const struct lsws_value *v)
+{
+    const struct lsws_setting *s = &m->settings[idx];
+    const struct lsws_row *row = s->row;
+    r->name = lsws_setting_reading(m, idx);
+    r->unit = row->unit;
+    r->code = (uint16_t)cmd->code;
+    r->channel = (uint8_t)setting_channel(s);
+    r->scale = row->scale;
+    r->alarm = 0;
+    r->str[0] = '\0';
+    r->value = v->num;
+    r->kind = LSWS_RD_NUM;
+    r->text = NULL;
+    const struct lsws_enum *e = row->type == LSWS_T_BOOL   ? lsws_enum_find(lsws_enum_enable, v->num)
+                                : row->type == LSWS_T_ENUM ? lsws_enum_find(row->enums, v->num)
+                                                           : NULL;
+    if (e) {
+        r->kind = LSWS_RD_ENUM;
+        r->text = e->name;
+    }
+}
+
+/* A settings command: its fields read as the settings codec reads them
+ * (wire check only: a unit reports what it holds), one reading per setting
+ * in the command's field order. Bits no field occupies must be 0, so that
+ * the readings encode back to these very bytes. */
+static int decode_settings_command(struct dctx *c, const struct lsws_command *cmd, size_t at,
+                                   size_t *next)
+{
+    char label[40];
+    size_t p = at + cmd->code_len, left = c->len - p, need = cmd->len;
+    if (cmd->lstr) {
+        if (left < 1) {
+            cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+            return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                             "truncated frame at byte %zu: %s needs a length byte", at, label);
+        }
+        need = 1u + c->in[p];
+        if (c->in[p] < 1 || need > cmd->len) {
+            cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+            return lsws_fail(c->err, LSWS_ERR_MALFORMED, p,
+                             "malformed frame at byte %zu: %s length is %u: expected 1-%u", p,
+                             label, c->in[p], cmd->len - 1u);
+        }
+    }
+    if (left < need) {
+        cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, at,
+                         "truncated frame at byte %zu: %s needs %zu byte%s, %zu left", at, label,
+                         need, need == 1 ? "" : "s", left);
+    }
+    if (c->record) {
+        cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+        return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
+                         "malformed frame at byte %zu: %s cannot appear in a history record", at,
+                         label);
+    }
+    const uint8_t *payload = c->in + p;
+    struct lsws_value v[LSWS_CMD_FIELDS];
+    for (unsigned f = 0; f < cmd->n_fields; f++)
+        if (lsws_field_get(payload, need, field_setting(c->m, cmd->fields[f]), &v[f],
+                           LSWS_CHECK_WIRE) < 0)
+            return bad_setting(c, cmd, cmd->fields[f], p);
+    if (!cmd->lstr) {
+        for (unsigned b = 0; b < need; b++) {
+            uint8_t used = 0;
+            unsigned owners = 0, owner = 0;
+            for (unsigned f = 0; f < cmd->n_fields; f++) {
+                const struct lsws_setting *s = field_setting(c->m, cmd->fields[f]);
+                used |= field_mask(s, b);
+                if (b >= s->off && b < (unsigned)s->off + s->row->width && owners++ == 0)
+                    owner = f;
+            }
+            if (!(payload[b] & ~used))
+                continue;
+            /* One field there (ff25's bit 15 of two bytes): say what it may be. */
+            if (owners == 1)
+                return bad_setting(c, cmd, cmd->fields[owner], p);
+            cmd_label(c->model, cmd->code, cmd->code_len, label, sizeof label);
+            return lsws_fail(c->err, LSWS_ERR_MALFORMED, p + b,
+                             "malformed frame at byte %zu: %s has bits 0x%02x set that carry "
+                             "nothing",
+                             p + b, label, (unsigned)(payload[b] & ~used));
+        }
+    }
+    for (unsigned f = 0; f < cmd->n_fields; f++) {
+        if (cmd->fields[f] & LSWS_CMD_CONST)
+            continue;
+        struct lsws_reading *r = next_reading(c, at);
+        if (!r)
+            return LSWS_ERR_RANGE;
+        fill_setting(r, c->m, cmd, cmd->fields[f], &v[f]);
+        commit_reading(c);
+    }
+    *next = p + need;
+    return LSWS_OK;
+}
+
+/* ed mode timestamp [40 type]: starts a history record (and, streaming,
+ * completes the one before). */
 static int decode_history(struct dctx *c, size_t at, size_t *next)
 {
     if (c->record && c->record_empty)
         return lsws_fail(c->err, LSWS_ERR_MALFORMED, at,
                          "malformed frame at byte %zu: history record at byte %zu holds no data",
                          at, c->record_at);
+    int rc = flush_record(c);
+    if (rc)
+        return rc;
     if (c->len - at - 1 < 5)
         return truncated(c, at, "command 0xed", 5);
     uint8_t mode = c->in[at + 1];
@@ -657,40 +880,104 @@ static int decode_reply(struct dctx *c, size_t at, size_t *next)
     return LSWS_OK;
 }
 
-static int decode_one(enum lsws_model_id model, const uint8_t *in, size_t len,
-                      struct lsws_uplink *out, struct lsws_error *err)
+/* Decodes the payload of one model; c->up is NULL to only check. */
+static int walk(struct dctx *c)
 {
-    struct dctx c = {.model = model, .in = in, .len = len, .up = out, .err = err};
-    if (out)
-        lsws_uplink_init(out, model);
+    const uint8_t *in = c->in;
+    size_t len = c->len;
+    c->m = lsws_model_get(c->model);
+    if (c->up)
+        lsws_uplink_init(c->up, c->model);
     if (len == 0)
-        return lsws_fail(err, LSWS_ERR_TRUNCATED, 0, "empty payload: expected at least one %s",
-                         model == LSWS_MODEL_WS523 ? "channel" : "command");
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, 0, "empty payload: expected at least one %s",
+                         c->model == LSWS_MODEL_WS523 ? "channel" : "command");
     size_t p = 0;
     while (p < len) {
         size_t next = p;
         int rc;
-        if (model == LSWS_MODEL_CTH01 && in[p] == CTH01_HISTORY) {
-            rc = decode_history(&c, p, &next);
-        } else if (model == LSWS_MODEL_CTH01 && in[p] == CTH01_REPLY) {
-            rc = decode_reply(&c, p, &next);
+        if (c->model == LSWS_MODEL_CTH01 && in[p] == CTH01_HISTORY) {
+            rc = decode_history(c, p, &next);
+        } else if (c->model == LSWS_MODEL_CTH01 && in[p] == CTH01_REPLY) {
+            rc = decode_reply(c, p, &next);
         } else {
-            const struct ucmd *cmd = NULL;
-            rc = find_command(&c, p, &cmd);
+            struct found f;
+            rc = find_command(c, p, &f);
             if (rc == LSWS_OK)
-                rc = decode_command(&c, cmd, p, &next);
-            c.record_empty = 0; /* the current record (if any) now holds data */
+                rc = f.tel ? decode_command(c, f.tel, p, &next)
+                           : decode_settings_command(c, f.set, p, &next);
+            c->record_empty = 0; /* the current record (if any) now holds data */
         }
         if (rc)
             return rc;
         p = next;
     }
-    if (c.record && c.record_empty)
-        return lsws_fail(err, LSWS_ERR_TRUNCATED, c.record_at,
+    if (c->record && c->record_empty)
+        return lsws_fail(c->err, LSWS_ERR_TRUNCATED, c->record_at,
                          "truncated frame at byte %zu: history record needs a command after its "
                          "header",
-                         c.record_at);
-    return LSWS_OK;
+                         c->record_at);
+    return flush_record(c);
+}
+
+/* One model, no callback: the whole payload into out (NULL: only check),
+ * or, streaming, only checked record by record. */
+static int decode_as(enum lsws_model_id model, const uint8_t *in, size_t len, int streaming,
+                     struct lsws_uplink *out, struct lsws_error *err)
+{
+    struct dctx c = {.model = model, .in = in, .len = len, .up = out, .streaming = streaming,
+                     .err = err};
+    return walk(&c);
+}
+
+/* Auto-detection: decodes as both models and names the one that decodes
+ * in *model. out (may be NULL) receives the WS523 attempt, or on failure
+ * that of the model that read further. */
+static int detect(const uint8_t *in, size_t len, int streaming, struct lsws_uplink *out,
+                  enum lsws_model_id *model, struct lsws_error *err)
+{
+    struct lsws_error ew, ec;
+    lsws_error_clear(&ew);
+    lsws_error_clear(&ec);
+    int rw = decode_as(LSWS_MODEL_WS523, in, len, streaming, out, &ew);
+    int rcth = decode_as(LSWS_MODEL_CTH01, in, len, streaming, NULL, &ec);
+    if (rw == LSWS_OK && rcth == LSWS_OK)
+        return lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
+                         "ambiguous payload: give --model (it decodes as ws523 and as cth01)");
+    if (rw == LSWS_OK || rcth == LSWS_OK) {
+        *model = rw == LSWS_OK ? LSWS_MODEL_WS523 : LSWS_MODEL_CTH01;
+        return LSWS_OK;
+    }
+    /* Neither: report the model that read further (on a tie, the one that
+     * only ran out of bytes), naming it. */
+    size_t sw = ew.offset == SIZE_MAX ? 0 : 2 * ew.offset + (rw == LSWS_ERR_TRUNCATED);
+    size_t sc = ec.offset == SIZE_MAX ? 0 : 2 * ec.offset + (rcth == LSWS_ERR_TRUNCATED);
+    int cth_further = sc > sw;
+    const struct lsws_error *best = cth_further ? &ec : &ew;
+    if (cth_further && out)
+        decode_as(LSWS_MODEL_CTH01, in, len, streaming, out, NULL);
+    return lsws_fail(err, best->code, best->offset, "%s: %s",
+                     tables[cth_further ? LSWS_MODEL_CTH01 : LSWS_MODEL_WS523].name, best->msg);
+}
+
+int lsws_uplink_decode_each(enum lsws_model_id model, const uint8_t *in, size_t len,
+                            int (*on_record)(const struct lsws_uplink *rec, void *ctx), void *ctx,
+                            struct lsws_error *err)
+{
+    if (!in && len)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "no payload");
+    if ((int)model < 0 || model > LSWS_MODEL_COUNT)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "unknown model %d", (int)model);
+    if (model == LSWS_MODEL_COUNT) {
+        /* Records go out as they complete, so the model is settled first. */
+        int rc = detect(in, len, 1, NULL, &model, err);
+        if (rc)
+            return rc;
+    }
+    /* One record at a time: this buffer, whatever the payload's length. */
+    struct lsws_uplink rec;
+    struct dctx c = {.model = model, .in = in, .len = len, .up = on_record ? &rec : NULL,
+                     .streaming = 1, .on_record = on_record, .ctx = ctx, .err = err};
+    return walk(&c);
 }
 
 int lsws_uplink_decode(enum lsws_model_id model, const uint8_t *in, size_t len,
@@ -699,33 +986,15 @@ int lsws_uplink_decode(enum lsws_model_id model, const uint8_t *in, size_t len,
     if (!out || (!in && len))
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "no payload or no output");
     if (model < LSWS_MODEL_COUNT)
-        return decode_one(model, in, len, out, err);
+        return decode_as(model, in, len, 0, out, err);
     if (model != LSWS_MODEL_COUNT)
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "unknown model %d", (int)model);
-
-    /* Auto-detect: the CTH01 attempt only checks, so one struct suffices. */
-    struct lsws_error ew, ec;
-    lsws_error_clear(&ew);
-    lsws_error_clear(&ec);
-    int rw = decode_one(LSWS_MODEL_WS523, in, len, out, &ew);
-    int rcth = decode_one(LSWS_MODEL_CTH01, in, len, NULL, &ec);
-    if (rw == LSWS_OK && rcth == LSWS_OK)
-        return lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
-                         "ambiguous payload: give --model (it decodes as ws523 and as cth01)");
-    if (rw == LSWS_OK)
-        return LSWS_OK;
-    if (rcth == LSWS_OK)
-        return decode_one(LSWS_MODEL_CTH01, in, len, out, err);
-    /* Neither: report the model that read further (on a tie, the one that
-     * only ran out of bytes), naming it. */
-    size_t sw = ew.offset == SIZE_MAX ? 0 : 2 * ew.offset + (rw == LSWS_ERR_TRUNCATED);
-    size_t sc = ec.offset == SIZE_MAX ? 0 : 2 * ec.offset + (rcth == LSWS_ERR_TRUNCATED);
-    int cth_further = sc > sw;
-    const struct lsws_error *best = cth_further ? &ec : &ew;
-    if (cth_further)
-        decode_one(LSWS_MODEL_CTH01, in, len, out, NULL);
-    return lsws_fail(err, best->code, best->offset, "%s: %s",
-                     tables[cth_further ? LSWS_MODEL_CTH01 : LSWS_MODEL_WS523].name, best->msg);
+    /* Auto-detect: the WS523 attempt decodes into out, the CTH01 one only
+     * checks, so one struct suffices; a CTH01 payload is decoded again. */
+    int rc = detect(in, len, 0, out, &model, err);
+    if (rc == LSWS_OK && model == LSWS_MODEL_CTH01)
+        rc = decode_as(LSWS_MODEL_CTH01, in, len, 0, out, err);
+    return rc;
 }
 
 /* ---- encode ------------------------------------------------------------------ */
@@ -817,10 +1086,6 @@ static int encode_command(struct ectx *e, const struct ucmd *cmd, size_t *pi)
     for (unsigned fi = 0; fi < cmd->nf; fi++) {
         const struct ufield *f = &cmd->f[fi];
         for (unsigned k = 0; k < f->count; k++) {
-            if (f->type == FT_CONST) {
-                put_byte(e, f->arg);
-                continue;
-            }
             /* FT_CHAN and FT_ATYPE come from the reading that follows them. */
             if (i >= up->n)
                 return lsws_fail(e->err, LSWS_ERR_INCOMPLETE, SIZE_MAX,
@@ -866,6 +1131,68 @@ static int encode_command(struct ectx *e, const struct ucmd *cmd, size_t *pi)
                 i++;
         }
     }
+    *pi = i;
+    return LSWS_OK;
+}
+
+/* The settings command a reading's code names: codes above 0xff are two
+ * bytes (no model code starts with a 00 byte). */
+static const struct lsws_command *settings_cmd_by_code(const struct lsws_model *m, unsigned code)
+{
+    size_t n;
+    const struct lsws_command *const *set = lsws_model_uplink_commands(m, &n);
+    unsigned code_len = code > 0xff ? 2 : 1;
+    for (size_t i = 0; i < n; i++)
+        if (set[i]->code == code && set[i]->code_len == code_len)
+            return set[i];
+    return NULL;
+}
+
+/* A settings command from its readings, in the command's field order,
+ * written by the settings codec's field writer. */
+static int encode_settings_command(struct ectx *e, const struct lsws_model *m,
+                                   const struct lsws_command *cmd, size_t *pi)
+{
+    const struct lsws_uplink *up = e->up;
+    size_t i = *pi;
+    uint16_t record = up->r[i].record;
+    uint8_t payload[256] = {0};
+    size_t plen = cmd->len;
+    char why[160];
+    for (unsigned f = 0; f < cmd->n_fields; f++) {
+        uint16_t ref = cmd->fields[f];
+        if (ref & LSWS_CMD_CONST) {
+            lsws_field_put(payload, &m->consts[ref & ~LSWS_CMD_CONST], NULL);
+            continue;
+        }
+        const struct lsws_setting *s = &m->settings[ref];
+        const char *name = lsws_setting_reading(m, ref);
+        if (i >= up->n)
+            return lsws_fail(e->err, LSWS_ERR_INCOMPLETE, SIZE_MAX,
+                             "reading %zu: command 0x%x needs '%s' after it", i, cmd->code, name);
+        const struct lsws_reading *r = &up->r[i];
+        if (!r->name || strcmp(r->name, name) != 0) {
+            snprintf(why, sizeof why, "expected '%s' of command 0x%x here", name, cmd->code);
+            return bad_reading(e, i, why);
+        }
+        if (r->record != record)
+            return bad_reading(e, i, "readings of one command must share a record");
+        if (r->channel != setting_channel(s)) {
+            snprintf(why, sizeof why, "channel %u: expected %u", r->channel, setting_channel(s));
+            return bad_reading(e, i, why);
+        }
+        struct lsws_value v = {.num = r->value};
+        if (lsws_field_check(s->row, &v, LSWS_CHECK_WIRE)) {
+            snprintf(why, sizeof why, "%lld is not a value of %s", (long long)r->value, s->key);
+            return bad_reading(e, i, why);
+        }
+        lsws_field_put(payload, s, &v);
+        i++;
+    }
+    if (cmd->code_len == 2)
+        put_byte(e, (uint8_t)(cmd->code >> 8));
+    put_byte(e, (uint8_t)cmd->code);
+    put(e, payload, plen);
     *pi = i;
     return LSWS_OK;
 }
@@ -933,13 +1260,22 @@ int lsws_uplink_encode(const struct lsws_uplink *up, uint8_t *out, size_t cap, s
             i++;
             continue;
         }
-        const struct ucmd *cmd = cmd_by_code(up->model, r->code);
-        if (!cmd)
-            return bad_reading(&e, i, "no command carries it");
-        if (record && !(cmd->flags & UC_HISTORY))
-            return bad_reading(&e, i, "cannot appear in a history record");
         /* The command's first value reading must be this one. */
-        int rc = encode_command(&e, cmd, &i);
+        const struct ucmd *cmd = cmd_by_code(up->model, r->code);
+        int rc;
+        if (cmd) {
+            if (record && !(cmd->flags & UC_HISTORY))
+                return bad_reading(&e, i, "cannot appear in a history record");
+            rc = encode_command(&e, cmd, &i);
+        } else {
+            const struct lsws_model *m = lsws_model_get(up->model);
+            const struct lsws_command *set = settings_cmd_by_code(m, r->code);
+            if (!set)
+                return bad_reading(&e, i, "no command carries it");
+            if (record)
+                return bad_reading(&e, i, "cannot appear in a history record");
+            rc = encode_settings_command(&e, m, set, &i);
+        }
         if (rc)
             return rc;
     }
@@ -1003,10 +1339,11 @@ int lsws_uplink_add_record(struct lsws_uplink *up, unsigned mode, uint32_t times
     return LSWS_OK;
 }
 
-/* Finds the field that carries reading `name` on `channel`. */
+/* Finds what carries reading `name` on `channel`: a telemetry field (*pc,
+ * *pf, value *pk of its count) or, with *pc NULL, setting *pidx. */
 static int find_field(enum lsws_model_id model, const char *name, unsigned channel, int alarm,
                       const struct ucmd **pc, const struct ufield **pf, unsigned *pk,
-                      struct lsws_error *err)
+                      size_t *pidx, struct lsws_error *err)
 {
     const struct table *t = &tables[model];
     int named = 0, other_kind = 0;
@@ -1039,6 +1376,22 @@ static int find_field(enum lsws_model_id model, const char *name, unsigned chann
             return LSWS_OK;
         }
     }
+    const struct lsws_model *m = lsws_model_get(model);
+    for (size_t i = 0; i < m->n_settings; i++) {
+        const char *rn = lsws_setting_reading(m, i);
+        if (!rn || strcmp(rn, name) != 0)
+            continue;
+        named = 1;
+        if (alarm) {
+            other_kind = 1;
+            continue;
+        }
+        if (setting_channel(&m->settings[i]) != channel)
+            continue;
+        *pc = NULL;
+        *pidx = i;
+        return LSWS_OK;
+    }
     if (other_kind)
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' %s", name,
                          alarm ? "is not an alarm: use lsws_uplink_add"
@@ -1060,9 +1413,24 @@ static int add_common(struct lsws_uplink *up, const char *name, unsigned channel
     const struct ucmd *c = NULL;
     const struct ufield *f = NULL;
     unsigned k = 0;
-    int rc = find_field(up->model, name, channel, alarm, &c, &f, &k, err);
+    size_t idx = 0;
+    int rc = find_field(up->model, name, channel, alarm, &c, &f, &k, &idx, err);
     if (rc)
         return rc;
+    if (!c) {
+        /* A setting: a number as the settings codec stores it (button_lock 1). */
+        const struct lsws_model *m = lsws_model_get(up->model);
+        const struct lsws_setting *s = &m->settings[idx];
+        struct lsws_value v = {.num = raw};
+        if (hex)
+            return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' takes a number", name);
+        if (lsws_field_check(s->row, &v, LSWS_CHECK_WIRE))
+            return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "reading '%s': %lld is not a value of %s",
+                             name, (long long)raw, s->key);
+        fill_setting(r, m, lsws_model_command_of(m, idx), idx, &v);
+        up->n++;
+        return LSWS_OK;
+    }
     if ((f->type == FT_HEX) != (hex != NULL))
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "reading '%s' takes %s", name,
                          f->type == FT_HEX ? "hex (lsws_uplink_add_hex)" : "a number");

@@ -1,7 +1,8 @@
 /* Rendering decoded uplinks: compact JSON and human-readable text.
  *
  * Written by hand into the caller's buffer (no jansson): this runs once per
- * payload when streaming millions of them. Numbers are printed from the raw
+ * payload when streaming millions of them, and piece by piece for payloads
+ * decoded record by record (lsws_uplink_json_stream). Numbers are printed from the raw
  * integer and its scale, so 2226 with scale 1 is exactly "222.6". Both
  * functions follow snprintf: they return the length needed. */
 #include "lsws.h"
@@ -234,42 +235,78 @@ static size_t run_end(const struct lsws_uplink *up, size_t a)
     return b;
 }
 
+/* Progress of one JSON object written piece by piece (lsws_uplink_json_stream). */
+enum { JS_OPEN = 1, JS_MEMBERS = 2, JS_HISTORY = 4 };
+
+/* The next piece of the object *state has begun: the readings of up, live
+ * data as members, each history record as an element of "history". */
+static void json_piece(struct out *o, const struct lsws_uplink *up, unsigned *state)
+{
+    size_t n = up->n > LSWS_UPLINK_MAX ? LSWS_UPLINK_MAX : up->n;
+    if (!(*state & JS_OPEN)) {
+        putc_(o, '{');
+        *state |= JS_OPEN;
+    }
+    for (size_t a = 0; a < n;) {
+        size_t b = run_end(up, a);
+        const struct lsws_reading *h = &up->r[a];
+        if (h->record == 0 && !(*state & JS_HISTORY)) {
+            json_scope(o, up->r, a, b, (*state & JS_MEMBERS) != 0);
+            *state |= JS_MEMBERS;
+            a = b;
+            continue;
+        }
+        if (*state & JS_HISTORY)
+            putc_(o, ',');
+        else
+            puts_(o, *state & JS_MEMBERS ? ",\"history\":[" : "\"history\":[");
+        *state |= JS_HISTORY;
+        puts_(o, "{\"mode\":");
+        const char *mode = lsws_history_mode_name(h->mode);
+        if (mode)
+            put_jstr(o, mode);
+        else
+            put_uint(o, h->mode);
+        puts_(o, ",\"timestamp\":");
+        put_uint(o, h->timestamp);
+        const char *type = lsws_history_type_name(h->history_type);
+        if (type) {
+            puts_(o, ",\"history_type\":");
+            put_jstr(o, type);
+        }
+        json_scope(o, up->r, a, b, 1);
+        putc_(o, '}');
+        a = b;
+    }
+}
+
+static void json_close(struct out *o, unsigned *state)
+{
+    if (!(*state & JS_OPEN))
+        putc_(o, '{');
+    if (*state & JS_HISTORY)
+        putc_(o, ']');
+    putc_(o, '}');
+    *state = 0;
+}
+
 size_t lsws_uplink_json(const struct lsws_uplink *up, char *buf, size_t cap)
 {
     struct out o = {buf, cap, 0};
-    size_t n = up->n > LSWS_UPLINK_MAX ? LSWS_UPLINK_MAX : up->n;
-    size_t live = 0;
-    while (live < n && up->r[live].record == 0)
-        live++;
-    putc_(&o, '{');
-    json_scope(&o, up->r, 0, live, 0);
-    if (live < n) {
-        puts_(&o, live ? ",\"history\":[" : "\"history\":[");
-        for (size_t a = live; a < n;) {
-            size_t b = run_end(up, a);
-            const struct lsws_reading *h = &up->r[a];
-            if (a > live)
-                putc_(&o, ',');
-            puts_(&o, "{\"mode\":");
-            const char *mode = lsws_history_mode_name(h->mode);
-            if (mode)
-                put_jstr(&o, mode);
-            else
-                put_uint(&o, h->mode);
-            puts_(&o, ",\"timestamp\":");
-            put_uint(&o, h->timestamp);
-            const char *type = lsws_history_type_name(h->history_type);
-            if (type) {
-                puts_(&o, ",\"history_type\":");
-                put_jstr(&o, type);
-            }
-            json_scope(&o, up->r, a, b, 1);
-            putc_(&o, '}');
-            a = b;
-        }
-        putc_(&o, ']');
-    }
-    putc_(&o, '}');
+    unsigned state = 0;
+    json_piece(&o, up, &state);
+    json_close(&o, &state);
+    return finish(&o);
+}
+
+size_t lsws_uplink_json_stream(const struct lsws_uplink *rec, unsigned *state, char *buf,
+                               size_t cap)
+{
+    struct out o = {buf, cap, 0};
+    if (rec)
+        json_piece(&o, rec, state);
+    else
+        json_close(&o, state);
     return finish(&o);
 }
 

@@ -3,7 +3,6 @@
 #include "model_rows.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +42,9 @@ static void format_scaled(int64_t v, unsigned scale, char *buf, size_t n)
     snprintf(buf, n, "%s%" PRIu64 ".%s", v < 0 ? "-" : "", a / p, frac);
 }
 
-/* Parses "-12.5" with at most `scale` decimals into a scaled integer. */
+/* Parses "-12.5" with at most `scale` decimals into a scaled integer:
+ * 0, or -1 not a number, -2 too many decimals, -3 too many digits for any
+ * setting (so an absurd number is out of range, never wrapped). */
 static int parse_scaled(const char *text, unsigned scale, int64_t *out)
 {
     const char *p = text;
@@ -64,8 +65,11 @@ static int parse_scaled(const char *text, unsigned scale, int64_t *out)
             return -1;
         if (seen_point && ++decimals > scale)
             return -2;
-        if (++digits > 15)
-            return -1;
+        if (++digits > 15) {
+            while (isdigit((unsigned char)*p) || (*p == '.' && !seen_point && scale))
+                seen_point |= *p++ == '.';
+            return *p ? -1 : -3;
+        }
         v = v * 10 + (*p - '0');
     }
     if (seen_point && decimals == 0)
@@ -142,6 +146,17 @@ static int parse_bool(const char *text, int64_t *out)
     return -1;
 }
 
+/* Reads the digits at *p; anything past MAX_CHANNELS reads as MAX_CHANNELS,
+ * so no input overflows or prints as a number it is not. */
+static long channel_index(const char **p)
+{
+    long v = 0;
+    for (; isdigit((unsigned char)**p); (*p)++)
+        if (v < MAX_CHANNELS)
+            v = v * 10 + (**p - '0');
+    return v < MAX_CHANNELS ? v : MAX_CHANNELS;
+}
+
 /* "1-40, 60", "All", "Null": channel bitmap in bytes, all-flag in num. */
 static int parse_channels(const char *text, struct lsws_value *v, char *why, size_t n)
 {
@@ -159,12 +174,10 @@ static int parse_channels(const char *text, struct lsws_value *v, char *why, siz
     for (;;) {
         while (isspace((unsigned char)*p))
             p++;
-        char *end;
-        errno = 0;
         if (!isdigit((unsigned char)*p))
-            return snprintf(why, n, "expected a channel index at '%s'", p), -1;
-        long lo = strtol(p, &end, 10), hi = lo;
-        p = end;
+            return snprintf(why, n, "expected a channel index at '%.16s'", p), -1;
+        const char *lo_text = p, *hi_text = p;
+        long lo = channel_index(&p), hi = lo;
         while (isspace((unsigned char)*p))
             p++;
         if (*p == '-') {
@@ -173,12 +186,19 @@ static int parse_channels(const char *text, struct lsws_value *v, char *why, siz
                 p++;
             if (!isdigit((unsigned char)*p))
                 return snprintf(why, n, "expected a channel index after '-'"), -1;
-            hi = strtol(p, &end, 10);
-            p = end;
+            hi_text = p;
+            hi = channel_index(&p);
         }
-        if (errno || lo > hi || hi >= MAX_CHANNELS)
-            return snprintf(why, n, "channel range %ld-%ld is not within 0-%d", lo, hi,
-                            MAX_CHANNELS - 1), -1;
+        if (lo >= MAX_CHANNELS || hi >= MAX_CHANNELS) {
+            /* The number as typed, at most 8 digits of it. */
+            const char *bad = lo >= MAX_CHANNELS ? lo_text : hi_text;
+            size_t digits = strspn(bad, "0123456789");
+            return snprintf(why, n, "channel %.*s%s is not within 0-%d", (int)(digits > 8 ? 8 : digits),
+                            bad, digits > 8 ? "..." : "", MAX_CHANNELS - 1), -1;
+        }
+        if (lo > hi)
+            return snprintf(why, n, "channel range %ld-%ld is backwards (write %ld-%ld)", lo, hi, hi,
+                            lo), -1;
         for (long c = lo; c <= hi; c++)
             v->bytes[c / 8] |= (uint8_t)(1u << (c % 8));
         while (isspace((unsigned char)*p))
@@ -248,6 +268,23 @@ static int parse_utc_offset(const char *text, int64_t *out)
     return 0;
 }
 
+/* A key that is almost right must not be repeated in a message (it would
+ * land in logs and terminals): say what is wrong, without the value. */
+static int bad_secret_hex(const struct lsws_setting *s, const char *text, const struct lsws_error *herr,
+                          struct lsws_error *err)
+{
+    int want = (int)s->row->max * 2;
+    if (herr->code == LSWS_ERR_SYNTAX && strstr(herr->msg, "not a hex digit"))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "%s: character %zu is not a hex digit (allowed: %d hex digits)", s->key,
+                         herr->offset + 1, want);
+    size_t digits = 0;
+    for (const char *p = text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? text + 2 : text; *p; p++)
+        digits += isxdigit((unsigned char)*p) != 0;
+    return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s: %zu hex digits%s, not %d", s->key, digits,
+                     digits % 2 ? " (an odd number)" : "", want);
+}
+
 int lsws_value_parse(const struct lsws_model *model, size_t idx, const char *text,
                      struct lsws_value *v, struct lsws_error *err)
 {
@@ -257,6 +294,12 @@ int lsws_value_parse(const struct lsws_model *model, size_t idx, const char *tex
     size_t len = strlen(text);
     memset(v, 0, sizeof *v);
 
+    /* An empty value is a mistake ("time.zone=" would read as UTC, a
+     * channel list as none), whatever the type. */
+    if (len == 0) {
+        lsws_setting_allowed(model, idx, allowed, sizeof allowed);
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s: empty value (allowed: %s)", s->key, allowed);
+    }
     switch (row->type) {
     case LSWS_T_BOOL:
         if (parse_bool(text, &v->num) < 0)
@@ -271,6 +314,9 @@ int lsws_value_parse(const struct lsws_model *model, size_t idx, const char *tex
             return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                              "%s: '%s' has more than %u decimals (allowed: %s)", s->key, text,
                              row->scale, allowed);
+        if (rc == -3)
+            return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "%s: %.20s%s is out of range (allowed: %s)",
+                             s->key, text, len > 20 ? "..." : "", allowed);
         if (rc < 0)
             return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s: '%s' is not a number (allowed: %s)",
                              s->key, text, allowed);
@@ -292,12 +338,14 @@ int lsws_value_parse(const struct lsws_model *model, size_t idx, const char *tex
         struct lsws_error herr;
         size_t n = 0;
         lsws_error_clear(&herr);
-        if (lsws_hex_parse(text, v->bytes, (size_t)row->max, &n, &herr) != LSWS_OK ||
-            n != (size_t)row->max)
-            return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s: '%s' is not %d hex digits%s%s",
-                             s->key, text, (int)row->max * 2, herr.msg[0] ? ": " : "", herr.msg);
-        v->len = (uint8_t)n;
-        return LSWS_OK;
+        if (lsws_hex_parse(text, v->bytes, (size_t)row->max, &n, &herr) == LSWS_OK && n == (size_t)row->max) {
+            v->len = (uint8_t)n;
+            return LSWS_OK;
+        }
+        if (row->flags & LSWS_F_SECRET)
+            return bad_secret_hex(s, text, &herr, err);
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "%s: '%s' is not %d hex digits%s%s",
+                         s->key, text, (int)row->max * 2, herr.msg[0] ? ": " : "", herr.msg);
     }
     case LSWS_T_TEXT:
     case LSWS_T_PASSWORD:

@@ -6,7 +6,16 @@
  * never fails on bad input. Everything a session holds (authentication, an
  * open WRITE transaction, the last response for identical retries) lives
  * here; what a unit keeps in flash lives in struct sim_state and the state
- * file (state.c). */
+ * file (state.c).
+ *
+ * Several simulators may share one state file, as several phones may talk
+ * to one unit. Each keeps a copy of the state; before a request looks at it
+ * the copy is brought up to date when the file was replaced (refresh), and
+ * every change (WRITE, PASSWORD, RESET, TIME_SYNC, the count of failed
+ * logins) is made under the file's exclusive lock on a fresh copy: only what
+ * the request carries is applied to it, and the rules between settings are
+ * checked on the result (begin_change). So no process loses another's
+ * change, and a read-back sees what the unit holds. */
 #include "sim_int.h"
 
 #include <stdarg.h>
@@ -17,8 +26,8 @@
 
 #define IDLE_MS 180000u   /* CTH01: BLE ends after 3 minutes without data */
 #define AUTH_FAILURES 5   /* failures in a row before logins are refused */
-#define LOCKOUT_MS 60000u /* for this long */
-#define TXN_MAX 16384     /* bytes of settings TLVs in one WRITE transaction */
+#define LOCKOUT_MS 60000  /* for this long */
+#define TXN_MAX LSWS_TXN_BYTES
 #define CMD_FIELDS 32
 #define DEFAULT_PASSWORD "123456"
 
@@ -45,20 +54,21 @@ struct sim_cmd {
 
 struct lsws_sim {
     struct sim_state st;
-    char *state_path; /* NULL: state in memory only */
+    struct sim_file file; /* file.path NULL: state in memory only */
     struct sim_cmd *cmds;
     size_t n_cmds;
     struct lsws_config *scratch; /* for encoding one command at a time */
+    struct sim_fw *fw;           /* the firmware slots (firmware.c) */
     int pw_idx, tz_idx, band_idx;
+    size_t max_msg; /* the largest message the unit takes or sends */
 
     /* session */
     int authed;
     int have_last;
     uint64_t last_ms;
-    /* logins, over sessions */
-    unsigned failures;
-    int locked;
-    uint64_t lock_until;
+    /* the caller's clock (now_ms) mapped onto Unix time, for lockouts */
+    int have_wall;
+    int64_t wall_offset;
     /* WRITE transaction */
     int txn_open;
     uint8_t *txn;
@@ -121,6 +131,51 @@ static void update_name(struct lsws_sim *sim)
             *p = (char)(*p - 'a' + 'A');
 }
 
+int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *err)
+{
+    unsigned long v = 0;
+    size_t i = 0;
+    for (; i < 5 && text[i] >= '0' && text[i] <= '9'; i++)
+        v = v * 10 + (unsigned long)(text[i] - '0');
+    if (i == 0 || text[i] || v < LSWS_SIM_MSG_MIN || v > LSWS_MSG_MAX)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                         "max_msg: '%s' is not a message size from %d to %d bytes", text,
+                         LSWS_SIM_MSG_MIN, LSWS_MSG_MAX);
+    *out = (unsigned)v;
+    return LSWS_OK;
+}
+
+/* Loads the unit from the state file, or creates the file with the factory
+ * state, under the exclusive lock so that two simulators starting on a
+ * new file create it once. */
+static int open_state(struct lsws_sim *sim, const struct lsws_sim_opts *opts, const struct lsws_band *band,
+                      const struct lsws_identity *want, struct lsws_error *err)
+{
+    /* A lock that cannot be taken (a read-only directory) does not stop a
+     * unit being loaded; creating one fails below with the reason. */
+    int locked = sim_file_lock(&sim->file, NULL) == LSWS_OK;
+    int rc = sim_state_load(&sim->file, &sim->st, err);
+    if (rc == LSWS_OK) {
+        /* The file is the unit: options may only repeat what it says. */
+        if (opts->sn && strcmp(want->sn, sim->st.id.sn) != 0)
+            rc = lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
+                           "state file '%s' holds unit %s, not %s: use another state file",
+                           sim->file.path, sim->st.id.sn, want->sn);
+        else if (opts->band && strcmp(band->name, sim->st.factory_band) != 0)
+            rc = lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
+                           "state file '%s' holds a %s unit, not %s: use another state file",
+                           sim->file.path, sim->st.factory_band, band->name);
+    } else if (rc == LSWS_ERR_NODEV) {
+        sim->st.id = *want;
+        snprintf(sim->st.factory_band, sizeof sim->st.factory_band, "%s", band->name);
+        if ((rc = sim_factory_config(&sim->st, &sim->st.cfg, err)) == LSWS_OK)
+            rc = sim_state_save(&sim->file, &sim->st, NULL, err);
+    }
+    if (locked)
+        sim_file_unlock(&sim->file);
+    return rc;
+}
+
 int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct lsws_error *err)
 {
     const struct lsws_model *m = lsws_model_get(opts->model);
@@ -131,17 +186,25 @@ int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct
         return lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
                          "unknown band '%s' (EU868, US915, AU915, CN470, AS923, KR920, IN865, RU864)",
                          opts->band);
+    if (opts->max_msg && (opts->max_msg < LSWS_SIM_MSG_MIN || opts->max_msg > LSWS_MSG_MAX))
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "max_msg: %u bytes is not from %d to %d",
+                         opts->max_msg, LSWS_SIM_MSG_MIN, LSWS_MSG_MAX);
     struct lsws_sim *sim = calloc(1, sizeof *sim);
     if (!sim)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     sim->st.model = m;
+    sim->file.fd = sim->file.lock_fd = -1;
+    sim->max_msg = opts->max_msg ? opts->max_msg : LSWS_MSG_MAX;
     int rc = LSWS_ERR_NOMEM;
     sim->txn = malloc(TXN_MAX);
-    if (!sim->txn || (opts->state_path && !(sim->state_path = strdup(opts->state_path))) ||
-        lsws_config_new(m, &sim->scratch) != LSWS_OK) {
+    if (!sim->txn || lsws_config_new(m, &sim->scratch) != LSWS_OK) {
         lsws_fail(err, rc, SIZE_MAX, "out of memory");
         goto fail;
     }
+    if (opts->state_path && (rc = sim_file_init(&sim->file, opts->state_path, err)) != LSWS_OK)
+        goto fail;
+    if ((rc = sim_fw_new(opts->state_path, &sim->fw, err)) != LSWS_OK)
+        goto fail;
     if ((rc = build_cmds(sim, err)) != LSWS_OK)
         goto fail;
     sim->pw_idx = lsws_model_find(m, "general.password");
@@ -151,31 +214,15 @@ int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct
     struct lsws_identity want;
     if ((rc = sim_identity(m, opts->sn, &want, err)) != LSWS_OK)
         goto fail;
-    rc = sim->state_path ? sim_state_load(sim->state_path, &sim->st, err) : LSWS_ERR_NODEV;
-    if (rc == LSWS_OK) {
-        /* The file is the unit: options may only repeat what it says. */
-        if (opts->sn && strcmp(want.sn, sim->st.id.sn) != 0) {
-            rc = lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
-                           "state file '%s' holds unit %s, not %s: use another state file",
-                           sim->state_path, sim->st.id.sn, want.sn);
-            goto fail;
-        }
-        if (opts->band && strcmp(band->name, sim->st.factory_band) != 0) {
-            rc = lsws_fail(err, LSWS_ERR_MODEL, SIZE_MAX,
-                           "state file '%s' holds a %s unit, not %s: use another state file",
-                           sim->state_path, sim->st.factory_band, band->name);
-            goto fail;
-        }
-    } else if (rc == LSWS_ERR_NODEV) {
+    if (sim->file.path) {
+        rc = open_state(sim, opts, band, &want, err);
+    } else {
         sim->st.id = want;
         snprintf(sim->st.factory_band, sizeof sim->st.factory_band, "%s", band->name);
-        if ((rc = sim_factory_config(&sim->st, &sim->st.cfg, err)) != LSWS_OK)
-            goto fail;
-        if (sim->state_path && (rc = sim_state_save(sim->state_path, &sim->st, NULL, err)) != LSWS_OK)
-            goto fail;
-    } else {
-        goto fail;
+        rc = sim_factory_config(&sim->st, &sim->st.cfg, err);
     }
+    if (rc != LSWS_OK)
+        goto fail;
     update_name(sim);
     *out = sim;
     return LSWS_OK;
@@ -192,7 +239,8 @@ void lsws_sim_free(struct lsws_sim *sim)
     lsws_config_free(sim->scratch);
     free(sim->cmds);
     free(sim->txn);
-    free(sim->state_path);
+    sim_fw_free(sim->fw);
+    sim_file_release(&sim->file);
     free(sim);
 }
 
@@ -218,6 +266,7 @@ static void end_session(struct lsws_sim *sim, int forget_cache)
     sim->authed = 0;
     sim->txn_open = 0;
     sim->txn_len = 0;
+    sim_fw_end_session(sim->fw);
     if (forget_cache)
         sim->cached = 0;
 }
@@ -249,9 +298,9 @@ void lsws_sim_info(const struct lsws_sim *sim, struct lsws_device_info *info)
     memcpy(info->sn, sim->st.id.sn, sizeof info->sn);
     memcpy(info->dev_eui, sim->st.id.dev_eui, sizeof info->dev_eui);
     info->hw = versions[m->id].hw;
-    info->fw = versions[m->id].fw;
+    info->fw = sim->st.fw_version ? sim->st.fw_version : versions[m->id].fw;
     info->band = (uint8_t)sim->st.cfg->values[sim->band_idx].num;
-    info->max_payload = LSWS_MSG_MAX;
+    info->max_payload = (uint16_t)sim->max_msg;
     info->flags = default_password(sim) ? LSWS_INFO_DEFAULT_PASSWORD : 0;
     if (m->id == LSWS_MODEL_CTH01) { /* the WS523 keeps no clock */
         info->time = device_time(sim);
@@ -312,6 +361,71 @@ static void refuse(struct lsws_sim *sim, struct reply *r, size_t offset, const c
         n = r->cap - 4 - 2;
     detail(sim, "at byte %u: %s", off, msg);
     answer(r, LSWS_ST_INVALID, p, 2 + n);
+}
+
+/* ---- the state, shared with other processes ------------------------------------ */
+
+/* The unit as the state file holds it now: another process sharing the
+ * file may have changed it. Safe without the lock, as a save replaces the
+ * file whole. A file that no longer loads leaves the copy as it was: -1,
+ * with the reason in the detail. */
+static int refresh(struct lsws_sim *sim)
+{
+    if (!sim->file.path || !sim_file_changed(&sim->file))
+        return 0;
+    struct sim_state fresh = {.model = sim->st.model};
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (sim_state_load(&sim->file, &fresh, &err) != LSWS_OK) {
+        detail(sim, "%s", err.msg);
+        return -1;
+    }
+    lsws_config_free(sim->st.cfg);
+    sim->st = fresh;
+    update_name(sim);
+    return 0;
+}
+
+/* Starts a change of the unit: takes the state file's exclusive lock and
+ * loads what other processes stored, so that the change applies to the unit
+ * as it is, not as this process last saw it. -1 (the reason in the detail,
+ * no lock held) when nothing can be stored: the caller answers STORAGE and
+ * changes nothing. Every 0 is followed by end_change. */
+static int begin_change(struct lsws_sim *sim)
+{
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (!sim->file.path)
+        return 0;
+    if (sim_file_lock(&sim->file, &err) != LSWS_OK) {
+        detail(sim, "%s", err.msg);
+        return -1;
+    }
+    if (refresh(sim) < 0) { /* never store over a file that does not load */
+        sim_file_unlock(&sim->file);
+        return -1;
+    }
+    return 0;
+}
+
+static void end_change(struct lsws_sim *sim)
+{
+    if (sim->file.path)
+        sim_file_unlock(&sim->file);
+}
+
+/* The wall clock at now_ms. A lockout must outlive the process, so it is
+ * kept in Unix time; the caller's monotonic clock is mapped onto it at the
+ * first request, so the lockout runs on the caller's clock (tests step it). */
+static int64_t wall_ms(struct lsws_sim *sim, uint64_t now_ms)
+{
+    if (!sim->have_wall) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sim->wall_offset = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - (int64_t)now_ms;
+        sim->have_wall = 1;
+    }
+    return (int64_t)now_ms + sim->wall_offset;
 }
 
 /* ---- READ ------------------------------------------------------------------------ */
@@ -418,14 +532,15 @@ static void abandon(struct lsws_sim *sim)
     sim->txn_len = 0;
 }
 
-/* Stores cfg as the unit's settings (nothing changes in memory yet). */
+/* Stores sim->st with cfg as the unit's settings (nothing changes in
+ * memory yet). Called between begin_change and end_change. */
 static int persist(struct lsws_sim *sim, const struct lsws_config *cfg)
 {
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (!sim->state_path)
+    if (!sim->file.path)
         return LSWS_OK;
-    int rc = sim_state_save(sim->state_path, &sim->st, cfg, &err);
+    int rc = sim_state_save(&sim->file, &sim->st, cfg, &err);
     if (rc != LSWS_OK)
         detail(sim, "%s", err.msg);
     else
@@ -474,49 +589,55 @@ static const struct sim_cmd *cmd_at(const struct lsws_sim *sim, const uint8_t *p
     return c;
 }
 
-/* The last frame of a transaction: check everything, then apply all or nothing. */
-static void commit(struct lsws_sim *sim, struct reply *r)
+/* Checks the transaction's settings on their own: each value against the
+ * model table, read-only settings, the password rule the codec does not
+ * know. The settings go to delta; -1 when refused (answered). */
+static int check_txn(struct lsws_sim *sim, struct reply *r, struct lsws_config *delta)
 {
     const struct lsws_model *m = sim->st.model;
     const uint8_t *t = sim->txn;
     size_t len = sim->txn_len;
-    struct lsws_config *delta = NULL, *merged = NULL;
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (lsws_config_new(m, &delta) != LSWS_OK) {
-        answer_status(sim, r, LSWS_ST_BUSY, "out of memory");
-        return;
-    }
-    /* Each value against the model table. */
     if (lsws_settings_decode(delta, t, len, &err) != LSWS_OK) {
         refuse(sim, r, err.offset, "%s", err.msg);
-        goto done;
+        return -1;
     }
-    /* Read-only settings, and the password rule the codec does not know. */
     for (size_t pos = 0, span = 0; pos < len; pos += span) {
         const struct sim_cmd *c = cmd_at(sim, t + pos, len - pos);
         if (!c || lsws_settings_span(m, t + pos, len - pos, &span, NULL) != LSWS_OK) {
             refuse(sim, r, pos, "malformed command at byte %zu", pos);
-            goto done;
+            return -1;
         }
         for (unsigned f = 0; f < c->n; f++)
             if (m->settings[c->idx[f]].row->flags & LSWS_F_READONLY) {
                 refuse(sim, r, pos, "%s is read-only", m->settings[c->idx[f]].key);
-                goto done;
+                return -1;
             }
         for (unsigned f = 0; f < c->n; f++) {
             struct lsws_value v;
             size_t at = pos + c->code_len + m->settings[c->idx[f]].off;
             if ((int)c->idx[f] == sim->pw_idx && check_password(sim, t + at, 6, &v, &err) != LSWS_OK) {
                 refuse(sim, r, at + (err.offset == SIZE_MAX ? 0 : err.offset), "%s", err.msg);
-                goto done;
+                return -1;
             }
         }
     }
-    /* The rules between settings, as they will be after the write. */
+    return 0;
+}
+
+/* Applies delta to the unit as it is now (between begin_change and
+ * end_change): the rules between settings hold on the result, or nothing
+ * changes. */
+static void merge_and_store(struct lsws_sim *sim, struct reply *r, const struct lsws_config *delta)
+{
+    const struct lsws_model *m = sim->st.model;
+    struct lsws_config *merged;
+    struct lsws_error err;
+    lsws_error_clear(&err);
     if (lsws_config_copy(sim->st.cfg, &merged) != LSWS_OK) {
         answer_status(sim, r, LSWS_ST_BUSY, "out of memory");
-        goto done;
+        return;
     }
     size_t changed = 0;
     for (size_t i = 0; i < m->n_settings; i++) {
@@ -526,20 +647,34 @@ static void commit(struct lsws_sim *sim, struct reply *r)
         merged->values[i] = delta->values[i];
     }
     if (lsws_config_check(merged, &err) != LSWS_OK) {
+        lsws_config_free(merged);
         refuse(sim, r, 0xffff, "%s", err.msg);
-        goto done;
+        return;
     }
-    if (apply(sim, r, merged) < 0) {
-        merged = NULL;
-        goto done;
-    }
-    merged = NULL;
+    if (apply(sim, r, merged) < 0)
+        return;
     sim->stats.writes++;
     detail(sim, "applied %zu settings (%zu changed)", lsws_config_count(delta), changed);
     answer(r, LSWS_ST_OK, NULL, 0);
-done:
+}
+
+/* The last frame of a transaction: check everything, then apply all or nothing. */
+static void commit(struct lsws_sim *sim, struct reply *r)
+{
+    struct lsws_config *delta = NULL;
+    if (lsws_config_new(sim->st.model, &delta) != LSWS_OK) {
+        answer_status(sim, r, LSWS_ST_BUSY, "out of memory");
+        return;
+    }
+    if (check_txn(sim, r, delta) == 0) {
+        if (begin_change(sim) < 0) {
+            answer(r, LSWS_ST_STORAGE, NULL, 0);
+        } else {
+            merge_and_store(sim, r, delta);
+            end_change(sim);
+        }
+    }
     lsws_config_free(delta);
-    lsws_config_free(merged);
 }
 
 static void op_write(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n)
@@ -588,13 +723,18 @@ static void op_password(struct lsws_sim *sim, struct reply *r, const uint8_t *p,
         refuse(sim, r, err.offset == SIZE_MAX ? 0 : err.offset, "%s", err.msg);
         return;
     }
-    if (lsws_config_copy(sim->st.cfg, &cfg) != LSWS_OK) {
-        answer_status(sim, r, LSWS_ST_BUSY, "out of memory");
+    if (begin_change(sim) < 0) {
+        answer(r, LSWS_ST_STORAGE, NULL, 0);
         return;
     }
-    cfg->values[sim->pw_idx] = v;
-    if (apply(sim, r, cfg) == 0)
-        answer_status(sim, r, LSWS_ST_OK, "password changed");
+    if (lsws_config_copy(sim->st.cfg, &cfg) != LSWS_OK) {
+        answer_status(sim, r, LSWS_ST_BUSY, "out of memory");
+    } else {
+        cfg->values[sim->pw_idx] = v;
+        if (apply(sim, r, cfg) == 0)
+            answer_status(sim, r, LSWS_ST_OK, "password changed");
+    }
+    end_change(sim);
 }
 
 static void op_reset(struct lsws_sim *sim, struct reply *r)
@@ -602,14 +742,19 @@ static void op_reset(struct lsws_sim *sim, struct reply *r)
     struct lsws_config *cfg;
     struct lsws_error err;
     lsws_error_clear(&err);
-    if (sim_factory_config(&sim->st, &cfg, &err) != LSWS_OK) {
-        answer_status(sim, r, LSWS_ST_BUSY, err.msg);
+    if (begin_change(sim) < 0) {
+        answer(r, LSWS_ST_STORAGE, NULL, 0);
         return;
     }
-    if (apply(sim, r, cfg) < 0)
-        return;
-    answer_status(sim, r, LSWS_ST_OK, "factory defaults restored; rebooting");
-    end_session(sim, 0); /* the answer stays cached: a retry of the RESET is not executed again */
+    /* The factory state of the unit the file holds now (its band, its SN). */
+    int rc = sim_factory_config(&sim->st, &cfg, &err);
+    if (rc != LSWS_OK)
+        answer_status(sim, r, LSWS_ST_BUSY, err.msg);
+    else if ((rc = apply(sim, r, cfg)) == 0)
+        answer_status(sim, r, LSWS_ST_OK, "factory defaults restored; rebooting");
+    end_change(sim);
+    if (rc == 0)
+        end_session(sim, 0); /* the answer stays cached: a retry of the RESET is not executed again */
 }
 
 static void op_time_sync(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n)
@@ -631,9 +776,14 @@ static void op_time_sync(struct lsws_sim *sim, struct reply *r, const uint8_t *p
                (int)row->min, (int)row->max);
         return;
     }
+    if (begin_change(sim) < 0) {
+        answer(r, LSWS_ST_STORAGE, NULL, 0);
+        return;
+    }
     struct lsws_config *cfg;
     if (lsws_config_copy(sim->st.cfg, &cfg) != LSWS_OK) {
         answer_status(sim, r, LSWS_ST_BUSY, "out of memory");
+        end_change(sim);
         return;
     }
     cfg->values[sim->tz_idx].num = tz;
@@ -641,30 +791,36 @@ static void op_time_sync(struct lsws_sim *sim, struct reply *r, const uint8_t *p
     sim->st.clock_offset = (int64_t)t - (int64_t)time(NULL);
     if (apply(sim, r, cfg) < 0) {
         sim->st.clock_offset = old;
-        return;
+    } else {
+        answer_status(sim, r, LSWS_ST_OK, NULL);
+        detail(sim, "clock set to %lu, UTC offset %d min", (unsigned long)t, tz);
     }
-    answer_status(sim, r, LSWS_ST_OK, NULL);
-    detail(sim, "clock set to %lu, UTC offset %d min", (unsigned long)t, tz);
+    end_change(sim);
 }
 
-static void op_auth(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n, uint64_t now)
+/* The login decision, on the unit's count of failures (sim->st), which it
+ * updates; wall is the time now (wall_ms). */
+static void login(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n, int64_t wall)
 {
-    if (sim->locked) {
-        if (now < sim->lock_until) {
-            uint64_t secs = (sim->lock_until - now + 999) / 1000;
+    struct sim_state *st = &sim->st;
+    if (st->lockout_until_ms) {
+        int64_t left = st->lockout_until_ms - wall;
+        if (left > 0) {
+            /* A wall clock stepped back must not make the lockout longer. */
+            unsigned secs = (unsigned)(((left < LOCKOUT_MS ? left : LOCKOUT_MS) + 999) / 1000);
             uint8_t w[2] = {(uint8_t)secs, (uint8_t)(secs >> 8)};
-            detail(sim, "logins refused for %u s more", (unsigned)secs);
+            detail(sim, "logins refused for %u s more", secs);
             answer(r, LSWS_ST_RATE_LIMITED, w, sizeof w);
             return;
         }
-        sim->locked = 0;
-        sim->failures = 0;
+        st->lockout_until_ms = 0; /* over: a new start */
+        st->login_failures = 0;
     }
     if (n != 6) {
         answer_status(sim, r, LSWS_ST_BAD_REQUEST, "auth: a password has 6 characters");
         return;
     }
-    const struct lsws_value *pw = &sim->st.cfg->values[sim->pw_idx];
+    const struct lsws_value *pw = &st->cfg->values[sim->pw_idx];
     if (pw->len == 6 && memcmp(pw->bytes, p, 6) == 0) {
         /* OK carries the device information, so a client that knows the
          * password needs no IDENTIFY first (docs/protocol.md). */
@@ -672,7 +828,7 @@ static void op_auth(struct lsws_sim *sim, struct reply *r, const uint8_t *p, siz
         uint8_t ip[LSWS_INFO_LEN];
         size_t ilen = 0;
         sim->authed = 1;
-        sim->failures = 0;
+        st->login_failures = 0;
         lsws_sim_info(sim, &info);
         if (lsws_info_encode(&info, ip, sizeof ip, &ilen) != LSWS_OK)
             ilen = 0;
@@ -680,15 +836,93 @@ static void op_auth(struct lsws_sim *sim, struct reply *r, const uint8_t *p, siz
         return;
     }
     sim->authed = 0;
-    if (++sim->failures >= AUTH_FAILURES) {
-        sim->locked = 1;
-        sim->lock_until = now + LOCKOUT_MS;
-        detail(sim, "%u wrong passwords in a row: logins refused for %u s", sim->failures,
+    if (++st->login_failures >= AUTH_FAILURES) {
+        st->lockout_until_ms = wall + LOCKOUT_MS;
+        detail(sim, "%u wrong passwords in a row: logins refused for %d s", st->login_failures,
                LOCKOUT_MS / 1000);
     } else {
-        detail(sim, "wrong password (%u in a row)", sim->failures);
+        detail(sim, "wrong password (%u in a row)", st->login_failures);
     }
     answer(r, LSWS_ST_AUTH_FAILED, NULL, 0);
+}
+
+/* The count of wrong passwords belongs to the unit, not to a session or a
+ * process: it is kept in the state file and changed under its lock, as a
+ * setting is. A unit that cannot store it still counts, in memory. */
+static void op_auth(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n, uint64_t now)
+{
+    int locked = begin_change(sim) == 0;
+    unsigned failures = sim->st.login_failures;
+    int64_t until = sim->st.lockout_until_ms;
+    login(sim, r, p, n, wall_ms(sim, now));
+    if (locked && (sim->st.login_failures != failures || sim->st.lockout_until_ms != until)) {
+        char said[sizeof sim->detail];
+        memcpy(said, sim->detail, sizeof said);
+        if (persist(sim, sim->st.cfg) != LSWS_OK) /* persist put the reason in the detail */
+            detail(sim, "%s; not stored: %.100s", said, sim->detail);
+    }
+    if (locked)
+        end_change(sim);
+}
+
+/* ---- FW_BEGIN, FW_DATA, FW_END (firmware.c) ------------------------------------------------ */
+
+void lsws_sim_factory_versions(enum lsws_model_id model, uint16_t *hw, uint16_t *fw)
+{
+    *hw = model < LSWS_MODEL_COUNT ? versions[model].hw : 0;
+    *fw = model < LSWS_MODEL_COUNT ? versions[model].fw : 0;
+}
+
+struct sim_fw *sim_fw_of(struct lsws_sim *sim)
+{
+    return sim->fw;
+}
+
+/* Under the state file's lock, as a change of the unit: the staged image is
+ * the unit's flash, shared with every process serving the file. A verified
+ * image is committed by storing its version as the one the unit runs; then
+ * the unit reboots (the session ends; the answer stays cached, as RESET's). */
+static void op_firmware(struct lsws_sim *sim, struct reply *r, unsigned op, const uint8_t *p, size_t n)
+{
+    struct sim_fw_reply rep;
+    struct lsws_device_info info;
+    int reboot = 0;
+    if (begin_change(sim) < 0) {
+        answer(r, LSWS_ST_STORAGE, NULL, 0);
+        return;
+    }
+    lsws_sim_info(sim, &info);
+    struct sim_fw_unit unit = {info.model, info.hw, info.fw};
+    sim_fw_request(sim->fw, &unit, op, p, n, &rep);
+    if (rep.status == SIM_FW_COMMIT) {
+        uint16_t old = sim->st.fw_version;
+        char was[16], now[16];
+        sim->st.fw_version = rep.new_fw;
+        if (persist(sim, sim->st.cfg) != LSWS_OK) { /* persist put the reason in the detail */
+            sim->st.fw_version = old;
+            end_change(sim);
+            answer(r, LSWS_ST_STORAGE, NULL, 0);
+            return;
+        }
+        sim_fw_committed(sim->fw);
+        lsws_version_format(info.fw, 0, was, sizeof was);
+        lsws_version_format(rep.new_fw, 0, now, sizeof now);
+        detail(sim, "%s; firmware %s committed (was %s); rebooting", rep.why, now, was);
+        rep.status = LSWS_ST_OK;
+        rep.out[0] = (uint8_t)(rep.new_fw >> 8); /* vendor order, as in IDENTIFY */
+        rep.out[1] = (uint8_t)rep.new_fw;
+        rep.len = 2;
+        reboot = 1;
+    } else if (rep.status != LSWS_ST_INVALID) {
+        detail(sim, "%s", rep.why);
+    }
+    end_change(sim);
+    if (rep.status == LSWS_ST_INVALID)
+        refuse(sim, r, rep.offset, "%s", rep.why);
+    else
+        answer(r, rep.status, rep.out, rep.len);
+    if (reboot)
+        end_session(sim, 0);
 }
 
 /* ---- dispatch --------------------------------------------------------------------- */
@@ -717,6 +951,15 @@ static void dispatch(struct lsws_sim *sim, const uint8_t *req, size_t len, struc
     struct lsws_msg m;
     struct lsws_error err;
     lsws_error_clear(&err);
+    if (len > sim->max_msg) {
+        /* A unit with a smaller buffer cannot take it; it says so rather
+         * than act on part of it. */
+        abandon(sim);
+        answer_status(sim, r, LSWS_ST_BAD_REQUEST, NULL);
+        detail(sim, "a request of %zu bytes is larger than this unit's maximum message of %zu bytes",
+               len, sim->max_msg);
+        return;
+    }
     if (lsws_msg_decode(req, len, &m, &err) != LSWS_OK) {
         abandon(sim);
         answer_status(sim, r, LSWS_ST_BAD_REQUEST, err.msg);
@@ -729,6 +972,7 @@ static void dispatch(struct lsws_sim *sim, const uint8_t *req, size_t len, struc
     }
     if (m.op != LSWS_OP_WRITE)
         abandon(sim);
+    refresh(sim); /* what other processes sharing the state file changed */
     switch (m.op) {
     case LSWS_OP_IDENTIFY: {
         struct lsws_device_info info;
@@ -796,7 +1040,12 @@ static void dispatch(struct lsws_sim *sim, const uint8_t *req, size_t len, struc
     case LSWS_OP_TIME_SYNC:
         op_time_sync(sim, r, m.payload, m.len);
         return;
-    default: /* firmware transfer and history: designed, not served yet */
+    case LSWS_OP_FW_BEGIN:
+    case LSWS_OP_FW_DATA:
+    case LSWS_OP_FW_END:
+        op_firmware(sim, r, m.op, m.payload, m.len);
+        return;
+    default: /* history: designed, not served yet */
         answer_status(sim, r, LSWS_ST_UNSUPPORTED, "not served by this simulator yet");
         return;
     }
@@ -805,10 +1054,13 @@ static void dispatch(struct lsws_sim *sim, const uint8_t *req, size_t len, struc
 void lsws_sim_handle(struct lsws_sim *sim, const uint8_t *req, size_t len, uint8_t *resp,
                      size_t cap, size_t *rlen, uint64_t now_ms)
 {
+    if (cap > sim->max_msg)
+        cap = sim->max_msg; /* the unit never sends more than its own maximum */
     struct reply r = {resp, cap, rlen, len > 1 ? req[1] : 0,
                       (uint8_t)(len > 2 ? req[2] & (uint8_t)~LSWS_OP_RESPONSE : 0), -1};
     const char *idle = "";
     *rlen = 0;
+    wall_ms(sim, now_ms); /* maps the caller's clock at its first request */
     sim->detail[0] = '\0';
     sim->stats.requests++;
     if (sim->st.model->id == LSWS_MODEL_CTH01 && sim->have_last && now_ms > sim->last_ms &&

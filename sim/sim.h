@@ -24,19 +24,37 @@ struct lsws_sim_faults {
     unsigned long disconnect_after;    /* close the link after this many bytes sent; 0 = never */
     unsigned link_bps;                 /* bytes per second on the wire; 0 = unlimited */
     unsigned latency_ms;               /* added to every response */
+    /* Firmware transfer (sim/firmware.c, docs/firmware.md). */
+    int fw_bad_checksum;               /* FW_END finds the whole image's checksum wrong */
+    int fw_refuse_commit;              /* FW_END verifies the image, then refuses to commit it */
+    int fw_drop;                       /* fw_drop_at is set */
+    unsigned long fw_drop_at;          /* the link drops when an FW_DATA chunk would carry
+                                          this byte of the payload (the chunk is lost) */
+    unsigned fw_corrupt[LSWS_SIM_FAULTS]; /* FW_DATA requests N,... (counted from 1) arrive
+                                             with a byte changed: the chunk CRC catches it */
 };
+
+/* The smallest maximum message a simulated unit may have: the 4-byte
+ * response header and the 32 bytes of device information must fit. */
+#define LSWS_SIM_MSG_MIN 64
 
 struct lsws_sim_opts {
     enum lsws_model_id model;
     const char *band;       /* factory band; NULL: EU868 */
     const char *sn;         /* 16 hex digits; NULL: derived from the model */
     const char *state_path; /* JSON state file (mode 0600); NULL: state in memory only */
+    unsigned max_msg;       /* largest message the unit takes and sends, header included:
+                             * LSWS_SIM_MSG_MIN..LSWS_MSG_MAX; 0: LSWS_MSG_MAX */
 };
 
 struct lsws_sim;
 
 /* Creates a simulated device: loads state_path if it exists, else factory
- * state (and writes it). *out is freed with lsws_sim_free. */
+ * state (and writes it). Several simulators (in one process or several)
+ * may share a state file: each change is made under flock on
+ * state_path + ".lock" on the file as it is then, and every request sees
+ * the file's current state (docs/simulator.md). *out is freed with
+ * lsws_sim_free. */
 int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct lsws_error *err);
 void lsws_sim_free(struct lsws_sim *sim);
 
@@ -53,16 +71,24 @@ void lsws_sim_disconnect(struct lsws_sim *sim);
 /* The Bluetooth name (CTH01) or a name for listings ("WS523-...") */
 const char *lsws_sim_name(const struct lsws_sim *sim);
 
+/* Parses a max_msg value ("max_msg=256" in sim: URIs, --max-msg 256): a
+ * number of bytes from LSWS_SIM_MSG_MIN to LSWS_MSG_MAX. */
+int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *err);
+
 /* Parses fault options as given to lsws-sim and to sim: URIs, e.g.
  * "drop=3,7" "corrupt=2" "delay=4" "delay_ms=1500" "refuse=1" "refuse_status=7"
- * "disconnect_after=100" "link_bps=11520" "latency_ms=5". */
+ * "disconnect_after=100" "link_bps=11520" "latency_ms=5", and the firmware
+ * ones "fw_bad_checksum=1" "fw_refuse_commit=1" "fw_drop_at=40000"
+ * "fw_corrupt=2,9". */
 int lsws_sim_fault_option(struct lsws_sim_faults *f, const char *name, const char *value,
                           struct lsws_error *err);
 
 /* ---- additions (sim/device.c, sim/faults.c, sim/pty.c) ---------------------- */
 
-/* lsws_sim_handle: give cap >= LSWS_MSG_MAX. A smaller cap makes READ pages
- * smaller; another answer that does not fit is not sent (*rlen = 0). */
+/* lsws_sim_handle: give cap >= LSWS_MSG_MAX. A smaller cap, or a smaller
+ * max_msg of the unit, makes READ pages smaller; another answer that does
+ * not fit is not sent (*rlen = 0). A request larger than max_msg is
+ * answered BAD_REQUEST. */
 
 /* What the device answers to IDENTIFY now. */
 void lsws_sim_info(const struct lsws_sim *sim, struct lsws_device_info *info);
@@ -94,9 +120,28 @@ int lsws_sim_fault_listed(const unsigned list[LSWS_SIM_FAULTS], unsigned long n)
 #define LSWS_SIM_REFUSED 0x2u
 #define LSWS_SIM_CORRUPTED 0x4u
 #define LSWS_SIM_DELAYED 0x8u
+#define LSWS_SIM_HANGUP 0x10u /* with DROPPED: the link drops here (fw_drop_at); the
+                                 transport closes it, as after disconnect_after */
 unsigned lsws_sim_serve(struct lsws_sim *sim, const struct lsws_sim_faults *f, unsigned long n,
                         const uint8_t *req, size_t len, uint8_t *resp, size_t cap, size_t *rlen,
                         uint64_t now_ms);
+
+/* ---- firmware (sim/firmware.c, docs/firmware.md) ----------------------------- */
+
+/* The largest payload a simulated unit's firmware slot holds. */
+#define LSWS_SIM_FW_SLOT (1u << 20)
+
+/* The hardware and firmware versions a new simulated unit of the model has
+ * (vendor form, as in IDENTIFY). */
+void lsws_sim_factory_versions(enum lsws_model_id model, uint16_t *hw, uint16_t *fw);
+
+/* A test image for the simulator (lsws-sim --make-firmware): size bytes of
+ * payload (a line naming it, then bytes from a generator seeded by model
+ * and version, so the same arguments give the same image) in an image for
+ * model, hardware hw_min..hw_max and firmware fw. *out is a heap buffer of
+ * *olen bytes the caller frees. */
+int lsws_sim_firmware_image(enum lsws_model_id model, uint16_t hw_min, uint16_t hw_max, uint16_t fw, size_t size,
+                            const char *name, uint8_t **out, size_t *olen, struct lsws_error *err);
 
 /* Serving on a pseudo-terminal with the serial framing (sim/pty.c). */
 struct lsws_sim_pty_opts {

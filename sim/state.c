@@ -4,13 +4,30 @@
  *   {"lsws_sim_state": 1, "comment": "...", "model": "ws523",
  *    "sn": "6762d21130962038", "dev_eui": "24e1241130962038",
  *    "factory_band": "EU868", "clock_offset": 0,
+ *    "login_failures": 2, "lockout_until_ms": 1770369441000,
  *    "settings": {"lorawan.app_eui": "24e124c0002a0001", ...}}
  *
  * "settings" uses the template value forms (docs/templates.md) and holds
  * every setting except the read-only ones, the password included: the file
  * is written with mode 0600, atomically (temporary file, fsync, rename). A
  * file that does not parse is an error that names the file, the line and
- * the column, never a crash and never silently replaced. */
+ * the column, never a crash and never silently replaced.
+ *
+ * "login_failures" (wrong passwords in a row) and "lockout_until_ms" (the
+ * Unix time in ms until which logins are refused; wall clock, as a
+ * monotonic clock does not survive the process) belong to the unit, not to
+ * one process. A missing key is 0, and they are written only while not 0,
+ * so files stay readable by an lsws-sim that does not know them.
+ *
+ * "firmware_version" ("0109": the vendor's 16-bit version in 4 hex digits,
+ * major byte first) is the firmware an upgrade committed (firmware.c); it is
+ * written only after one, and a file without it runs the factory firmware.
+ * The image being staged lives beside the file, in path + ".fw".
+ *
+ * Several processes may serve one file (lsws-sim on two ports, sim: URIs in
+ * parallel lsws runs). Each change is made under flock on path.lock, on the
+ * freshly loaded file (device.c); readers need no lock, as a save replaces
+ * the file whole. */
 #include "sim_int.h"
 
 #include <ctype.h>
@@ -19,11 +36,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define STATE_FORMAT 1
 #define STATE_MAX_BYTES (1024 * 1024)
+#define FAILURES_MAX 1000000          /* "login_failures": a sane bound, not a rule */
+#define UNIX_MS_MAX (1ll << 50)       /* "lockout_until_ms": about the year 37000 */
 
 /* Serial numbers of the guides' basic-information examples: WS523 guide
  * v1.3 ch.6 (ff16 6762d21130962038), CTH01 guide ch.5 (db 6527f41809380000). */
@@ -73,29 +93,106 @@ int sim_factory_config(const struct sim_state *st, struct lsws_config **out, str
     return LSWS_OK;
 }
 
-/* ---- loading ---------------------------------------------------------------- */
+/* ---- the file and its lock ---------------------------------------------------- */
 
-static int read_file(const char *path, char **text, size_t *len, struct lsws_error *err)
+int sim_file_init(struct sim_file *f, const char *path, struct lsws_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "state file '%s' does not exist", path);
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot open state file '%s': %s", path,
-                         strerror(errno));
-    }
-    char *buf = malloc(STATE_MAX_BYTES + 1);
-    if (!buf) {
-        fclose(f);
+    memset(f, 0, sizeof *f);
+    f->fd = f->lock_fd = -1;
+    size_t n = strlen(path) + sizeof ".lock";
+    f->path = strdup(path);
+    f->lock_path = malloc(n);
+    if (!f->path || !f->lock_path) {
+        sim_file_release(f);
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
-    size_t n = fread(buf, 1, STATE_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > STATE_MAX_BYTES) {
+    snprintf(f->lock_path, n, "%s.lock", path);
+    return LSWS_OK;
+}
+
+void sim_file_release(struct sim_file *f)
+{
+    sim_file_unlock(f);
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    free(f->path);
+    free(f->lock_path);
+    f->path = f->lock_path = NULL;
+}
+
+int sim_file_lock(struct sim_file *f, struct lsws_error *err)
+{
+    if (f->lock_fd >= 0)
+        return LSWS_OK;
+    int fd = open(f->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot open lock file '%s': %s", f->lock_path,
+                         strerror(errno));
+    int rc;
+    while ((rc = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    if (rc < 0) {
+        int e = errno;
+        close(fd);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot lock '%s': %s", f->lock_path, strerror(e));
+    }
+    f->lock_fd = fd;
+    return LSWS_OK;
+}
+
+void sim_file_unlock(struct sim_file *f)
+{
+    if (f->lock_fd >= 0)
+        close(f->lock_fd); /* releases the flock */
+    f->lock_fd = -1;
+}
+
+static void remember(struct sim_file *f, int fd, const struct stat *sb)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = fd;
+    f->dev = sb->st_dev;
+    f->ino = sb->st_ino;
+    f->size = sb->st_size;
+    f->mtime = sb->st_mtim;
+}
+
+int sim_file_changed(const struct sim_file *f)
+{
+    struct stat sb;
+    if (stat(f->path, &sb) < 0)
+        return 0;
+    return f->fd < 0 || sb.st_dev != f->dev || sb.st_ino != f->ino || sb.st_size != f->size ||
+           sb.st_mtim.tv_sec != f->mtime.tv_sec || sb.st_mtim.tv_nsec != f->mtime.tv_nsec;
+}
+
+/* ---- loading ---------------------------------------------------------------- */
+
+/* Reads the whole file open on fd (at most STATE_MAX_BYTES) into *text. */
+static int read_fd(int fd, const char *path, char **text, size_t *len, struct lsws_error *err)
+{
+    char *buf = malloc(STATE_MAX_BYTES + 1);
+    size_t n = 0;
+    if (!buf)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    while (n <= STATE_MAX_BYTES) {
+        ssize_t got = read(fd, buf + n, STATE_MAX_BYTES + 1 - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int e = errno;
+            free(buf);
+            return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot read state file '%s': %s", path,
+                             strerror(e));
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    if (n > STATE_MAX_BYTES) {
         free(buf);
-        if (bad)
-            return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot read state file '%s'", path);
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s' is larger than %d bytes",
                          path, STATE_MAX_BYTES);
     }
@@ -161,8 +258,26 @@ static int load_settings(const char *path, json_t *settings, struct lsws_config 
     return LSWS_OK;
 }
 
-static const char *const top_keys[] = {"lsws_sim_state", "comment", "model", "sn", "dev_eui",
-                                       "factory_band", "clock_offset", "settings", NULL};
+static const char *const top_keys[] = {"lsws_sim_state", "comment",        "model",
+                                       "sn",             "dev_eui",        "factory_band",
+                                       "clock_offset",   "login_failures", "lockout_until_ms",
+                                       "firmware_version", "settings",     NULL};
+
+/* An optional integer from 0 to max: 0 when the key is missing (a file of
+ * an lsws-sim that did not know it, or nothing to keep). */
+static int optional_count(const char *path, json_t *root, const char *key, long long max,
+                          long long *out, struct lsws_error *err)
+{
+    json_t *v = json_object_get(root, key);
+    *out = 0;
+    if (!v)
+        return LSWS_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                         "state file '%s': \"%s\" must be an integer from 0 to %lld", path, key, max);
+    *out = json_integer_value(v);
+    return LSWS_OK;
+}
 
 static int load_json(const char *path, json_t *root, struct sim_state *st, struct lsws_error *err)
 {
@@ -213,6 +328,24 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"clock_offset\" must be an integer number of seconds", path);
     st->clock_offset = json_integer_value(clock);
+    long long failures, until;
+    int rc;
+    if ((rc = optional_count(path, root, "login_failures", FAILURES_MAX, &failures, err)) != LSWS_OK ||
+        (rc = optional_count(path, root, "lockout_until_ms", UNIX_MS_MAX, &until, err)) != LSWS_OK)
+        return rc;
+    st->login_failures = (unsigned)failures;
+    st->lockout_until_ms = until;
+    json_t *fwv = json_object_get(root, "firmware_version");
+    st->fw_version = 0;
+    if (fwv) {
+        uint8_t vb[2];
+        size_t vn = 0;
+        if (!json_is_string(fwv) || json_string_length(fwv) != 4 ||
+            lsws_hex_parse(json_string_value(fwv), vb, sizeof vb, &vn, NULL) != LSWS_OK || vn != 2 || !(vb[0] | vb[1]))
+            return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                             "state file '%s': \"firmware_version\" must be 4 hex digits such as \"0109\"", path);
+        st->fw_version = (uint16_t)(vb[0] << 8 | vb[1]);
+    }
     if (!json_is_object(settings))
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"settings\" must be an object", path);
@@ -220,8 +353,7 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
     /* Settings missing from the file keep their factory default (a newer
      * table row, as after a firmware upgrade). */
     struct lsws_config *cfg;
-    int rc = sim_factory_config(st, &cfg, err);
-    if (rc != LSWS_OK)
+    if ((rc = sim_factory_config(st, &cfg, err)) != LSWS_OK)
         return rc;
     struct lsws_error cerr;
     lsws_error_clear(&cerr);
@@ -236,17 +368,35 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
     return LSWS_OK;
 }
 
-int sim_state_load(const char *path, struct sim_state *st, struct lsws_error *err)
+int sim_state_load(struct sim_file *f, struct sim_state *st, struct lsws_error *err)
 {
+    const char *path = f->path;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "state file '%s' does not exist", path);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot open state file '%s': %s", path,
+                         strerror(errno));
+    }
+    /* What fd is now, before reading: a change in place while reading then
+     * shows as a change at the next sim_file_changed. */
+    struct stat sb;
     char *text = NULL;
     size_t len = 0;
-    int rc = read_file(path, &text, &len, err);
-    if (rc != LSWS_OK)
+    int rc;
+    if (fstat(fd, &sb) < 0)
+        rc = lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot stat state file '%s': %s", path, strerror(errno));
+    else
+        rc = read_fd(fd, path, &text, &len, err);
+    if (rc != LSWS_OK) {
+        close(fd);
         return rc;
+    }
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!root) {
+        close(fd);
         lsws_fail(err, LSWS_ERR_SYNTAX, (size_t)jerr.position,
                   "state file '%s', line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
         if (err) {
@@ -257,7 +407,12 @@ int sim_state_load(const char *path, struct sim_state *st, struct lsws_error *er
     }
     rc = load_json(path, root, st, err);
     json_decref(root);
-    return rc;
+    if (rc != LSWS_OK) {
+        close(fd);
+        return rc;
+    }
+    remember(f, fd, &sb);
+    return LSWS_OK;
 }
 
 /* ---- saving ------------------------------------------------------------------ */
@@ -281,6 +436,16 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
     json_object_set_new(root, "dev_eui", json_string(eui));
     json_object_set_new(root, "factory_band", json_string(st->factory_band));
     json_object_set_new(root, "clock_offset", json_integer(st->clock_offset));
+    /* Only while not 0: a file without them is still read by an older lsws-sim. */
+    if (st->login_failures)
+        json_object_set_new(root, "login_failures", json_integer(st->login_failures));
+    if (st->lockout_until_ms)
+        json_object_set_new(root, "lockout_until_ms", json_integer(st->lockout_until_ms));
+    if (st->fw_version) {
+        char v[5];
+        snprintf(v, sizeof v, "%04x", (unsigned)st->fw_version);
+        json_object_set_new(root, "firmware_version", json_string(v));
+    }
     for (size_t i = 0; i < m->n_settings; i++)
         if (cfg->present[i] && !(m->settings[i].row->flags & LSWS_F_READONLY))
             json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
@@ -288,78 +453,36 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
     return root;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Makes the rename durable: fsync the directory (best effort). */
-static void sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-int sim_state_save(const char *path, const struct sim_state *st, const struct lsws_config *cfg,
+int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct lsws_config *cfg,
                    struct lsws_error *err)
 {
+    const char *path = f->path;
     json_t *root = state_json(st, cfg ? cfg : st->cfg);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(root);
-    size_t plen = strlen(path);
-    char *tmp = text ? malloc(plen + 8) : NULL;
-    if (!tmp) {
+    size_t len = text ? strlen(text) : 0;
+    char *buf = text ? realloc(text, len + 2) : NULL;
+    if (!buf) {
         free(text);
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
-    snprintf(tmp, plen + 8, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
+    buf[len++] = '\n';
+    struct lsws_error werr;
+    lsws_error_clear(&werr);
+    int rc = lsws_file_write(path, buf, len, 0600, &werr);
+    free(buf);
+    if (rc != LSWS_OK)
+        return lsws_fail(err, rc, SIZE_MAX, "cannot write state file '%s': %s", path, werr.msg);
+    /* Saves happen under the lock: what is at path now is this version.
+     * Keep it open so its inode identifies it (no reload of our own save). */
+    struct stat sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) < 0) {
         int e = errno;
-        free(text);
-        free(tmp);
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
+        if (fd >= 0)
+            close(fd);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot reopen state file '%s': %s", path, strerror(e));
     }
-    int bad = fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
-              write_all(fd, "\n", 1) < 0 || fsync(fd) < 0;
-    int e = errno;
-    if (close(fd) < 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (!bad && rename(tmp, path) < 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad)
-        unlink(tmp);
-    else
-        sync_dir(path);
-    free(text);
-    free(tmp);
-    if (bad)
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
+    remember(f, fd, &sb);
     return LSWS_OK;
 }

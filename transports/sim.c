@@ -1,6 +1,6 @@
 /* The in-process `sim:` transport: a simulated device (sim/) linked into
  * lsws itself, the embedded default that needs no hardware.
- *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&<fault>=...]
+ *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&max_msg=N&<fault>=...]
  * Without state=, the device keeps its state in the user's state directory
  * ($XDG_STATE_HOME/lsws, else ~/.local/state/lsws), one file per model, so
  * a write survives between runs as it would on a real unit. Faults are the
@@ -55,9 +55,11 @@ static int default_state(const char *model, char *buf, size_t n, struct lsws_err
 }
 
 static const char *const fault_options[] = {"drop", "corrupt", "delay", "delay_ms", "refuse", "refuse_status",
-                                            "disconnect_after", "link_bps", "latency_ms", NULL};
-static const char *const sim_options[] = {"state", "band", "sn", "drop", "corrupt", "delay", "delay_ms",
+                                            "disconnect_after", "link_bps", "latency_ms", "fw_bad_checksum",
+                                            "fw_refuse_commit", "fw_drop_at", "fw_corrupt", NULL};
+static const char *const sim_options[] = {"state", "band", "sn", "max_msg", "drop", "corrupt", "delay", "delay_ms",
                                           "refuse", "refuse_status", "disconnect_after", "link_bps", "latency_ms",
+                                          "fw_bad_checksum", "fw_refuse_commit", "fw_drop_at", "fw_corrupt",
                                           NULL};
 
 static int is_fault_option(const char *name)
@@ -86,6 +88,9 @@ static int sim_open(const struct lsws_uri *uri, const struct lsws_link_opts *opt
         if (is_fault_option(uri->opt[i].name) &&
             (rc = lsws_sim_fault_option(&link->faults, uri->opt[i].name, uri->opt[i].value, err)) != LSWS_OK)
             rc = LSWS_ERR_INVALID; /* a bad option value is bad input */
+    const char *max = lsws_uri_opt(uri, "max_msg");
+    if (rc == LSWS_OK && max && lsws_sim_parse_max_msg(max, &so.max_msg, err) != LSWS_OK)
+        rc = LSWS_ERR_INVALID;
     if (rc == LSWS_OK && !so.state_path && (rc = default_state(model->name, state, sizeof state, err)) == LSWS_OK)
         so.state_path = state;
     if (rc == LSWS_OK)
@@ -126,6 +131,12 @@ static int sim_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *
      * framing in-process, a corrupted answer is one the link CRC rejects:
      * to the client it is lost. */
     unsigned what = lsws_sim_serve(link->sim, f, n, msg, len, link->resp, sizeof link->resp, &link->resp_len, now);
+    if (what & LSWS_SIM_HANGUP) { /* the device dropped the link (fw_drop_at) */
+        link->closed = 1;
+        link->resp_len = 0;
+        lsws_sim_disconnect(link->sim);
+        return LSWS_OK;
+    }
     if (what & (LSWS_SIM_DROPPED | LSWS_SIM_CORRUPTED)) {
         link->resp_len = 0;
         return LSWS_OK;
@@ -199,7 +210,7 @@ static void sim_wire_bytes(void *h, unsigned long *sent, unsigned long *received
 
 const struct lsws_transport lsws_transport_sim = {
     .scheme = "sim",
-    .help = "sim:ws523|cth01[?state=FILE&band=BAND&sn=SN&FAULT=N]",
+    .help = "sim:ws523|cth01[?state=FILE&band=BAND&sn=SN&max_msg=N&FAULT=N]",
     .open = sim_open,
     .close = sim_close,
     .send = sim_send,

@@ -8,11 +8,11 @@ device_checks() {
     expect 0 "lorawan.app_eui" -- "$LSWS" -d "$dev" get
     expect 0 "factory default password" -- "$LSWS" -d "$dev" get general.report_interval
     expect 0 '"lorawan.app_key": "(redacted)"' -- "$LSWS" --json -d "$dev" get 'lorawan.app_*'
-    expect 0 "lorawan.app_skey                           5572404c" -- "$LSWS" -d "$dev" --show-secrets get lorawan.app_skey
+    expect 0 "lorawan.app_skey  5572404c" -- "$LSWS" -d "$dev" --show-secrets get lorawan.app_skey
     expect 2 "no readable setting 'lorawan.nope'" -- "$LSWS" -d "$dev" get lorawan.nope
 
     # A change is backed up, written, verified, and survives a new process.
-    expect 0 "general.report_interval                    " -- "$LSWS" -d "$dev" set general.report_interval=7
+    expect 0 "general.report_interval  " -- "$LSWS" -d "$dev" set general.report_interval=7
     expect 0 "1 setting written to $model" -- "$LSWS" -d "$dev" set lorawan.app_port=86
     expect 0 '"general.report_interval": 7' -- "$LSWS" --json -d "$dev" get general.report_interval
     ok "$model backups are mode 0600" sh -c "[ \"\$(stat -c %a '$TMP'/backups/$model-*.json | sort -u)\" = 600 ]"

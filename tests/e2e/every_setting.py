@@ -27,12 +27,13 @@ for ch in range(1, 13):
     fixed[f"alarm.current[{ch}].max"] = str(100 + ch)
 
 def other_value(k):
+    # "default" is typed (JSON bool, number, string; null when per unit or band).
     allowed, default, t = k["allowed"], k["default"], k["type"]
     if t == "bool":
-        return "false" if default == "true" else "true"
+        return "false" if default is True else "true"
     if t in ("uint", "int"):
         lo, hi = allowed.split(" ")[0].split("..")
-        return hi if hi != default else lo
+        return hi if default is None or float(hi) != float(default) else lo
     if t == "enum":
         names = [n.strip() for n in allowed.split(",")]
         return next(n for n in reversed(names) if n != default)

@@ -56,9 +56,12 @@ else
 fi
 
 # ---- discovery: the reader and the card in its field, identified ------------------
-expect 0 "$dev    ws523  6762d21130962038" -- env LIBNFC_DEVICE="pn532_uart:$PTY" "$LSWS" list
+listed() { grep -qE "^$(sed 's/[][\.*^$/]/\\&/g' <<<"$dev") +ws523 +6762d21130962038 " "$TMP/out"; }
+expect 0 "ws523" -- env LIBNFC_DEVICE="pn532_uart:$PTY" "$LSWS" list
+ok "lsws list shows the reader's card, identified" listed
 expect 0 '"address": "04d21130962038"' -- env LIBNFC_DEVICE="pn532_uart:$PTY" "$LSWS" --json list
-expect 0 "$dev    ws523" -- env LIBNFC_DEVICE="pn532_uart:$PTY" "$LSWS"
+expect 0 "ws523" -- env LIBNFC_DEVICE="pn532_uart:$PTY" "$LSWS"
+ok "lsws alone shows it too" listed
 # nfc: alone is the reader LIBNFC_DEVICE names, as for every libnfc program.
 expect 0 "sn                6762d21130962038" -- env LIBNFC_DEVICE="pn532_uart:$PTY" "$LSWS" -d nfc: info
 expect 0 "> 00a4040006f04c53575301" -- "$LSWS" --trace --show-secrets -d "$dev" info

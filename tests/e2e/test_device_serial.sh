@@ -43,6 +43,12 @@ stop_sim() {
 }
 trap 'stop_sim; rm -rf "$TMP"' EXIT
 
+# Every model at a 64-byte device limit first, then at the default.
+for model in ws523 cth01; do
+    start_sim --model "$model" --state "$TMP/$model-64.json" --max-msg 64
+    device_checks "$model" "serial:$PTY"
+    stop_sim
+done
 for model in ws523 cth01; do
     start_sim --model "$model" --state "$TMP/$model.json"
     dev="serial:$PTY"

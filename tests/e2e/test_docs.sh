@@ -192,7 +192,7 @@ man_heading() {
                                if (w[1] == "lsws" && w[2] == cmd) { print h; exit } }' <<<"$MAN"
 }
 
-for sec in NAME SYNOPSIS DESCRIPTION COMMANDS "GLOBAL OPTIONS" SETTINGS TEMPLATES "EXIT STATUS" \
+for sec in NAME SYNOPSIS DESCRIPTION COMMANDS "GLOBAL OPTIONS" SETTINGS TEMPLATES "JSON OUTPUT" "EXIT STATUS" \
     ERRORS ENVIRONMENT FILES EXAMPLES "SEE ALSO"; do
     check "man page has a $sec section" test -n "$(man_section "$sec" | tr -d '[:space:]')"
 done
@@ -249,6 +249,39 @@ for name in $ERROR_NAMES; do
         check "man page ERRORS gives the message of $name: \"${ERROR_TEXT[$name]}\"" \
             grep -qF -- "\"${ERROR_TEXT[$name]}\"" <<<"$(tr '\n' ' ' <<<"$MAN_ERRORS" | sed 's/  */ /g')"
     fi
+done
+
+# JSON OUTPUT: the error object the binary prints, member for member.
+MAN_JSON=$(man_section "JSON OUTPUT")
+ERROR_OBJECT=$("$LSWS" --json no-such-command 2>/dev/null)
+ERROR_MEMBERS=$(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["error"]))' "$ERROR_OBJECT" 2>/dev/null)
+check "'lsws --json no-such-command' prints an error object (got: $ERROR_OBJECT)" test -n "$ERROR_MEMBERS"
+check "man page JSON OUTPUT shows the error object" grep -qF '{"error": {' <<<"$MAN_JSON"
+for m in $ERROR_MEMBERS; do
+    check "man page JSON OUTPUT documents the error object's \"$m\"" grep -qE -- "(^|[^a-z_])$m([^a-z_]|\$)" <<<"$MAN_JSON"
+done
+check "'lsws --help' mentions the JSON error object" grep -qF '"error"' <<<"$MAIN_HELP"
+
+# Keys and patterns: the man page and the --help of the commands that take
+# a PATTERN say that a key matches exactly and anything else is a pattern.
+MAN_PATTERNS=$(awk '/^\.SS "Keys and patterns"/ { on = 1; next } /^\.S[SH]/ { on = 0 } on' <<<"$MAN")
+check "man page SETTINGS has a 'Keys and patterns' subsection" test -n "$MAN_PATTERNS"
+check "man page 'Keys and patterns' says a key matches exactly, brackets included" \
+    grep -qz "exactly,.*brackets included" <<<"$MAN_PATTERNS"
+check "man page 'Keys and patterns' names fnmatch(3)" grep -q "fnmatch" <<<"$MAN_PATTERNS"
+for cmd in $COMMANDS; do
+    grep -q "PATTERN" <<<"${SYNOPSIS[$cmd]}" || continue
+    check "'lsws help $cmd' explains exact keys and patterns" grep -q "exactly, brackets included" <<<"${HELP[$cmd]}"
+done
+
+# Options refused on the command line (a password): the binary refuses
+# them, the man page says so where it documents passwords.
+MAN_ACCESS=$(man_section "DEVICE ACCESS")
+for o in --password -p; do
+    out=$("$LSWS" get "$o" 123456 2>&1)
+    check "'lsws get $o 123456' is refused without repeating the password (got: $out)" \
+        test "${out/123456/}" = "$out" -a "${out/password-file/}" != "$out"
+    check "man page DEVICE ACCESS says $o is refused" has_word "$MAN_ACCESS" "$o"
 done
 
 # groff renders it without warnings.

@@ -184,6 +184,11 @@ ok "unknown model is named" grep -q "unknown model 'ws999'" "$TMP/err"
 "$SIM" --model ws523 --drop 3,x >/dev/null 2>"$TMP/err"
 ok "bad fault list: exit 2" test $? -eq 2
 ok "bad fault list is named" grep -q "drop: 'x' in '3,x' is not a frame number" "$TMP/err"
+for size in 63 1025 64k ""; do
+    "$SIM" --model ws523 --max-msg "$size" >/dev/null 2>"$TMP/err"
+    ok "--max-msg '$size': exit 2" test $? -eq 2
+    ok "--max-msg '$size': names the range" grep -q "max_msg: '$size' is not a message size from 64 to 1024 bytes" "$TMP/err"
+done
 echo '{"lsws_sim_state": 1,' >"$TMP/bad.json"
 "$SIM" --model ws523 --state "$TMP/bad.json" >/dev/null 2>"$TMP/err"
 ok "corrupt state file: exit 1" test $? -eq 1
@@ -212,6 +217,17 @@ ok "SIGINT: exit 0" test "$SIM_RC" -eq 0
 "$SIM" --model cth01 --state "$STATE" >/dev/null 2>"$TMP/err"
 ok "state file of another model: exit 1" test $? -eq 1
 ok "... and says which" grep -q "holds a ws523, not a cth01" "$TMP/err"
+
+# ---- a smaller maximum message ---------------------------------------------------------
+start_sim --model cth01 --max-msg 64 -v
+# A READ of 65 bytes: header, cursor 0000 and 20 entries 026101.
+big=016303$(printf '0000')$(for _ in $(seq 20); do printf '026101'; done)
+client identify auth:313233343536 "raw:$big=bad_request" read:0000
+ok "--max-msg 64: IDENTIFY announces 64 (4000 at byte 23)" bash -c "grep '^identify: ok' '$TMP/client.log' | tail -1 | awk '{ exit substr(\$3, 47, 4) != \"4000\" }'"
+ok "--max-msg 64: a page is at most 64 bytes" bash -c "grep '^read:0000: ok' '$TMP/client.log' | tail -1 | awk '{ exit length(\$3) > 2 * 60 }'"
+stop_sim
+ok "--max-msg 64: the 65-byte request is refused, naming both sizes" \
+    grep -q "a request of 65 bytes is larger than this unit's maximum message of 64 bytes" "$TMP/sim.err"
 
 # ---- faults ---------------------------------------------------------------------------
 start_sim --model cth01 --drop 2 -v

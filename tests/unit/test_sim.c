@@ -1,7 +1,8 @@
 /* The device simulator (sim/), driven through lsws_sim_handle with messages
  * built by lsws_msg_encode: sessions, authentication and its rate limit,
  * paged reads, all-or-nothing write transactions, identical retries, reset,
- * time sync, the CTH01 idle timeout, the state file and fault options. */
+ * time sync, the CTH01 idle timeout, a smaller maximum message, the state
+ * file (failed logins in it, two simulators sharing it) and fault options. */
 #include "test_util.h"
 
 #include <stdio.h>
@@ -22,7 +23,8 @@ struct dev {
     int in_txn; /* the last write frame said MORE: the next continues it */
     uint8_t seq;
     uint64_t now;
-    size_t cap; /* response buffer size given to the device */
+    size_t cap;   /* response buffer size given to the device */
+    size_t limit; /* every response must fit in this (0: cap) */
     uint8_t req[LSWS_MSG_MAX];
     size_t req_len;
     uint8_t resp[LSWS_MSG_MAX];
@@ -30,16 +32,21 @@ struct dev {
     struct lsws_msg m;
 };
 
-static void dev_open(struct dev *d, enum lsws_model_id model, const char *band, const char *state)
+static void dev_open_opts(struct dev *d, const struct lsws_sim_opts *o)
 {
-    struct lsws_sim_opts o = {.model = model, .band = band, .state_path = state};
     struct lsws_error err;
     lsws_error_clear(&err);
     memset(d, 0, sizeof *d);
     d->cap = sizeof d->resp;
     d->now = 1000;
-    if (lsws_sim_new(&o, &d->sim, &err) != LSWS_OK)
+    if (lsws_sim_new(o, &d->sim, &err) != LSWS_OK)
         fail_msg("lsws_sim_new: %s", err.msg);
+}
+
+static void dev_open(struct dev *d, enum lsws_model_id model, const char *band, const char *state)
+{
+    struct lsws_sim_opts o = {.model = model, .band = band, .state_path = state};
+    dev_open_opts(d, &o);
 }
 
 /* Sends the bytes in d->req; returns the response status. */
@@ -49,6 +56,8 @@ static int resend(struct dev *d)
     lsws_sim_handle(d->sim, d->req, d->req_len, d->resp, d->cap, &d->rlen, d->now);
     assert_true(d->rlen >= 4);
     assert_true(d->rlen <= d->cap);
+    if (d->limit && d->rlen > d->limit)
+        fail_msg("a response of %zu bytes, the unit's maximum is %zu", d->rlen, d->limit);
     struct lsws_error err;
     assert_int_equal(lsws_msg_decode(d->resp, d->rlen, &d->m, &err), LSWS_OK);
     assert_true(d->m.response);
@@ -253,9 +262,10 @@ static void every_operation_needs_auth(void **state)
     assert_int_equal(send_raw(&d, (const uint8_t *)"\x01\x09\x81\x00", 4), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request_hex(&d, LSWS_OP_IDENTIFY, "00"), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request(&d, LSWS_OP_AUTH, "12345", 5), LSWS_ST_BAD_REQUEST);
-    /* Authenticated: the designed-but-not-served operations. */
+    /* Authenticated: the designed-but-not-served operations; a FW_BEGIN
+     * that is not 48 bytes (tests/unit/test_firmware.c has the rest). */
     auth(&d, "123456");
-    assert_int_equal(request_hex(&d, LSWS_OP_FW_BEGIN, "00100000aabbccdd0201"), LSWS_ST_UNSUPPORTED);
+    assert_int_equal(request_hex(&d, LSWS_OP_FW_BEGIN, "00100000aabbccdd0201"), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request_hex(&d, LSWS_OP_HISTORY, "01000000000000000000000000"), LSWS_ST_UNSUPPORTED);
     assert_int_equal(request_hex(&d, LSWS_OP_WRITE, ""), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request_hex(&d, LSWS_OP_WRITE, "80"), LSWS_ST_BAD_REQUEST);
@@ -768,6 +778,108 @@ static void cth01_idle_timeout(void **state)
     lsws_sim_free(d.sim);
 }
 
+/* ---- a smaller maximum message ----------------------------------------------------- */
+
+struct size_case {
+    const char *text;
+    int code;
+};
+
+static const struct size_case max_msg_cases[] = {
+    {"64", LSWS_OK},  {"256", LSWS_OK},          {"1024", LSWS_OK},         {"63", LSWS_ERR_INVALID},
+    {"0", LSWS_ERR_INVALID},  {"1025", LSWS_ERR_INVALID}, {"99999999", LSWS_ERR_INVALID},
+    {"", LSWS_ERR_INVALID},   {"64k", LSWS_ERR_INVALID},  {"-64", LSWS_ERR_INVALID},
+    {"+64", LSWS_ERR_INVALID}, {" 64", LSWS_ERR_INVALID},
+};
+
+static void max_msg_option(void **state)
+{
+    (void)state;
+    struct lsws_error err;
+    for (size_t i = 0; i < sizeof max_msg_cases / sizeof max_msg_cases[0]; i++) {
+        const struct size_case *c = &max_msg_cases[i];
+        unsigned v = 7;
+        lsws_error_clear(&err);
+        int rc = lsws_sim_parse_max_msg(c->text, &v, &err);
+        if (rc != c->code)
+            fail_msg("max_msg '%s': got %d (%s), want %d", c->text, rc, err.msg, c->code);
+        if (rc == LSWS_OK) {
+            assert_int_equal(v, (unsigned)atoi(c->text));
+        } else {
+            assert_int_equal(v, 7); /* unchanged */
+            assert_non_null(strstr(err.msg, "from 64 to 1024 bytes"));
+        }
+    }
+    /* The API checks the range too. */
+    struct lsws_sim_opts o = {.model = LSWS_MODEL_WS523, .max_msg = 63};
+    struct lsws_sim *sim = NULL;
+    assert_int_equal(lsws_sim_new(&o, &sim, &err), LSWS_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "63 bytes"));
+    o.max_msg = 1025;
+    assert_int_equal(lsws_sim_new(&o, &sim, &err), LSWS_ERR_RANGE);
+    assert_null(sim);
+}
+
+/* "0000" and n entries of the READ list "026101": a READ request of 5 + 3n bytes. */
+static int read_of_size(struct dev *d, size_t bytes)
+{
+    char hex[2 * LSWS_MSG_MAX + 1] = "0000";
+    size_t pos = 4;
+    assert_true(bytes >= 5 && (bytes - 5) % 3 == 0);
+    for (size_t i = 0; i < (bytes - 5) / 3; i++, pos += 6)
+        memcpy(hex + pos, "026101", 7);
+    return request_hex(d, LSWS_OP_READ, hex);
+}
+
+static void smaller_max_message(void **state)
+{
+    (void)state;
+    struct lsws_sim_opts o = {.model = LSWS_MODEL_CTH01, .max_msg = 64};
+    struct lsws_device_info info;
+    struct lsws_error err;
+    struct dev d;
+    char buf[200];
+    dev_open_opts(&d, &o);
+    d.limit = 64; /* the caller's buffer stays 1024 bytes: the unit's own limit must hold */
+    /* Announced in IDENTIFY and in AUTH's device information. */
+    identify(&d, &info);
+    assert_int_equal(info.max_payload, 64);
+    auth(&d, "123456");
+    assert_int_equal(lsws_info_decode(d.m.payload, d.m.len, &info, &err), LSWS_OK);
+    assert_int_equal(info.max_payload, 64);
+    /* Pages of at most 64 bytes: 489 bytes of TLVs, at most 58 a page, whole commands. */
+    check_full_read(&d, LSWS_MODEL_CTH01, "EU868", CTH01_SN, CTH01_EUI, 10);
+    /* Requests up to 64 bytes are taken; one of 65 is refused, naming both sizes. */
+    assert_int_equal(read_of_size(&d, 62), LSWS_ST_OK);
+    assert_int_equal(read_of_size(&d, 65), LSWS_ST_BAD_REQUEST);
+    assert_non_null(strstr(lsws_sim_note(d.sim), "65 bytes"));
+    assert_non_null(strstr(lsws_sim_note(d.sim), "64 bytes"));
+    assert_int_equal(write_hex(&d, 1, "61011e00"), LSWS_ST_OK);
+    uint8_t big[70] = {0};
+    assert_int_equal(write_flags(&d, 0, big, 61), LSWS_ST_BAD_REQUEST); /* 3 + 1 + 61 bytes */
+    /* Like any bad request, it abandons the open transaction. */
+    assert_int_equal(write_flags(&d, 0, (const uint8_t *)"\xc5\x00\x01", 3), LSWS_ST_SEQUENCE);
+    expect_read(&d, "026101", "general.report_interval", "10");
+    uint8_t exact[LSWS_MSG_MAX];
+    size_t n = hex_bytes("c50001 c50101 c50001 c50101 c50001 c50101 c50001 c50101 c50001 c50101 "
+                         "c50001 c50101 c50001 c50101 c50001 c50101 c50001 c50101 c50001 c50001",
+                         exact, sizeof exact);
+    assert_int_equal(n, 60);
+    assert_int_equal(write_frame(&d, 0, exact, n), LSWS_ST_OK); /* 3 + 1 + 60 = 64 bytes */
+    /* A refusal's message is cut to fit. */
+    assert_int_equal(write_hex(&d, 0, "61010000"), LSWS_ST_INVALID);
+    assert_non_null(strstr(invalid_text(&d, buf, sizeof buf), "general.report"));
+    lsws_sim_free(d.sim);
+
+    /* The WS523 too: every command fits a 64-byte page (424 bytes, at most 58 a page). */
+    o.model = LSWS_MODEL_WS523;
+    dev_open_opts(&d, &o);
+    d.limit = 64;
+    auth(&d, "123456");
+    check_full_read(&d, LSWS_MODEL_WS523, "EU868", WS523_SN, WS523_EUI, 10);
+    lsws_sim_free(d.sim);
+}
+
 /* ---- the state file ---------------------------------------------------------------- */
 
 static char *temp_dir(void)
@@ -795,6 +907,15 @@ static void write_text(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* Removes a state file and the lock file beside it. */
+static void remove_state(const char *path)
+{
+    char lock[4096];
+    assert_true(snprintf(lock, sizeof lock, "%s.lock", path) < (int)sizeof lock);
+    unlink(path);
+    unlink(lock);
 }
 
 static void state_survives_restart(void **state)
@@ -858,8 +979,8 @@ static void state_survives_restart(void **state)
     assert_int_equal(lsws_sim_new(&o, &sim, &err), LSWS_ERR_MODEL);
     assert_non_null(strstr(err.msg, "KR920"));
 
-    unlink(path);
-    rmdir(dir);
+    remove_state(path);
+    assert_int_equal(rmdir(dir), 0);
     free(dir);
 }
 
@@ -874,8 +995,8 @@ static void storage_failure_changes_nothing(void **state)
     dev_open(&d, LSWS_MODEL_WS523, NULL, path);
     auth(&d, "123456");
     /* The directory goes away: the device cannot store, and says so. */
-    unlink(path);
-    rmdir(sub);
+    remove_state(path);
+    assert_int_equal(rmdir(sub), 0);
     assert_int_equal(write_hex(&d, 0, "ff2f00"), LSWS_ST_STORAGE);
     assert_int_equal(request(&d, LSWS_OP_PASSWORD, "abcdef", 6), LSWS_ST_STORAGE);
     expect_read(&d, "02ff2f", "general.led", "true");
@@ -913,6 +1034,9 @@ static const struct bad_state bad_states[] = {
     {"{\"lsws_sim_state\": 1, \"model\": \"ws999\"}", LSWS_ERR_SYNTAX, "\"model\""},
     {"{\"lsws_sim_state\": 1, \"model\": \"ws523\", \"sn\": \"" WS523_SN "\", \"dev_eui\": \"" WS523_EUI
      "\", \"factory_band\": \"XX000\"}", LSWS_ERR_SYNTAX, "factory_band"},
+    {GOOD_HEAD "\"login_failures\": -1, \"settings\": {}}", LSWS_ERR_SYNTAX, "\"login_failures\""},
+    {GOOD_HEAD "\"login_failures\": 2.5, \"settings\": {}}", LSWS_ERR_SYNTAX, "\"login_failures\""},
+    {GOOD_HEAD "\"lockout_until_ms\": \"soon\", \"settings\": {}}", LSWS_ERR_SYNTAX, "\"lockout_until_ms\""},
 };
 
 static void corrupt_state_file(void **state)
@@ -943,8 +1067,180 @@ static void corrupt_state_file(void **state)
     expect_read(&d, "02ff2f", "general.led", "true");
     expect_read(&d, "02fe07", "lorawan.app_key", WS523_EUI WS523_EUI);
     lsws_sim_free(d.sim);
-    unlink(path);
-    rmdir(dir);
+    remove_state(path);
+    assert_int_equal(rmdir(dir), 0);
+    free(dir);
+}
+
+/* The value of an integer key of the state file, or -1 when it is not there. */
+static long long state_number(const char *path, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *at = strstr(read_text(path), pat);
+    return at ? strtoll(at + strlen(pat), NULL, 10) : -1;
+}
+
+static void failed_logins_survive_restart(void **state)
+{
+    (void)state;
+    char *dir = temp_dir(), path[512];
+    struct dev d;
+    snprintf(path, sizeof path, "%s/unit.json", dir);
+    /* Each attempt by a new simulator, as each lsws run has its own. */
+    for (int i = 1; i <= 4; i++) {
+        dev_open(&d, LSWS_MODEL_WS523, NULL, path);
+        assert_int_equal(request(&d, LSWS_OP_AUTH, "000000", 6), LSWS_ST_AUTH_FAILED);
+        lsws_sim_free(d.sim);
+        assert_int_equal(state_number(path, "login_failures"), i);
+    }
+    assert_int_equal(state_number(path, "lockout_until_ms"), -1);
+    dev_open(&d, LSWS_MODEL_WS523, NULL, path);
+    assert_int_equal(request(&d, LSWS_OP_AUTH, "000000", 6), LSWS_ST_AUTH_FAILED);
+    assert_int_equal(request(&d, LSWS_OP_AUTH, "123456", 6), LSWS_ST_RATE_LIMITED);
+    assert_int_equal(wait_seconds(&d), 60);
+    lsws_sim_free(d.sim);
+    /* The end of the lockout is Unix time in ms, 60 s after the fifth failure. */
+    assert_int_equal(state_number(path, "login_failures"), 5);
+    long long until = state_number(path, "lockout_until_ms");
+    long long want = (long long)time(NULL) * 1000 + 60000;
+    if (until < want - 5000 || until > want + 1000)
+        fail_msg("lockout_until_ms %lld, expected about %lld", until, want);
+
+    /* A new simulator: still refused, until 60 s after the fifth failure. */
+    dev_open(&d, LSWS_MODEL_WS523, NULL, path);
+    assert_int_equal(request(&d, LSWS_OP_AUTH, "123456", 6), LSWS_ST_RATE_LIMITED);
+    assert_true(wait_seconds(&d) >= 55 && wait_seconds(&d) <= 60);
+    d.now += 60000;
+    auth(&d, "123456");
+    lsws_sim_free(d.sim);
+    /* A success clears both keys: the file is as an older lsws-sim wrote it. */
+    assert_int_equal(state_number(path, "login_failures"), -1);
+    assert_int_equal(state_number(path, "lockout_until_ms"), -1);
+
+    /* A correct password resets the count, in the file too. */
+    dev_open(&d, LSWS_MODEL_WS523, NULL, path);
+    assert_int_equal(request(&d, LSWS_OP_AUTH, "000000", 6), LSWS_ST_AUTH_FAILED);
+    assert_int_equal(request(&d, LSWS_OP_AUTH, "000001", 6), LSWS_ST_AUTH_FAILED);
+    assert_int_equal(state_number(path, "login_failures"), 2);
+    auth(&d, "123456");
+    assert_int_equal(state_number(path, "login_failures"), -1);
+    lsws_sim_free(d.sim);
+    remove_state(path);
+    assert_int_equal(rmdir(dir), 0);
+    free(dir);
+}
+
+static void two_simulators_share_a_state_file(void **state)
+{
+    (void)state;
+    char *dir = temp_dir(), path[512], lock[600];
+    struct dev a, b;
+    struct stat sb;
+    struct lsws_device_info info;
+    char buf[200];
+    snprintf(path, sizeof path, "%s/unit.json", dir);
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    dev_open(&a, LSWS_MODEL_CTH01, NULL, path);
+    dev_open(&b, LSWS_MODEL_CTH01, NULL, path);
+    assert_int_equal(stat(lock, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    auth(&a, "123456");
+    auth(&b, "123456");
+
+    /* Each sees the other's write, and neither undoes it. */
+    assert_int_equal(write_hex(&a, 0, "61011e00"), LSWS_ST_OK); /* report interval 30 min */
+    assert_int_equal(write_hex(&b, 0, "6403414243"), LSWS_ST_OK); /* name ABC */
+    expect_read(&b, "026101", "general.report_interval", "30");
+    expect_read(&a, "0164", "bluetooth.name", "ABC");
+    expect_read(&a, "026101", "general.report_interval", "30");
+    assert_string_equal(lsws_sim_name(a.sim), "ABC");
+
+    /* A transaction applies to the unit as it is at its last frame: b
+     * stages an alarm interval of 20 min, a raises the report interval to
+     * 40, b's commit keeps both. */
+    assert_int_equal(write_hex(&b, 1, "7c1400030000"), LSWS_ST_OK);
+    assert_int_equal(write_hex(&a, 0, "61012800"), LSWS_ST_OK);
+    assert_int_equal(write_hex(&b, 0, "640358595a"), LSWS_ST_OK); /* name XYZ */
+    expect_read(&a, "026101", "general.report_interval", "40");
+    expect_read(&a, "017c", "alarm.interval", "20");
+    /* The rules between settings are checked on that unit: a stages 35 min,
+     * b lowers the report interval to 30, a's commit is refused whole. */
+    assert_int_equal(write_hex(&a, 1, "7c2300030000"), LSWS_ST_OK);
+    assert_int_equal(write_hex(&b, 0, "61011e00"), LSWS_ST_OK);
+    assert_int_equal(write_hex(&a, 0, "6403414141"), LSWS_ST_INVALID);
+    assert_int_equal(invalid_offset(&a), 0xffff);
+    assert_non_null(strstr(invalid_text(&a, buf, sizeof buf), "alarm.interval"));
+    expect_read(&b, "026101", "general.report_interval", "30");
+    expect_read(&b, "017c", "alarm.interval", "20");
+    expect_read(&b, "0164", "bluetooth.name", "XYZ");
+
+    /* Time and password through one are the unit's. */
+    assert_int_equal(request_hex(&a, LSWS_OP_TIME_SYNC, "00f15365 3c00"), LSWS_ST_OK);
+    identify(&b, &info);
+    assert_true(info.time >= 1700000000u && info.time <= 1700000005u);
+    assert_int_equal(info.tz_minutes, 60);
+    assert_int_equal(request(&b, LSWS_OP_PASSWORD, "sh4red", 6), LSWS_ST_OK);
+    lsws_sim_disconnect(a.sim);
+    assert_int_equal(request(&a, LSWS_OP_AUTH, "123456", 6), LSWS_ST_AUTH_FAILED);
+    auth(&a, "sh4red");
+    identify(&a, &info);
+    assert_int_equal(info.flags & LSWS_INFO_DEFAULT_PASSWORD, 0);
+
+    /* A reset through one: the other reads the factory state. */
+    assert_int_equal(request(&a, LSWS_OP_RESET, NULL, 0), LSWS_ST_OK);
+    expect_read(&b, "026101 017c", "general.report_interval", "10");
+    assert_string_equal(lsws_sim_name(b.sim), "CTH01-F418093");
+
+    /* Wrong passwords count on the unit, whichever simulator hears them. */
+    lsws_sim_disconnect(b.sim);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(request(i % 2 ? &a : &b, LSWS_OP_AUTH, "000000", 6), LSWS_ST_AUTH_FAILED);
+    assert_int_equal(request(&a, LSWS_OP_AUTH, "123456", 6), LSWS_ST_RATE_LIMITED);
+    assert_int_equal(request(&b, LSWS_OP_AUTH, "123456", 6), LSWS_ST_RATE_LIMITED);
+
+    struct lsws_sim_stats st;
+    lsws_sim_stats(a.sim, &st);
+    assert_true(st.saves >= 6);
+    lsws_sim_free(a.sim);
+    lsws_sim_free(b.sim);
+    remove_state(path);
+    assert_int_equal(rmdir(dir), 0);
+    free(dir);
+}
+
+static void state_file_broken_while_running(void **state)
+{
+    (void)state;
+    char *dir = temp_dir(), path[512];
+    static const char broken[] = "{\"lsws_sim_state\": 1,";
+    struct dev d;
+    snprintf(path, sizeof path, "%s/unit.json", dir);
+    dev_open(&d, LSWS_MODEL_WS523, NULL, path);
+    auth(&d, "123456");
+    /* Edited in place, badly: the unit keeps what it had, stores nothing
+     * and never replaces the file. */
+    write_text(path, broken);
+    expect_read(&d, "02ff2f", "general.led", "true");
+    assert_int_equal(write_hex(&d, 0, "ff2f00"), LSWS_ST_STORAGE);
+    assert_non_null(strstr(lsws_sim_note(d.sim), "line 1"));
+    assert_int_equal(request(&d, LSWS_OP_PASSWORD, "abcdef", 6), LSWS_ST_STORAGE);
+    assert_int_equal(request(&d, LSWS_OP_AUTH, "000000", 6), LSWS_ST_AUTH_FAILED); /* counted in memory */
+    assert_string_equal(read_text(path), broken);
+    auth(&d, "123456");
+    expect_read(&d, "02ff2f", "general.led", "true");
+    /* Mended: the unit is what the file says. */
+    write_text(path, GOOD_HEAD "\"settings\": {\"general.led\": false}}");
+    expect_read(&d, "02ff2f", "general.led", "false");
+    assert_int_equal(write_hex(&d, 0, "ff035802"), LSWS_ST_OK);
+    lsws_sim_free(d.sim);
+    dev_open(&d, LSWS_MODEL_WS523, NULL, path);
+    auth(&d, "123456");
+    expect_read(&d, "02ff2f", "general.led", "false");
+    expect_read(&d, "02ff03", "general.report_interval", "10");
+    lsws_sim_free(d.sim);
+    remove_state(path);
+    assert_int_equal(rmdir(dir), 0);
     free(dir);
 }
 
@@ -1110,9 +1406,14 @@ int main(void)
         cmocka_unit_test(reboot_ends_the_session),
         cmocka_unit_test(time_sync),
         cmocka_unit_test(cth01_idle_timeout),
+        cmocka_unit_test(max_msg_option),
+        cmocka_unit_test(smaller_max_message),
         cmocka_unit_test(state_survives_restart),
         cmocka_unit_test(storage_failure_changes_nothing),
         cmocka_unit_test(corrupt_state_file),
+        cmocka_unit_test(failed_logins_survive_restart),
+        cmocka_unit_test(two_simulators_share_a_state_file),
+        cmocka_unit_test(state_file_broken_while_running),
         cmocka_unit_test(fault_options),
         cmocka_unit_test(faults_applied_to_frames),
     };

@@ -80,6 +80,18 @@ static const struct bad_template bad[] = {
     {"{\"lsws_template\": 1, \"model\": \"cth01\", \"settings\": {\"alarm.thdi[1].max\": 0}}", LSWS_ERR_RANGE, 1, 53, "1..100 %"},
     {"{\"lsws_template\": 1, \"model\": \"cth01\", \"settings\": {\"calibration.temperature.value\": 0.001}}",
      LSWS_ERR_INVALID, 1, 53, "more than 2 decimals"},
+    /* A huge number is out of range, not "more than 2 decimals". */
+    {"{\"lsws_template\": 1, \"model\": \"cth01\", \"settings\": {\"calibration.temperature.value\": 1e300}}",
+     LSWS_ERR_RANGE, 1, 53, "1e+300 is out of range (allowed: -120.00..120.00 C)"},
+    {"{\"lsws_template\": 1, \"model\": \"cth01\", \"settings\": {\"alarm.temperature.max\": -1e300}}",
+     LSWS_ERR_RANGE, 1, 53, "is out of range"},
+    {"{\"lsws_template\": 1, \"model\": \"cth01\", \"settings\": {\"calibration.temperature.value\": 120.5}}",
+     LSWS_ERR_RANGE, 1, 53, "120.5 is out of range"},
+    {HEAD "  \"general.lde\": false}}", LSWS_ERR_UNKNOWN_KEY, 3, 3,
+     "unknown setting 'general.lde' for ws523; did you mean 'general.led'?"},
+    /* A secret nearly right is not repeated (31 digits). */
+    {HEAD "  \"lorawan.app_key\": \"5572404c696e6b4c6f5261323031382\"}}", LSWS_ERR_INVALID, 3, 3,
+     "lorawan.app_key: 31 hex digits (an odd number), not 32"},
 };
 
 static void bad_templates_are_rejected_with_positions(void **state)

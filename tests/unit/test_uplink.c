@@ -1,6 +1,7 @@
 /* Uplink telemetry codec: every uplink example of the five guides, their
  * known typos, truncation at every byte, malformed input, auto-detection,
- * the builder, and the JSON/text renderers. */
+ * the builder, the JSON/text renderers, settings read through the model's
+ * command layout, and streaming record by record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "lsws.h"
+#include "model_rows.h" /* lsws_setting_reading: which setting a reading is */
 
 #define WS LSWS_MODEL_WS523
 #define CTH LSWS_MODEL_CTH01
@@ -407,7 +409,7 @@ static void test_malformed(void **state)
         {WS, "ff03b004", LSWS_ERR_MALFORMED, 0, "unknown channel 0xff type 0x03"},
         {CTH, "42", LSWS_ERR_MALFORMED, 0, "unknown command 0x42"},
         {CTH, "36 18", LSWS_ERR_MALFORMED, 1, "unknown command 0x18"},
-        {CTH, "cf0102", LSWS_ERR_MALFORMED, 0, "unknown command 0xcf01"},
+        {CTH, "cf0102", LSWS_ERR_MALFORMED, 1, "command 0xcf is followed by 01: expected 00"},
         {CTH, "cf", LSWS_ERR_TRUNCATED, 0, "command 0xcf needs a second code byte"},
         {WS, "08", LSWS_ERR_TRUNCATED, 0, "channel 0x08 needs a type byte"},
         /* wrong lengths */
@@ -441,6 +443,26 @@ static void test_malformed(void **state)
         {CTH, "0c04 08020000df0300008f000000a1000000b80000007e000000", LSWS_ERR_MALFORMED, 1,
          "apparent_power_mask_ab is 0x04"},
         {CTH, "61020a00", LSWS_ERR_MALFORMED, 1, "command 0x61 is followed by 02: expected 01"},
+        /* settings commands, read through the model's layout */
+        {CTH, "61", LSWS_ERR_TRUNCATED, 0, "command 0x61 needs a second code byte"},
+        {CTH, "6101 0a", LSWS_ERR_TRUNCATED, 0, "command 0x6101 needs 2 bytes, 1 left"},
+        {CTH, "770c010200007803", LSWS_ERR_MALFORMED, 1,
+         "command 0x77 is followed by 0c: expected 00-0b"},
+        {CTH, "7a03010200006400", LSWS_ERR_MALFORMED, 1,
+         "command 0x7a is followed by 03: expected 00-02"},
+        {CTH, "7601050000c409", LSWS_ERR_MALFORMED, 2,
+         "temperature_threshold_condition is 05: expected 00, 01, 02, 03 or 04"},
+        {CTH, "7704020200007803", LSWS_ERR_MALFORMED, 2,
+         "current_threshold_enable is 02: expected 00 or 01"},
+        {CTH, "7900 01 03 0000 6400", LSWS_ERR_MALFORMED, 3,
+         "command 0x7900 holds 03 where 02 is fixed"},
+        {CTH, "7900 01 02 0100 6400", LSWS_ERR_MALFORMED, 4,
+         "command 0x7900 holds 0100 where 0000 is fixed"},
+        {CTH, "ed01a1b1856901360a 61010a00", LSWS_ERR_MALFORMED, 9,
+         "command 0x6101 cannot appear in a history record"},
+        {WS, "ff2601 ff2602", LSWS_ERR_MALFORMED, 5, "power_consumption_enable is 02: expected 00 or 01"},
+        {WS, "ff30010a ff2501", LSWS_ERR_TRUNCATED, 4, "channel 0xff type 0x25 needs 2 bytes, 1 left"},
+        {WS, "ff250180", LSWS_ERR_MALFORMED, 2, "button_lock is 0180: expected 0000 or 0080"},
         /* history records */
         {CTH, "ed03a1b1856901360a", LSWS_ERR_MALFORMED, 1, "history mode is 03: expected 01"},
         {CTH, "ed01a1b18569400401360a", LSWS_ERR_MALFORMED, 6, "history tag is 4004: expected 4001"},
@@ -470,6 +492,13 @@ static void test_malformed(void **state)
         /* git style: lowercase start, no final period */
         assert_true(err.msg[0] >= 'a' && err.msg[0] <= 'z');
         assert_int_not_equal(err.msg[strlen(err.msg) - 1], '.');
+        /* Streaming meets the same error at the same byte. */
+        struct lsws_error serr;
+        lsws_error_clear(&serr);
+        rc = lsws_uplink_decode_each(c->model, b, len, NULL, NULL, &serr);
+        if (rc != c->code || serr.offset != c->offset || strcmp(serr.msg, err.msg) != 0)
+            fail_msg("'%s' streamed: rc %d offset %zu: %s (want %d at %zu: %s)", c->hex, rc,
+                     serr.offset, serr.msg, c->code, c->offset, err.msg);
     }
 }
 
@@ -538,7 +567,9 @@ static void test_builder(void **state)
     assert_int_equal(lsws_uplink_add_hex(&up, "sn", "6148b13783621055", &err), LSWS_OK);
     assert_int_equal(lsws_uplink_add(&up, "firmware_version", 0, 0x0301, &err), LSWS_OK);
     assert_string_equal(up.r[1].str, "v1.3");
-    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 0x8000, &err), LSWS_OK);
+    /* A setting's reading takes the setting's value: lock on is 1 (wire 0080). */
+    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 0x8000, &err), LSWS_ERR_RANGE);
+    assert_int_equal(lsws_uplink_add(&up, "button_lock", 0, 1, &err), LSWS_OK);
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_OK);
     wn = parse("ff166148b13783621055 ff0a0103 ff250080", want, sizeof want);
     assert_int_equal(n, wn);
@@ -710,21 +741,30 @@ static void test_text(void **state)
 /* Random payloads, biased towards real command bytes: decode never
  * crashes, and what decodes re-encodes to the same bytes. (fuzz/ does this
  * at length; this keeps a quick version in ctest.) */
+static size_t random_payload(uint64_t *state, uint8_t *b, size_t cap)
+{
+    static const uint8_t starts[] = {0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0xff, 0x01, 0x02,
+                                     0x09, 0x0c, 0x30, 0x31, 0x36, 0xed, 0xef, 0xcf, 0xda,
+                                     0x61, 0x76, 0x77, 0x79, 0x7b, 0x24, 0x25};
+    uint64_t s = *state;
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    size_t len = s % cap;
+    for (size_t i = 0; i < len; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        b[i] = (s & 3) == 0 ? starts[(s >> 8) % sizeof starts] : (s & 12) == 0 ? 0 : (uint8_t)(s >> 16);
+    }
+    *state = s;
+    return len;
+}
+
 static void test_random(void **state)
 {
     (void)state;
-    static const uint8_t starts[] = {0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0xff, 0x01, 0x02,
-                                     0x09, 0x0c, 0x30, 0x31, 0x36, 0xed, 0xef, 0xcf, 0xda};
     uint64_t s = 0x9e3779b97f4a7c15u;
     size_t ok = 0;
     for (int iter = 0; iter < 200000; iter++) {
         uint8_t b[64];
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        size_t len = s % sizeof b;
-        for (size_t i = 0; i < len; i++) {
-            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-            b[i] = (s & 3) == 0 ? starts[(s >> 8) % sizeof starts] : (s & 12) == 0 ? 0 : (uint8_t)(s >> 16);
-        }
+        size_t len = random_payload(&s, b, sizeof b);
         for (int m = 0; m <= LSWS_MODEL_COUNT; m++) {
             struct lsws_error err;
             lsws_error_clear(&err);
@@ -743,6 +783,388 @@ static void test_random(void **state)
     assert_true(ok > 100);
 }
 
+
+/* ---- settings through the model's command layout ------------------------ */
+
+/* The setting a reading of a settings command stands for. */
+static int setting_of(const struct lsws_model *m, const struct lsws_reading *r)
+{
+    for (size_t i = 0; i < m->n_settings; i++) {
+        const char *name = lsws_setting_reading(m, i);
+        unsigned ch = m->settings[i].row->count > 1 ? m->settings[i].index + 1u : 0u;
+        if (name && strcmp(name, r->name) == 0 && ch == r->channel)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Replies and basic information that carry settings: the uplink decoder
+ * reads them through the model's rows, so each reading has the value
+ * lsws_settings_decode gives the same bytes, and every setting it finds. */
+static void test_settings_through_model(void **state)
+{
+    (void)state;
+    static const struct {
+        enum lsws_model_id model;
+        const char *hex;
+    } cases[] = {
+        {WS, "ff24010a ff30010a ff250080 ff2601"},   /* guides 001-003 basic information */
+        {WS, "ff240114 ff30000a ff250000 ff2600"},
+        {CTH, "61010a00"},                           /* reply to b9 */
+        {CTH, "760103e803b80b"},                     /* reply to 5800 */
+        {CTH, "7601020000c409"},
+        {CTH, "7704010200007803 7708010301002c01 770a0104de009a02"},
+        {CTH, "7801010100005802"},
+        {CTH, "790b010200005000 7a02000200001e00 7b010200006400"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const struct lsws_model *m = lsws_model_get(cases[k].model);
+        uint8_t b[128];
+        size_t len = parse(cases[k].hex, b, sizeof b);
+        struct lsws_config *cfg;
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        assert_int_equal(lsws_config_new(m, &cfg), LSWS_OK);
+        if (lsws_settings_decode(cfg, b, len, &err))
+            fail_msg("%s: settings: %s", cases[k].hex, err.msg);
+        decode_hex(cases[k].model, cases[k].hex, &up);
+        roundtrip(&up, b, len);
+        assert_int_equal(up.n, lsws_config_count(cfg));
+        for (size_t i = 0; i < up.n; i++) {
+            const struct lsws_reading *r = &up.r[i];
+            int idx = setting_of(m, r);
+            if (idx < 0)
+                fail_msg("%s: reading %s[%u] is no setting", cases[k].hex, r->name, r->channel);
+            assert_true(cfg->present[idx]);
+            if (r->value != cfg->values[idx].num)
+                fail_msg("%s: %s: uplink %lld, settings %lld", cases[k].hex,
+                         m->settings[idx].key, (long long)r->value,
+                         (long long)cfg->values[idx].num);
+            assert_int_equal(r->scale, m->settings[idx].row->scale);
+            if (m->settings[idx].row->type == LSWS_T_ENUM) {
+                /* One name per wire value: the uplink says what a template says. */
+                char text[64];
+                lsws_value_format(m, (size_t)idx, &cfg->values[idx], text, sizeof text);
+                assert_string_equal(r->text, text);
+            }
+        }
+        lsws_config_free(cfg);
+    }
+
+    /* Threshold condition 04: "outside" everywhere (guide: "Below or above"). */
+    decode_hex(CTH, "770a0104de009a02", &up);
+    assert_string_equal(find(&up, "current_threshold_condition", 11)->text, "outside");
+    assert_int_equal(find(&up, "current_threshold_condition", 11)->code, 0x770a);
+    decode_hex(CTH, "7600000000 0000", &up);
+    assert_string_equal(find(&up, "temperature_threshold_condition", 0)->text, "disabled");
+
+    /* An uplink reports what the unit holds, even outside lsws's write
+     * range: the guide's own basic information has a 0 A alarm threshold
+     * (lsws writes 1-30 A), which lsws_settings_decode refuses. */
+    decode_hex(WS, "ff240000", &up);
+    assert_int_equal(find(&up, "overcurrent_alarm_threshold", 0)->value, 0);
+    uint8_t b[8];
+    size_t len = parse("ff240000", b, sizeof b);
+    struct lsws_config *cfg;
+    struct lsws_error err;
+    assert_int_equal(lsws_config_new(lsws_model_get(WS), &cfg), LSWS_OK);
+    assert_int_equal(lsws_settings_decode(cfg, b, len, &err), LSWS_ERR_MALFORMED);
+    lsws_config_free(cfg);
+
+    /* The builder takes settings as the settings codec stores them. */
+    uint8_t out[64], want[64];
+    size_t n, wn;
+    lsws_uplink_init(&up, CTH);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_enable", 11, 1, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_condition", 11, 4, &err), LSWS_OK);
+    assert_string_equal(up.r[1].text, "outside");
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_min", 11, 222, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_max", 11, 666, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "reporting_interval", 0, 10, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_OK);
+    wn = parse("770a0104de009a02 61010a00", want, sizeof want);
+    assert_int_equal(n, wn);
+    assert_memory_equal(out, want, n);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_condition", 11, 5, &err),
+                     LSWS_ERR_RANGE);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_max", 13, 1, &err), LSWS_ERR_RANGE);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_max", 1, 40000, &err),
+                     LSWS_ERR_RANGE); /* INT16 */
+    assert_int_equal(lsws_uplink_add_alarm(&up, "reporting_interval", 0, 0x13, 1, &err),
+                     LSWS_ERR_INVALID);
+    assert_int_equal(lsws_uplink_add_hex(&up, "reporting_interval", "0a00", &err),
+                     LSWS_ERR_INVALID);
+    /* Readings of one command in its order, all of them. */
+    lsws_uplink_init(&up, CTH);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_condition", 11, 4, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "expected 'current_threshold_enable' of command 0x770a"));
+    lsws_uplink_init(&up, CTH);
+    assert_int_equal(lsws_uplink_add(&up, "current_threshold_enable", 11, 1, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INCOMPLETE);
+    /* Not in a history record. */
+    lsws_uplink_init(&up, CTH);
+    assert_int_equal(lsws_uplink_add_record(&up, 1, 5, 0, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_add(&up, "reporting_interval", 0, 10, &err), LSWS_OK);
+    assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "cannot appear in a history record"));
+}
+
+/* ---- streaming ---------------------------------------------------------- */
+
+/* What a stream delivered: every reading, each record re-encoded, the JSON
+ * and text pieces, joined. */
+struct collect {
+    size_t n, records, stop_after; /* stop_after 0: never */
+    size_t enc_len, json_len, text_len;
+    unsigned json_state;
+    struct lsws_reading r[4096];
+    uint8_t enc[1 << 15];
+    char json[1 << 18], text[1 << 18];
+};
+static struct collect got;
+
+static int collect_record(const struct lsws_uplink *rec, void *arg)
+{
+    struct collect *c = arg;
+    assert_true(rec->n > 0 && rec->n <= LSWS_UPLINK_MAX);
+    for (size_t i = 0; i < rec->n; i++) {
+        assert_int_equal(rec->r[i].record, rec->records); /* one record each time */
+        assert_true(c->n < sizeof c->r / sizeof c->r[0]);
+        c->r[c->n++] = rec->r[i];
+    }
+    if (rec->records)
+        assert_int_equal(rec->records, ++c->records);
+    size_t n = 0;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if (lsws_uplink_encode(rec, c->enc + c->enc_len, sizeof c->enc - c->enc_len, &n, &err))
+        fail_msg("record %zu: encode: %s", rec->records, err.msg);
+    c->enc_len += n;
+    c->json_len += lsws_uplink_json_stream(rec, &c->json_state, c->json + c->json_len,
+                                           sizeof c->json - c->json_len);
+    c->text_len += lsws_uplink_text(rec, c->text + c->text_len, sizeof c->text - c->text_len);
+    assert_true(c->json_len < sizeof c->json && c->text_len < sizeof c->text);
+    return c->stop_after && c->records == c->stop_after ? 7 : 0;
+}
+
+static void collect_reset(size_t stop_after)
+{
+    got.n = got.records = got.enc_len = got.json_len = got.text_len = 0;
+    got.json_state = 0;
+    got.stop_after = stop_after;
+}
+
+static int stream(enum lsws_model_id model, const uint8_t *b, size_t len, struct lsws_error *err)
+{
+    collect_reset(0);
+    lsws_error_clear(err);
+    int rc = lsws_uplink_decode_each(model, b, len, collect_record, &got, err);
+    if (rc == LSWS_OK)
+        got.json_len += lsws_uplink_json_stream(NULL, &got.json_state, got.json + got.json_len,
+                                                sizeof got.json - got.json_len);
+    return rc;
+}
+
+/* Every guide example: the stream delivers what the whole decode gives,
+ * record by record, and its pieces re-encode and render to the same. */
+static void test_stream_examples(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+        const struct example *ex = &examples[i];
+        uint8_t b[512];
+        size_t len = parse(ex->hex, b, sizeof b);
+        decode_hex(ex->model, ex->hex, &up);
+        for (int auto_model = 0; auto_model <= 1; auto_model++) {
+            struct lsws_error err;
+            if (stream(auto_model ? AUTO : ex->model, b, len, &err))
+                fail_msg("%s: stream: %s", ex->source, err.msg);
+            assert_int_equal(got.n, up.n);
+            assert_int_equal(got.records, up.records);
+            for (size_t k = 0; k < up.n; k++) {
+                assert_string_equal(got.r[k].name, up.r[k].name);
+                assert_int_equal(got.r[k].value, up.r[k].value);
+                assert_int_equal(got.r[k].channel, up.r[k].channel);
+                assert_int_equal(got.r[k].record, up.r[k].record);
+                assert_int_equal(got.r[k].timestamp, up.r[k].timestamp);
+                assert_int_equal(got.r[k].kind, up.r[k].kind);
+                assert_string_equal(got.r[k].str, up.r[k].str);
+            }
+            assert_int_equal(got.enc_len, len);
+            assert_memory_equal(got.enc, b, len);
+            got.json[got.json_len] = '\0';
+            assert_string_equal(got.json, example_json(ex));
+            assert_int_equal(got.json_state, 0);
+            char text[8192];
+            size_t tn = lsws_uplink_text(&up, text, sizeof text);
+            assert_int_equal(got.text_len, tn);
+            assert_memory_equal(got.text, text, tn);
+        }
+    }
+    /* Nothing decoded yet is still one (empty) object. */
+    unsigned st = 0;
+    char buf[8];
+    assert_int_equal(lsws_uplink_json_stream(NULL, &st, buf, sizeof buf), 2);
+    assert_string_equal(buf, "{}");
+}
+
+/* A CTH01 history page of 300 records (3,900 readings, far beyond
+ * LSWS_UPLINK_MAX) after live data: the whole form refuses it, the stream
+ * decodes it, one record at a time. */
+static void test_stream_300_records(void **state)
+{
+    (void)state;
+    static uint8_t b[16384];
+    size_t len = parse("ef0461011400", b, sizeof b); /* live data: a reply */
+    for (unsigned k = 0; k < 300; k++) {
+        uint32_t ts = 1770369441u + 600u * k;
+        uint8_t head[6] = {0xed, LSWS_HIST_PERIODIC, (uint8_t)ts, (uint8_t)(ts >> 8),
+                           (uint8_t)(ts >> 16), (uint8_t)(ts >> 24)};
+        memcpy(b + len, head, sizeof head);
+        len += sizeof head;
+        b[len++] = 0x01; /* temperature (20.00 + k/100) °C */
+        b[len++] = (uint8_t)(2000 + k);
+        b[len++] = (uint8_t)((2000 + k) >> 8);
+        b[len++] = 0x05; /* 12 currents of 3 bytes: channel c carries k * 100 + c */
+        for (unsigned c = 1; c <= 12; c++) {
+            uint32_t v = k * 100 + c;
+            b[len++] = (uint8_t)v;
+            b[len++] = (uint8_t)(v >> 8);
+            b[len++] = (uint8_t)(v >> 16);
+        }
+    }
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    assert_int_equal(lsws_uplink_decode(CTH, b, len, &up, &err), LSWS_ERR_RANGE);
+    assert_int_equal(up.n, LSWS_UPLINK_MAX);
+
+    for (int auto_model = 0; auto_model <= 1; auto_model++) {
+        if (stream(auto_model ? AUTO : CTH, b, len, &err))
+            fail_msg("stream: %s", err.msg);
+        assert_int_equal(got.records, 300);
+        assert_int_equal(got.n, 1 + 300 * 13);
+        assert_string_equal(got.r[0].name, "ans");
+        for (unsigned k = 0; k < 300; k++) {
+            const struct lsws_reading *t = &got.r[1 + 13 * k];
+            assert_string_equal(t->name, "temperature");
+            assert_int_equal(t->value, 2000 + k);
+            assert_int_equal(t->record, k + 1);
+            assert_int_equal(t->timestamp, 1770369441u + 600u * k);
+            assert_int_equal(t->mode, LSWS_HIST_PERIODIC);
+            const struct lsws_reading *c12 = &got.r[1 + 13 * k + 12];
+            assert_string_equal(c12->name, "current");
+            assert_int_equal(c12->channel, 12);
+            assert_int_equal(c12->value, k * 100 + 12);
+        }
+        /* Each record encoded in turn gives the payload back. */
+        assert_int_equal(got.enc_len, len);
+        assert_memory_equal(got.enc, b, len);
+        /* The JSON pieces make one object with 300 history entries. */
+        got.json[got.json_len] = '\0';
+        json_error_t jerr;
+        json_t *j = json_loads(got.json, JSON_REJECT_DUPLICATES, &jerr);
+        if (!j)
+            fail_msg("stream JSON: %s", jerr.text);
+        assert_int_equal(json_array_size(json_object_get(j, "history")), 300);
+        assert_int_equal(json_array_size(json_object_get(j, "ans")), 1);
+        json_t *last = json_array_get(json_object_get(j, "history"), 299);
+        assert_int_equal(json_integer_value(json_object_get(last, "timestamp")),
+                         1770369441 + 600 * 299);
+        json_decref(j);
+    }
+
+    /* The callback stops the walk; its value comes back. */
+    collect_reset(3);
+    assert_int_equal(lsws_uplink_decode_each(CTH, b, len, collect_record, &got, &err), 7);
+    assert_int_equal(got.records, 3);
+    assert_int_equal(got.n, 1 + 3 * 13);
+    /* Check only: no callback. */
+    assert_int_equal(lsws_uplink_decode_each(CTH, b, len, NULL, NULL, &err), LSWS_OK);
+
+    /* An error after records were delivered still names its byte. */
+    size_t bad_at = len - 37; /* the last record's 05 */
+    b[bad_at] = 0x42;
+    assert_int_equal(stream(CTH, b, len, &err), LSWS_ERR_MALFORMED);
+    assert_int_equal(err.offset, bad_at);
+    assert_int_equal(got.records, 299);
+    assert_non_null(strstr(err.msg, "unknown command 0x42"));
+    b[bad_at] = 0x05;
+    assert_int_equal(stream(CTH, b, len - 1, &err), LSWS_ERR_TRUNCATED);
+    assert_int_equal(err.offset, bad_at);
+}
+
+/* Random payloads streamed: the stream meets the whole decode's error
+ * (unless that is the payload's reading limit), and what decodes comes
+ * back byte for byte from its records. */
+static void test_stream_random(void **state)
+{
+    (void)state;
+    uint64_t s = 0x2545f4914f6cdd1du;
+    size_t ok = 0;
+    for (int iter = 0; iter < 50000; iter++) {
+        uint8_t b[64];
+        size_t len = random_payload(&s, b, sizeof b);
+        for (int m = 0; m <= LSWS_MODEL_COUNT; m++) {
+            struct lsws_error ew, es;
+            lsws_error_clear(&ew);
+            int rw = lsws_uplink_decode((enum lsws_model_id)m, b, len, &up, &ew);
+            int rs = stream((enum lsws_model_id)m, b, len, &es);
+            if (rw == LSWS_ERR_RANGE)
+                continue;
+            if (rw != rs || (rw && (ew.offset != es.offset || strcmp(ew.msg, es.msg) != 0)))
+                fail_msg("model %d: whole %d at %zu (%s), stream %d at %zu (%s)", m, rw,
+                         ew.offset, ew.msg, rs, es.offset, es.msg);
+            if (rs)
+                continue;
+            ok++;
+            assert_int_equal(got.n, up.n);
+            assert_int_equal(got.enc_len, len);
+            assert_memory_equal(got.enc, b, len);
+        }
+    }
+    assert_true(ok > 20);
+}
+
+/* LSWS_UPLINK_MAX holds per record when streaming. */
+static void test_stream_record_limit(void **state)
+{
+    (void)state;
+    static uint8_t b[1024];
+    struct lsws_error err;
+    /* 257 power-failure alarms in one record: too many for one record. */
+    static const uint8_t head[] = {0xed, 0x01, 0xa1, 0xb1, 0x85, 0x69};
+    memcpy(b, head, sizeof head);
+    memset(b + sizeof head, 0x36, LSWS_UPLINK_MAX + 1);
+    size_t len = sizeof head + LSWS_UPLINK_MAX + 1;
+    assert_int_equal(stream(CTH, b, len, &err), LSWS_ERR_RANGE);
+    assert_int_equal(err.offset, sizeof head + LSWS_UPLINK_MAX);
+    assert_non_null(strstr(err.msg, "more than 256 readings in one history record"));
+    assert_int_equal(stream(CTH, b, len - 1, &err), LSWS_OK);
+    assert_int_equal(got.n, LSWS_UPLINK_MAX);
+    /* Two records of 200: fine streamed, too many for the whole form. */
+    len = 0;
+    for (int k = 0; k < 2; k++) {
+        memcpy(b + len, head, sizeof head);
+        len += sizeof head;
+        memset(b + len, 0x36, 200);
+        len += 200;
+    }
+    assert_int_equal(stream(CTH, b, len, &err), LSWS_OK);
+    assert_int_equal(got.records, 2);
+    assert_int_equal(got.n, 400);
+    assert_int_equal(lsws_uplink_decode(CTH, b, len, &up, &err), LSWS_ERR_RANGE);
+    /* Live data: 257 alarms. */
+    memset(b, 0x36, LSWS_UPLINK_MAX + 1);
+    assert_int_equal(stream(CTH, b, LSWS_UPLINK_MAX + 1, &err), LSWS_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "more than 256 readings of live data"));
+    /* Arguments. */
+    assert_int_equal(lsws_uplink_decode_each(CTH, NULL, 3, NULL, NULL, &err), LSWS_ERR_INVALID);
+    assert_int_equal(lsws_uplink_decode_each((enum lsws_model_id)7, b, 3, NULL, NULL, &err),
+                     LSWS_ERR_INVALID);
+    assert_int_equal(lsws_uplink_decode_each(AUTO, NULL, 0, NULL, NULL, &err), LSWS_ERR_TRUNCATED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -752,6 +1174,11 @@ int main(void)
         cmocka_unit_test(test_too_many_readings), cmocka_unit_test(test_autodetect),
         cmocka_unit_test(test_builder),          cmocka_unit_test(test_render_contract),
         cmocka_unit_test(test_text),             cmocka_unit_test(test_random),
+        cmocka_unit_test(test_settings_through_model),
+        cmocka_unit_test(test_stream_examples),
+        cmocka_unit_test(test_stream_300_records),
+        cmocka_unit_test(test_stream_random),
+        cmocka_unit_test(test_stream_record_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

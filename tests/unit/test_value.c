@@ -15,8 +15,13 @@ static const struct value_case cases[] = {
     {LSWS_MODEL_WS523, "general.report_interval", "0", LSWS_ERR_RANGE, "out of range"},
     {LSWS_MODEL_WS523, "general.report_interval", "-5", LSWS_ERR_RANGE, "out of range"},
     {LSWS_MODEL_WS523, "general.report_interval", "20.5", LSWS_ERR_INVALID, "not a number"},
-    {LSWS_MODEL_WS523, "general.report_interval", "", LSWS_ERR_INVALID, "not a number"},
-    {LSWS_MODEL_WS523, "general.report_interval", "99999999999999999999", LSWS_ERR_INVALID, "not a number"},
+    {LSWS_MODEL_WS523, "general.report_interval", "", LSWS_ERR_INVALID, "empty value (allowed: 1..1080 min)"},
+    /* Too many digits for any setting: out of range, not "not a number". */
+    {LSWS_MODEL_WS523, "general.report_interval", "99999999999999999999", LSWS_ERR_RANGE, "out of range"},
+    {LSWS_MODEL_WS523, "general.report_interval", "1e300", LSWS_ERR_INVALID, "not a number"},
+    {LSWS_MODEL_CTH01, "calibration.temperature.value", "1e300", LSWS_ERR_INVALID, "not a number"},
+    {LSWS_MODEL_CTH01, "calibration.temperature.value", "123456789012345678.5", LSWS_ERR_RANGE, "out of range"},
+    {LSWS_MODEL_CTH01, "calibration.temperature.value", "12345678901234567.x", LSWS_ERR_INVALID, "not a number"},
     {LSWS_MODEL_CTH01, "general.report_interval", "1440", LSWS_OK, "1440"},
     {LSWS_MODEL_CTH01, "general.report_interval", "1441", LSWS_ERR_RANGE, "1..1440 min"},
     {LSWS_MODEL_WS523, "general.led", "off", LSWS_OK, "false"},
@@ -37,18 +42,31 @@ static const struct value_case cases[] = {
     {LSWS_MODEL_WS523, "lorawan.channels", "all", LSWS_OK, "All"},
     {LSWS_MODEL_WS523, "lorawan.channels", "Null", LSWS_OK, "Null"},
     {LSWS_MODEL_WS523, "lorawan.channels", "3,1,2", LSWS_OK, "1-3"},
-    {LSWS_MODEL_WS523, "lorawan.channels", "40-1", LSWS_ERR_INVALID, "not within 0-95"},
+    {LSWS_MODEL_WS523, "lorawan.channels", "40-1", LSWS_ERR_INVALID, "40-1 is backwards (write 1-40)"},
     {LSWS_MODEL_WS523, "lorawan.channels", "96", LSWS_ERR_INVALID, "not within 0-95"},
     {LSWS_MODEL_WS523, "lorawan.channels", "1,,2", LSWS_ERR_INVALID, "expected a channel index"},
     {LSWS_MODEL_WS523, "lorawan.channels", "1-", LSWS_ERR_INVALID, "after '-'"},
     {LSWS_MODEL_WS523, "lorawan.channels", "1;2", LSWS_ERR_INVALID, "unexpected ';'"},
+    /* Numbers past any channel are bounded, never wrapped or printed as LONG_MAX. */
+    {LSWS_MODEL_WS523, "lorawan.channels", "99999999999999999999-3", LSWS_ERR_INVALID,
+     "channel 99999999... is not within 0-95"},
+    {LSWS_MODEL_WS523, "lorawan.channels", "3-99999999999999999999", LSWS_ERR_INVALID,
+     "channel 99999999... is not within 0-95"},
+    {LSWS_MODEL_WS523, "lorawan.channels", "1-100", LSWS_ERR_INVALID, "channel 100 is not within 0-95"},
     {LSWS_MODEL_WS523, "general.password", "abc_12", LSWS_OK, "abc_12"},
     {LSWS_MODEL_WS523, "general.password", "12345", LSWS_ERR_RANGE, "exactly 6 characters"},
     {LSWS_MODEL_WS523, "general.password", "1234567", LSWS_ERR_RANGE, "exactly 6 characters"},
     {LSWS_MODEL_CTH01, "general.password", "12345!", LSWS_ERR_INVALID, "letters, digits and underscore"},
     {LSWS_MODEL_CTH01, "bluetooth.name", "Milesight", LSWS_OK, "Milesight"},
     {LSWS_MODEL_CTH01, "bluetooth.name", "CTH01-12345678", LSWS_ERR_RANGE, "1 to 13 characters"},
-    {LSWS_MODEL_CTH01, "bluetooth.name", "", LSWS_ERR_RANGE, "1 to 13 characters"},
+    {LSWS_MODEL_CTH01, "bluetooth.name", "", LSWS_ERR_INVALID, "empty value (allowed: 1-13 printable characters)"},
+    /* Empty values are refused whatever the type ("time.zone=" read as UTC). */
+    {LSWS_MODEL_CTH01, "time.zone", "", LSWS_ERR_INVALID, "empty value"},
+    {LSWS_MODEL_WS523, "lorawan.channels", "", LSWS_ERR_INVALID, "empty value"},
+    {LSWS_MODEL_WS523, "general.led", "", LSWS_ERR_INVALID, "empty value (allowed: true, false)"},
+    {LSWS_MODEL_WS523, "lorawan.join_type", "", LSWS_ERR_INVALID, "empty value (allowed: abp, otaa)"},
+    {LSWS_MODEL_WS523, "lorawan.app_eui", "", LSWS_ERR_INVALID, "empty value (allowed: 16 hex digits)"},
+    {LSWS_MODEL_WS523, "general.password", "", LSWS_ERR_INVALID, "empty value"},
     {LSWS_MODEL_CTH01, "bluetooth.name", "caf\xc3\xa9", LSWS_ERR_INVALID, "printable ASCII"},
     {LSWS_MODEL_CTH01, "time.zone", "UTC-4", LSWS_OK, "UTC-04:00"},
     {LSWS_MODEL_CTH01, "time.zone", "+05:30", LSWS_OK, "UTC+05:30"},
@@ -154,9 +172,46 @@ static void unknown_key_is_named(void **state)
     struct lsws_error err;
     assert_int_equal(lsws_config_new(lsws_model_get(LSWS_MODEL_WS523), &cfg), LSWS_OK);
     assert_int_equal(lsws_config_set(cfg, "general.report_intervall", "5", &err), LSWS_ERR_UNKNOWN_KEY);
-    assert_string_equal(err.msg, "unknown setting 'general.report_intervall' for ws523");
+    assert_string_equal(err.msg, "unknown setting 'general.report_intervall' for ws523; "
+                                 "did you mean 'general.report_interval'?");
     assert_int_equal(lsws_config_set(cfg, "alarm.interval", "5", &err), LSWS_ERR_UNKNOWN_KEY);
+    assert_string_equal(err.msg, "unknown setting 'alarm.interval' for ws523");
     lsws_config_free(cfg);
+}
+
+/* A secret that is almost right is not repeated in the message. */
+static void near_miss_secrets_are_not_echoed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *text, *msg;
+    } secrets[] = {
+        {"lorawan.app_key", "5572404c696e6b4c6f5261323031382", "31 hex digits (an odd number), not 32"},
+        {"lorawan.app_key", "5572404c696e6b4c6f526132303138", "30 hex digits, not 32"},
+        {"lorawan.app_key", "5572404c696e6b4c6f52613230313823ab", "34 hex digits, not 32"},
+        {"lorawan.nwk_skey", "5572404c696e6b4c6f5261323031382z", "character 32 is not a hex digit"},
+        {"multicast.group[2].mc_app_skey", "5572404c-696e6b4c6f5261323031382", "not 32"},
+        {"general.password", "12345", "exactly 6 characters"},
+        {"general.password", "1234!6", "character 5 is not allowed"},
+    };
+    const struct lsws_model *m = lsws_model_get(LSWS_MODEL_WS523);
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++) {
+        struct lsws_value v;
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        int idx = lsws_model_find(m, secrets[i].key);
+        assert_true(idx >= 0);
+        assert_int_not_equal(lsws_value_parse(m, (size_t)idx, secrets[i].text, &v, &err), LSWS_OK);
+        if (!strstr(err.msg, secrets[i].msg) || strstr(err.msg, secrets[i].text) || strstr(err.msg, "5572404c"))
+            fail_msg("%s: message '%s' repeats the value or lacks '%s'", secrets[i].key, err.msg, secrets[i].msg);
+    }
+    /* A non-secret is quoted, to show what was read. */
+    struct lsws_value v;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    assert_int_equal(lsws_value_parse(m, (size_t)lsws_model_find(m, "lorawan.app_eui"), "24e124c0002a00", &v, &err),
+                     LSWS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "'24e124c0002a00'"));
 }
 
 static void hex_parser_is_bounded(void **state)
@@ -183,6 +238,7 @@ int main(void)
         cmocka_unit_test(values_parse_and_format),
         cmocka_unit_test(rules_between_settings),
         cmocka_unit_test(unknown_key_is_named),
+        cmocka_unit_test(near_miss_secrets_are_not_echoed),
         cmocka_unit_test(hex_parser_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
