@@ -19,6 +19,11 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli);
 int cmd_reboot(int argc, char **argv, struct lsws_cli *cli);
 int cmd_password(int argc, char **argv, struct lsws_cli *cli);
 int cmd_time(int argc, char **argv, struct lsws_cli *cli);
+int cmd_backup(int argc, char **argv, struct lsws_cli *cli);
+int cmd_restore(int argc, char **argv, struct lsws_cli *cli);
+int cmd_diff(int argc, char **argv, struct lsws_cli *cli);
+int cmd_batch(int argc, char **argv, struct lsws_cli *cli);
+int cmd_ledger(int argc, char **argv, struct lsws_cli *cli);
 int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 
@@ -79,6 +84,45 @@ static const char *const firmware_subcommands[] = {"info", NULL};
     "Ctrl-C), the same command again resumes where the unit's staged copy ends; the\n"            \
     "unit runs its old firmware until then. --deadline defaults to 3600 s here."
 
+static const struct cli_option backup_options[] = {
+    {"output", 'o', "FILE", "write the backup to FILE (mode 0600; - for stdout)"},
+    {"no-secrets", 0, NULL, "leave keys and passwords out of the backup"},
+    {"list", 0, NULL, "list the automatic backups taken before every write (no device)"},
+    {0},
+};
+static const struct cli_option restore_options[] = {
+    {"last", 0, NULL, "put back the newest automatic backup of this unit"},
+    {"dry-run", 0, NULL, "show what would change and write nothing"},
+    {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
+    {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
+    {0},
+};
+static const struct cli_option diff_options[] = {
+    {"only", 0, "PATTERN", "compare only the settings matching PATTERN (repeatable)"},
+    {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
+    {0},
+};
+static const struct cli_option batch_options[] = {
+    {"all", 0, NULL, "every unit a discovery finds (each sim: unit, each serial adapter)"},
+    {"manifest", 'M', "FILE", "per-unit values for ${VAR} placeholders (CSV keyed by sn or dev_eui)"},
+    {"generate", 'g', "NAME", "a random 128-bit key per unit for ${NAME} or the key NAME (repeatable)"},
+    {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
+    {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
+    {"ledger", 'L', "FILE", "the provisioning ledger (default: $LSWS_LEDGER, else in the data directory)"},
+    {"force", 0, NULL, "provision units the ledger says are done with this template"},
+    {"operator", 0, "NAME", "who runs the batch, for the ledger (default: $LSWS_OPERATOR, $USER)"},
+    {"station", 0, "NAME", "this station, for the ledger (default: $LSWS_STATION, the host name)"},
+    {0},
+};
+static const struct cli_option ledger_options[] = {
+    {"ledger", 'L', "FILE", "the provisioning ledger (default: $LSWS_LEDGER, else in the data directory)"},
+    {"format", 'f', "FORMAT", "export format: tts-csv, tts-json, chirpstack, csv (ledger export)"},
+    {"output", 'o', "FILE", "write the export to FILE (mode 0600; - for stdout) (ledger export)"},
+    {"frequency-plan", 0, "ID", "The Things Stack frequency plan for every unit (ledger export)"},
+    {0},
+};
+static const char *const ledger_subcommands[] = {"list", "show", "export", NULL};
+
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
 
 /* Commands that check their input before main opens the session. */
@@ -86,6 +130,9 @@ int check_set(int argc, char **argv, struct lsws_cli *cli);
 int check_reset(int argc, char **argv, struct lsws_cli *cli);
 int check_password(int argc, char **argv, struct lsws_cli *cli);
 int check_time(int argc, char **argv, struct lsws_cli *cli);
+int check_backup(int argc, char **argv, struct lsws_cli *cli);
+int check_restore(int argc, char **argv, struct lsws_cli *cli);
+int check_diff(int argc, char **argv, struct lsws_cli *cli);
 int check_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int check_firmware(int argc, char **argv, struct lsws_cli *cli);
 
@@ -123,6 +170,33 @@ const struct cli_command cli_commands[] = {
     {"time", cmd_time, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_time,
      .synopsis = "sync [--at UNIX] [--tz OFFSET]", .summary = "set the CTH01 clock and time zone",
      .options = time_options, .subcommands = time_subcommands},
+    {"backup", cmd_backup, .needs = LOGIN, .check = check_backup, .synopsis = "-o FILE [--no-secrets] | --list",
+     .summary = "save the device's whole configuration (secrets included) as a backup file",
+     .notes = "The backup is a template with a header: model, band, firmware, SN, DevEUI, time, lsws version.\n"
+              "With --list: no device; the automatic backups, newest first.",
+     .options = backup_options},
+    {"restore", cmd_restore, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_restore,
+     .synopsis = "FILE | --last [--dry-run] [--only PATTERN] [--exclude PATTERN]",
+     .summary = "write a template or backup to the device in one verified transaction",
+     .notes = "A file for another model or band is refused; read-only settings in a backup are skipped.\n"
+              "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
+     .options = restore_options},
+    {"diff", cmd_diff, .needs = LOGIN, .max_args = 2, .check = check_diff,
+     .synopsis = "FILE [FILE2] [--only PATTERN] [--exclude PATTERN]",
+     .summary = "compare the device with a file, or two files: exit 0 same, 5 different",
+     .notes = "With two files no device is used. Only the settings the file holds are compared.\n"
+              "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
+     .options = diff_options},
+    {"batch", cmd_batch, .needs = CMD_WRITES, .max_args = CLI_ANY_ARGS,
+     .synopsis = "TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
+     .summary = "provision many units from one template, each recorded in the ledger",
+     .notes = "Each unit: identify, skip if provisioned with this template, fill placeholders, record the\n"
+              "settings, back up, write, verify, record the result. Ctrl-C stops between units.\n"
+              "Exit 6 when some units failed. Passwords: --password-file or LSWS_PASSWORD (no prompt).",
+     .options = batch_options},
+    {"ledger", cmd_ledger, .max_args = 2, .synopsis = "list|show|export [options] [ID|SN]",
+     .summary = "list or show provisioning records, export units and keys for network servers",
+     .options = ledger_options, .subcommands = ledger_subcommands},
     {"upgrade", cmd_upgrade, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_upgrade,
      .synopsis = "[--force] [--dry-run] FIRMWARE", .summary = "install a firmware image, resuming an interrupted transfer",
      .notes = UPGRADE_NOTES, .options = upgrade_options},
@@ -230,6 +304,7 @@ static const char *needs_text(unsigned needs)
         {CMD_DEVICE, "needs a device (-d URI); no password"},
         {CMD_DEVICE | CMD_AUTH, "needs a device (-d URI) and its password"},
         {CMD_DEVICE | CMD_AUTH | CMD_WRITES, "needs a device (-d URI) and its password; changes the device"},
+        {CMD_WRITES, "changes the devices it is given (URI operands or --all), each with its password"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (rows[i].needs == needs)

@@ -9,7 +9,7 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware help"
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help"
 _lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
@@ -22,13 +22,20 @@ _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
 _lsws_opts_time="--at --tz"
+_lsws_opts_backup="--output -o --no-secrets --list"
+_lsws_opts_restore="--last --dry-run --only --exclude"
+_lsws_opts_diff="--only --exclude"
+_lsws_opts_batch="--all --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
+_lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
 _lsws_opts_upgrade="--force --dry-run"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
 _lsws_subs_firmware="info"
+_lsws_subs_ledger="list show export"
+_lsws_formats="tts-csv tts-json chirpstack csv"
 
-# What option $2 of command $1 takes: MODEL, BAND, FILE, URI, ARG (a value
-# with nothing to offer), OPTNUM (an optional number in the next word), or
+# What option $2 of command $1 takes: MODEL, BAND, FILE, URI, FORMAT, ARG (a
+# value with nothing to offer), OPTNUM (an optional number in the next word), or
 # nothing for a flag or an unknown option.
 _lsws_optarg()
 {
@@ -42,8 +49,13 @@ _lsws_optarg()
         decode:--model | decode:-m | encode:--model | encode:-m | template:--model | \
             template:-m | keys:--model | keys:-m) echo MODEL ;;
         encode:--base | encode:-b | template:--output | template:-o) echo FILE ;;
+        backup:--output | backup:-o | batch:--manifest | batch:-M | batch:--ledger | batch:-L) echo FILE ;;
+        ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
+        ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
         time:--at | time:--tz) echo ARG ;;
+        restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
+        batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
     esac
 }
 
@@ -80,6 +92,7 @@ _lsws_add_optarg()
     case "$1" in
         MODEL) _lsws_add "$_lsws_models" "$2" ;;
         BAND) _lsws_add "$_lsws_bands" "$2" ;;
+        FORMAT) _lsws_add "$_lsws_formats" "$2" ;;
         FILE) _lsws_add_files "$2" ;;
         URI)
             if [[ $2 == serial:* ]]; then
@@ -189,6 +202,20 @@ _lsws()
                 ;;
             time)
                 [[ -z $sub ]] && _lsws_add "$_lsws_subs_time" "$cur"
+                ;;
+            restore | diff)
+                _lsws_add_files "$cur"
+                ;;
+            batch)
+                # the template, then the units
+                if [[ -z $sub ]]; then
+                    _lsws_add_files "$cur"
+                else
+                    _lsws_add_optarg URI "$cur"
+                fi
+                ;;
+            ledger)
+                [[ -z $sub ]] && _lsws_add "$_lsws_subs_ledger" "$cur"
                 ;;
             upgrade)
                 # sub is the FIRMWARE operand once it is typed.

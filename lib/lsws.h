@@ -670,9 +670,9 @@ int lsws_file_write(const char *path, const void *data, size_t len, unsigned mod
 int lsws_state_dir(const char *sub, char *buf, size_t n, struct lsws_error *err);
 /* Where automatic backups go: $LSWS_BACKUP_DIR, else <state dir>/backups. */
 int lsws_backup_dir(char *buf, size_t n, struct lsws_error *err);
-/* Saves the settings cfg of the unit info as a template (read-only
- * settings left out, secrets kept: a backup must restore the unit), mode
- * 0600, named MODEL-SN-TIME.json; the path goes to path[0..n). */
+/* Saves the settings cfg of the unit info as a backup (lsws_backup_render:
+ * a header and every setting, secrets kept: a backup must restore the
+ * unit), mode 0600, named MODEL-SN-TIME.json; the path goes to path[0..n). */
 int lsws_backup_save(const struct lsws_device_info *info, const struct lsws_config *cfg, char *path,
                      size_t n, struct lsws_error *err);
 
@@ -738,6 +738,299 @@ int lsws_txn_plan(struct lsws_client *c, const struct lsws_device_info *info,
  * Returns LSWS_OK only for LSWS_TXN_VERIFIED or LSWS_TXN_NOTHING. */
 int lsws_txn_apply(struct lsws_client *c, struct lsws_txn *t, unsigned flags, struct lsws_error *err);
 void lsws_txn_free(struct lsws_txn *t);
+
+/* ---- templates for units: placeholders, selections, backups (lib/template.c,
+ * lib/backup.c) ---------------------------------------------------------------- */
+/* A template file as restore, diff and batch use it: besides literal values
+ * it may hold placeholders ("lorawan.app_key": "${APP_KEY}") filled per unit,
+ * a "backup" header (what `lsws backup` writes), and a selection of its
+ * settings (--only, --exclude). docs/fleet.md describes the format. */
+
+#define LSWS_BACKUP_FORMAT 1
+#define LSWS_HASH_HEX 65 /* a SHA-256 in hex, with its NUL */
+
+/* The header of a backup: which unit it was taken from, and when. */
+struct lsws_backup_info {
+    int format;                    /* LSWS_BACKUP_FORMAT */
+    char model[8];                 /* "ws523" */
+    char band[8];                  /* the unit's band when taken: "EU868" */
+    char sn[17], dev_eui[17];      /* 16 hex digits each */
+    char firmware[16], hardware[16]; /* "v1.8" */
+    char taken[40];                /* ISO 8601 with offset: 2026-02-06T10:17:21+00:00 */
+    char lsws_version[24];         /* LSWS_VERSION of the lsws that took it */
+    int secrets;                   /* 1: keys included; 0: taken with --no-secrets */
+};
+
+enum lsws_tpl_flag {
+    LSWS_TPL_PLACEHOLDERS = 1u << 0, /* accept ${VAR} in string values */
+};
+
+struct lsws_tpl;
+
+/* Parses template JSON text (a template or a backup). As
+ * lsws_template_parse, plus: with LSWS_TPL_PLACEHOLDERS a string value may
+ * hold ${VAR} placeholders (VAR: letters, digits, underscores, starting with
+ * a letter; case does not matter; "$$" is one "$"), checked once filled; a
+ * "backup" member is the header (every field checked, its model and band
+ * agreeing with the settings); in a backup, read-only settings are skipped
+ * (lsws_tpl_skipped), not an error. Errors carry line and column. *out is
+ * freed with lsws_tpl_free. */
+int lsws_tpl_parse(const char *text, size_t len, unsigned flags, struct lsws_tpl **out,
+                   struct lsws_error *err);
+void lsws_tpl_free(struct lsws_tpl *t);
+const struct lsws_model *lsws_tpl_model(const struct lsws_tpl *t);
+/* The header, or NULL for a template that is not a backup. */
+const struct lsws_backup_info *lsws_tpl_backup(const struct lsws_tpl *t);
+/* The band the file is for: the header's, else its lorawan.band, else NULL. */
+const char *lsws_tpl_band(const struct lsws_tpl *t);
+/* 1 when setting idx is in the file (as a value or as a placeholder) and selected. */
+int lsws_tpl_has(const struct lsws_tpl *t, size_t idx);
+/* The literal value of setting idx, or NULL when absent or a placeholder. */
+const struct lsws_value *lsws_tpl_value(const struct lsws_tpl *t, size_t idx);
+/* The placeholder text of setting idx ("${APP_KEY}"), or NULL. */
+const char *lsws_tpl_text(const struct lsws_tpl *t, size_t idx);
+size_t lsws_tpl_count(const struct lsws_tpl *t); /* settings selected */
+/* Read-only settings the backup held and that were skipped: how many, and
+ * the i-th one's setting index. */
+size_t lsws_tpl_skipped(const struct lsws_tpl *t, size_t i, size_t *idx);
+/* Keeps the settings that match one of only[] (all when n_only is 0) and
+ * none of exclude[] (patterns as lsws_model_match: an exact key, else a
+ * shell wildcard). A pattern that matches no setting of the model is an
+ * error with the nearest keys (a typo must not select nothing silently),
+ * and so is a selection that leaves nothing. Can be called once. */
+int lsws_tpl_select(struct lsws_tpl *t, const char *const *only, size_t n_only,
+                    const char *const *exclude, size_t n_exclude, struct lsws_error *err);
+/* The distinct placeholder names of the selected settings, upper case,
+ * in table order: calls fn(name, setting key, ctx) once per name; a
+ * non-zero return stops and is returned. */
+int lsws_tpl_each_var(const struct lsws_tpl *t, int (*fn)(const char *name, const char *key, void *ctx),
+                      void *ctx);
+/* A placeholder's value: the text for name (upper case), or NULL when none. */
+typedef const char *lsws_var_fn(const char *name, void *ctx);
+/* The selected settings with every placeholder filled from lookup, each
+ * result checked as on the command line (lsws_value_parse) and the whole
+ * with the rules between settings. A placeholder without a value is
+ * LSWS_ERR_INCOMPLETE naming it and its setting. *out is a new config. */
+int lsws_tpl_resolve(const struct lsws_tpl *t, lsws_var_fn *lookup, void *ctx, struct lsws_config **out,
+                     struct lsws_error *err);
+/* SHA-256 (hex) of the selected settings in canonical form (table order,
+ * placeholders unfilled, the header left out): two files that would apply
+ * the same settings hash the same, whatever their layout. */
+void lsws_tpl_hash(const struct lsws_tpl *t, char out[LSWS_HASH_HEX]);
+/* Whether the file may go to the unit info (named uri in messages): the
+ * same model, and the same band when the file names one (the guides allow
+ * backup and restore only between units of the same model and band).
+ * LSWS_ERR_MODEL naming both otherwise. */
+int lsws_tpl_check_unit(const struct lsws_tpl *t, const struct lsws_device_info *info, const char *uri,
+                        struct lsws_error *err);
+
+/* Renders cfg as a backup of the unit info: the header (taken now) and
+ * every setting present, read-only ones included; secrets left out with
+ * no_secrets. *out is a heap string. */
+int lsws_backup_render(const struct lsws_device_info *info, const struct lsws_config *cfg, int no_secrets,
+                       char **out);
+
+/* The automatic backups, newest first: fn(path, info, ctx) for each file
+ * of lsws_backup_dir() that is a backup (header read; a file that does not
+ * parse is passed with info NULL). sn NULL: every unit's. */
+int lsws_backup_each(const char *sn, int (*fn)(const char *path, const struct lsws_backup_info *info, void *ctx),
+                     void *ctx, struct lsws_error *err);
+/* The newest automatic backup of unit sn into path[0..n); LSWS_ERR_NODEV when none. */
+int lsws_backup_last(const char *sn, char *path, size_t n, struct lsws_error *err);
+
+/* ---- per-unit values: manifests (lib/manifest.c) and generated keys (lib/fleet_util.c) */
+
+/* A CSV manifest (libcsv): a header row naming the columns, then one row
+ * per unit. One column is the key, `sn` or `dev_eui` (both may be given);
+ * every other column is a variable for ${NAME} placeholders (names as
+ * placeholders, case-insensitive). Comma-separated, or semicolon-separated
+ * when the header has semicolons and no commas; quotes as RFC 4180. */
+struct lsws_manifest;
+/* Parses text (name for messages). Errors carry line and column: CSV
+ * syntax, a row with another number of fields than the header, a bad or
+ * repeated column name, no key column, a key cell that is not 16 hex
+ * digits, a row with no key, two rows for one SN or DevEUI. */
+int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out, struct lsws_error *err);
+void lsws_manifest_free(struct lsws_manifest *m);
+size_t lsws_manifest_rows(const struct lsws_manifest *m);
+/* 1 when the manifest has a column for variable name. */
+int lsws_manifest_has(const struct lsws_manifest *m, const char *name);
+/* Every row has a value for name (LSWS_ERR_INCOMPLETE at the empty cell otherwise). */
+int lsws_manifest_check_filled(const struct lsws_manifest *m, const char *name, struct lsws_error *err);
+/* The row of the unit (SN sn, DevEUI dev_eui as 16 hex digits) into *row.
+ * LSWS_ERR_NODEV when no row names it; LSWS_ERR_INVALID, with the line,
+ * when a row names it by one key and another unit by the other, or two
+ * rows name it (one by SN, one by DevEUI). */
+int lsws_manifest_find(const struct lsws_manifest *m, const char *sn, const char *dev_eui, size_t *row,
+                       struct lsws_error *err);
+/* The cell of variable name in row ("" when empty), or NULL without that column. */
+const char *lsws_manifest_value(const struct lsws_manifest *m, size_t row, const char *name);
+/* The line of row in the file (1-based), for messages. */
+int lsws_manifest_line(const struct lsws_manifest *m, size_t row);
+
+/* n random bytes from the operating system's secure source (getrandom). */
+int lsws_random(uint8_t *out, size_t n, struct lsws_error *err);
+
+/* ---- the provisioning ledger (lib/ledger.c, lib/ledger_sqlite.c) ----------------- */
+/* Every batch result, durable before the next unit starts. One small
+ * interface; the backend is chosen by where the ledger is: a file (SQLite,
+ * the embedded default, one station), later a postgresql:// URI (several
+ * stations sharing one manifest). docs/fleet.md: schema, durability, and
+ * how claims and leases keep two processes or stations from writing one
+ * unit. */
+
+enum lsws_ledger_state {
+    LSWS_LEDGER_PENDING = 0, /* claimed, settings recorded, the write's fate not known yet */
+    LSWS_LEDGER_OK = 1,      /* written and verified, or found holding them: provisioned */
+    LSWS_LEDGER_FAILED = 2,  /* not provisioned: the unit holds none of the record's settings */
+    LSWS_LEDGER_UNKNOWN = 3, /* the unit may hold them: a later run resumes with the same ones */
+};
+const char *lsws_ledger_state_name(enum lsws_ledger_state s); /* "pending", "ok", ... */
+
+/* One unit's provisioning with one template. Strings are NUL-terminated;
+ * settings and network are heap strings owned by the record. */
+struct lsws_ledger_record {
+    int64_t id;                     /* assigned by the ledger */
+    enum lsws_ledger_state state;
+    char sn[17], dev_eui[17];
+    char model[8], band[8], firmware[16], hardware[16];
+    char template_hash[LSWS_HASH_HEX];
+    char template_name[256];        /* the file, for people */
+    char *settings;                 /* template JSON of the settings to write, secrets included */
+    char *network;                  /* JSON object of what network servers need (app_eui,
+                                       app_key, band, channels, version, join type) as the
+                                       unit holds them after the write; NULL until finished */
+    int changes;                    /* settings the write changed (0: the unit held them) */
+    char outcome[16];               /* the transaction's outcome: "verified", "nothing", ... */
+    char error[256];                /* "" when none */
+    char operator_name[64], station[64];
+    char owner[128];                /* who holds the claim: station host pid run */
+    int64_t lease_until_ms;         /* the claim lapses then unless finished (Unix ms) */
+    int64_t started_ms, finished_ms; /* Unix ms; finished 0 while pending */
+    char uri[256];
+    char backup[512];               /* the backup taken before the write, "" if none */
+};
+void lsws_ledger_record_release(struct lsws_ledger_record *r);
+
+struct lsws_ledger;
+
+/* Opens the ledger at where: a path (SQLite; created mode 0600 with its
+ * directory 0700), "sqlite:PATH", or NULL for $LSWS_LEDGER, else
+ * $XDG_DATA_HOME/lsws/ledger.sqlite (~/.local/share/lsws/...). A
+ * postgresql:// URI is LSWS_ERR_UNSUPPORTED in this build. operator_name and
+ * station (NULL: $USER, the host name) sign the records this process makes. */
+int lsws_ledger_open(const char *where, const char *operator_name, const char *station,
+                     struct lsws_ledger **out, struct lsws_error *err);
+void lsws_ledger_close(struct lsws_ledger *l);
+const char *lsws_ledger_where(const struct lsws_ledger *l); /* for messages */
+const char *lsws_ledger_backend(const struct lsws_ledger *l); /* "sqlite" */
+/* Who this ledger's claims belong to: "station|host|pid|run", one per open. */
+const char *lsws_ledger_owner(const struct lsws_ledger *l);
+
+enum lsws_claim {
+    LSWS_CLAIM_NONE = 0,   /* nothing recorded: begin a new record (lsws_ledger_begin) */
+    LSWS_CLAIM_RESUME = 1, /* an interrupted record is now ours: write its settings again */
+    LSWS_CLAIM_DONE = 2,   /* provisioned with this template already (rec: that record) */
+    LSWS_CLAIM_HELD = 3,   /* a live process or station holds the unit: leave it */
+};
+#define LSWS_CLAIM_FORCE 0x1u /* DONE does not count: provision again */
+/* What the ledger holds for unit sn and template_hash, in one transaction:
+ * an open record (pending or unknown) whose holder is gone (its lease ran
+ * out, or it was a process of this host that no longer runs) is taken
+ * over, atomically, and comes back as RESUME in rec. */
+int lsws_ledger_claim(struct lsws_ledger *l, const char *sn, const char *template_hash, unsigned flags,
+                      struct lsws_ledger_record *rec, enum lsws_claim *out, struct lsws_error *err);
+/* Records rec (state PENDING, its settings filled) as a new claim, durably,
+ * before anything is written to the unit; sets rec->id, owner, lease,
+ * operator, station, started. LSWS_ERR_BUSY when another process claimed
+ * the unit for this template meanwhile. */
+int lsws_ledger_begin(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
+/* Records the outcome of a claim of ours (state, outcome, error, network,
+ * changes, backup), durably. */
+int lsws_ledger_finish(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
+
+struct lsws_ledger_filter {
+    const char *sn;       /* NULL: every unit */
+    int64_t id;           /* 0: any */
+    int state;            /* -1: any, else enum lsws_ledger_state */
+    int latest;           /* 1: only the newest record of each unit */
+};
+/* Calls fn for each matching record, oldest first (rec valid during the call). */
+int lsws_ledger_each(struct lsws_ledger *l, const struct lsws_ledger_filter *f,
+                     int (*fn)(const struct lsws_ledger_record *rec, void *ctx), void *ctx,
+                     struct lsws_error *err);
+
+/* Exports for network servers, from the newest ok record of each unit:
+ * The Things Stack CSV (semicolon-separated) and JSON stream, ChirpStack v4
+ * JSON (LoRaWAN 1.0.x: the AppKey in nwk_key), and a plain CSV. */
+enum lsws_export_format { LSWS_EXPORT_TTS_CSV, LSWS_EXPORT_TTS_JSON, LSWS_EXPORT_CHIRPSTACK, LSWS_EXPORT_CSV };
+/* "tts-csv", "tts-json", "chirpstack", "csv"; -1 when unknown. */
+int lsws_export_format_by_name(const char *name);
+const char *lsws_export_format_name(enum lsws_export_format f);
+struct lsws_export_opts {
+    const char *frequency_plan; /* The Things Stack frequency_plan_id for every unit; NULL: from the band */
+    size_t units;               /* out: units exported */
+    size_t skipped;             /* out: ok units left out (ABP: no AppKey to register) */
+};
+/* The export as text in *out (heap, holds keys). A unit whose frequency
+ * plan cannot be told from its band and channels is an error naming it
+ * (give frequency_plan). */
+int lsws_ledger_export(struct lsws_ledger *l, enum lsws_export_format f, struct lsws_export_opts *o, char **out,
+                       size_t *len, struct lsws_error *err);
+
+/* ---- batch provisioning (lib/batch.c) -------------------------------------------- */
+/* One unit at a time, whatever finds the units (a URI list, a discovery
+ * sweep, a tap loop): identify, skip if provisioned, fill the template,
+ * record the settings, back up, write one transaction, verify, record the
+ * result. The caller opens each session and renders each result. */
+
+struct lsws_batch_opts {
+    const struct lsws_tpl *tpl;        /* selected; placeholders allowed */
+    const char *template_name;         /* for the ledger */
+    const struct lsws_manifest *manifest; /* NULL: none */
+    const char *const *generate;       /* names to generate per unit (16 random bytes, hex) */
+    size_t n_generate;
+    struct lsws_ledger *ledger;
+    unsigned flags;                    /* LSWS_BATCH_* */
+};
+#define LSWS_BATCH_FORCE 0x1u /* provision units the ledger says are done */
+
+enum lsws_batch_status {
+    LSWS_UNIT_OK = 0,      /* provisioned (written and verified, or held the settings already) */
+    LSWS_UNIT_SKIPPED = 1, /* provisioned with this template before; nothing written */
+    LSWS_UNIT_HELD = 2,    /* another live process or station is provisioning it */
+    LSWS_UNIT_FAILED = 3,  /* not provisioned: see rc, err and the txn outcome */
+};
+struct lsws_batch_result {
+    enum lsws_batch_status status;
+    int resumed;                /* an interrupted record was finished */
+    int rc;                     /* LSWS_OK, or why it failed */
+    struct lsws_error err;
+    struct lsws_txn *txn;       /* the transaction (NULL when none was planned); owned */
+    struct lsws_ledger_record rec; /* the ledger record (id 0 when none was made) */
+    int again;                  /* this run provisioned the unit already (tapped twice) */
+    int ledger_failed;          /* the ledger could not record: stop, write no more units */
+};
+void lsws_batch_result_release(struct lsws_batch_result *r);
+
+struct lsws_batch;
+/* Checks the job before any unit: every placeholder has a source (the
+ * unit's SN and DEV_EUI, a manifest column filled in every row, or a
+ * generated name), no name has two, and each generated name is a
+ * placeholder or a 16-byte key setting of the model ("app_key" is
+ * lorawan.app_key). *out is freed with lsws_batch_free. */
+int lsws_batch_new(const struct lsws_batch_opts *opts, struct lsws_batch **out, struct lsws_error *err);
+void lsws_batch_free(struct lsws_batch *b);
+/* The template hash the ledger records (the selection's, lsws_tpl_hash). */
+const char *lsws_batch_hash(const struct lsws_batch *b);
+/* Provisions the unit on client c (authenticated; identity info, reached
+ * as uri). Fills res (release it); returns res->rc. When the ledger itself
+ * fails, res->ledger_failed is set: the caller must stop, since it can no
+ * longer record what it writes. */
+int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct lsws_device_info *info,
+                    const char *uri, struct lsws_batch_result *res);
+/* Names of enum lsws_txn_outcome: "planned", "nothing", "verified", ... */
+const char *lsws_txn_outcome_name(enum lsws_txn_outcome o);
 
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,

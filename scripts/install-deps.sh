@@ -3,6 +3,7 @@
 # Run as root (or with sudo). Safe to run again.
 set -eu
 # build: compiler, CMake, jansson (JSON), libserialport (serial transport),
+# libcsv (manifests; it has no pkg-config file), SQLite (the provisioning ledger),
 # libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32),
 # libnfc (NFC transport; libnfc-bin: nfc-list, which the NFC test runs)
 # tests: cmocka, clang + its sanitizer/fuzzer runtimes, python3 (test
@@ -10,7 +11,7 @@ set -eu
 # every completion file with its own shell)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev libserialport-dev libssl-dev zlib1g-dev libnfc-dev libnfc-bin
+  libjansson-dev libserialport-dev libcsv-dev libsqlite3-dev libssl-dev zlib1g-dev libnfc-dev libnfc-bin
   libcmocka-dev clang libclang-rt-14-dev python3
   groff-base man-db zsh fish
 "

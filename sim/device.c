@@ -651,8 +651,11 @@ static void merge_and_store(struct lsws_sim *sim, struct reply *r, const struct 
         refuse(sim, r, 0xffff, "%s", err.msg);
         return;
     }
-    if (apply(sim, r, merged) < 0)
+    sim->st.writes++; /* saved with the settings: one rename */
+    if (apply(sim, r, merged) < 0) {
+        sim->st.writes--;
         return;
+    }
     sim->stats.writes++;
     detail(sim, "applied %zu settings (%zu changed)", lsws_config_count(delta), changed);
     answer(r, LSWS_ST_OK, NULL, 0);
