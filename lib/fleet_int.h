@@ -5,12 +5,10 @@
 
 #include "lsws.h"
 
-/* ---- SHA-256 (lib/sha256.c) ---- */
+/* ---- SHA-256 (lib/sha256.c, libcrypto) ---- */
+#include <openssl/sha.h>
 struct lsws_sha256 {
-    uint32_t h[8];
-    uint64_t bytes;
-    uint8_t block[64];
-    size_t used;
+    SHA256_CTX ctx;
 };
 void lsws_sha256_init(struct lsws_sha256 *s);
 void lsws_sha256_update(struct lsws_sha256 *s, const void *data, size_t len);
