@@ -22,7 +22,8 @@ enum cli_exit {
 struct cli_option {
     const char *name; /* long name without "--" */
     char short_name;  /* 0 if none */
-    const char *arg;  /* argument name, NULL for a flag */
+    const char *arg;  /* argument name, NULL for a flag; "[NAME]": optional, taken from
+                         the next word only when that is a number (--wait [SECONDS]) */
     const char *help;
 };
 
@@ -46,6 +47,7 @@ struct lsws_cli {
     int quiet;                 /* -q: no warnings or notes on stderr */
     int timeout_ms;            /* --timeout: per-exchange reply timeout, 0 = transport default */
     int deadline_ms;           /* --deadline: total time for the command, 0 = CLI_DEFAULT_DEADLINE_MS */
+    int wait_ms;               /* --wait: for the device to come into reach (NFC card), ms; -1 without end */
     const char *device;        /* -d URI, else $LSWS_DEVICE */
     const char *password_file; /* --password-file */
 

@@ -28,10 +28,11 @@ int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
-    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
+    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0, nfc: (default: $LSWS_DEVICE)"},
     {"password-file", 0, "FILE", "read the device password from FILE (else $LSWS_PASSWORD or a prompt)"},
     {"timeout", 0, "MS", "reply timeout per exchange in milliseconds"},
     {"deadline", 0, "SECONDS", "total time a device command may take (default 120)"},
+    {"wait", 0, "[SECONDS]", "wait for an NFC card to be held to the reader (no SECONDS: as long as it takes)"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
     {"quiet", 'q', NULL, "no warnings or notes on stderr (errors are still shown)"},
     {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
@@ -238,6 +239,12 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
         if (!*value || *end || sec < 1 || sec > 86400)
             return cli_error(EXIT_USAGE, "--deadline takes seconds from 1 to 86400, not '%s'", value);
         cli->deadline_ms = (int)sec * 1000;
+    } else if (strcmp(name, "wait") == 0) {
+        char *end;
+        long sec = value ? strtol(value, &end, 10) : -1;
+        if (value && (!*value || *end || sec < 1 || sec > 86400))
+            return cli_error(EXIT_USAGE, "--wait takes seconds from 1 to 86400, not '%s'", value);
+        cli->wait_ms = value ? (int)sec * 1000 : -1;
     } else if (strcmp(name, "yes") == 0)
         cli->yes = 1;
     else if (strcmp(name, "quiet") == 0)
@@ -332,7 +339,8 @@ void cli_print_help(FILE *out)
     fprintf(out, "usage: lsws [global options] COMMAND [options] [arguments]\n\n"
                  "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n"
                  "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0,\n"
-                 "ble:CTH01-F418093 or ble:AA:BB:CC:DD:EE:FF (Bluetooth LE).\n\n"
+                 "ble:CTH01-F418093 or ble:AA:BB:CC:DD:EE:FF (Bluetooth LE),\n"
+                 "nfc: (the first NFC reader) or nfc:pn532_uart:/dev/ttyUSB0.\n\n"
                  "commands:\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);

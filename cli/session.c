@@ -138,10 +138,15 @@ int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri_te
     int prc = lsws_uri_parse(s->uri, &uri, &err);
     if (prc != LSWS_OK)
         return cli_fail(EXIT_USAGE, prc, "%s", err.msg);
-    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL};
+    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL, .wait_ms = cli->wait_ms};
     int rc = lsws_client_open(&uri, &opts, &s->client, &err);
+    /* A device that is there but not one lsws speaks to (an NFC card that
+     * is not a WS523: LSWS_ERR_MODEL) fails; anything else is unavailable. */
     if (rc != LSWS_OK)
-        return cli_fail(rc == LSWS_ERR_INVALID ? EXIT_USAGE : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc),
+        return cli_fail(rc == LSWS_ERR_INVALID ? EXIT_USAGE
+                        : rc == LSWS_ERR_MODEL ? EXIT_FAILED
+                        : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV
+                                                          : cli_exit_for(rc),
                         rc, "%s", err.msg);
     lsws_client_set_deadline(s->client, cli->deadline_ms ? cli->deadline_ms : CLI_DEFAULT_DEADLINE_MS);
     if (cli->verbose)

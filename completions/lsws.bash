@@ -10,11 +10,11 @@
 # nothing is offered for them.
 
 _lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help"
-_lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --quiet -q --verbose -v
+_lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
-_lsws_devices="sim:ws523 sim:cth01 serial: ble:"
+_lsws_devices="sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart: nfc:acr122_usb ble:"
 
 # Options of each command (long and short), and subcommands.
 _lsws_opts_decode="--model -m"
@@ -36,13 +36,15 @@ _lsws_subs_ledger="list show export"
 _lsws_formats="tts-csv tts-json chirpstack csv"
 
 # What option $2 of command $1 takes: MODEL, BAND, FILE, URI, FORMAT, ARG (a
-# value with nothing to offer), or nothing for a flag or an unknown option.
+# value with nothing to offer), OPTNUM (an optional number in the next word), or
+# nothing for a flag or an unknown option.
 _lsws_optarg()
 {
     case "$2" in
         --device | -d) echo URI; return ;;
         --password-file) echo FILE; return ;;
         --timeout | --deadline) echo ARG; return ;;
+        --wait) echo OPTNUM; return ;;
     esac
     case "$1:$2" in
         decode:--model | decode:-m | encode:--model | encode:-m | template:--model | \
@@ -127,6 +129,10 @@ _lsws()
     local cmd="" sub="" model="" device=${LSWS_DEVICE:-} want="" w i
     for ((i = 1; i < ${#words[@]}; i++)); do
         w=${words[i]}
+        if [[ $want == OPTNUM ]]; then
+            want=""
+            [[ $w =~ ^[0-9]+$ ]] && continue
+        fi
         if [[ -n $want ]]; then
             [[ $want == MODEL ]] && model=$w
             [[ $want == URI ]] && device=$w
@@ -155,6 +161,7 @@ _lsws()
         model=${model%%\?*}
     fi
 
+    [[ $want == OPTNUM ]] && want=""
     if [[ -n $want ]]; then
         _lsws_add_optarg "$want" "$cur"
     elif [[ $cur == --*=* ]]; then

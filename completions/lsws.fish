@@ -15,11 +15,21 @@ function __lsws_words
     set -e words[1]
     set -l skip 0
     for w in $words
+        if test $skip = 2
+            # --wait takes an optional number
+            set skip 0
+            if string match -qr '^[0-9]+$' -- $w
+                continue
+            end
+        end
         if test $skip = 1
             set skip 0
             continue
         end
         switch $w
+            case --wait
+                set skip 2
+                continue
             case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz \
                 -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time
                 set skip 1
@@ -112,7 +122,7 @@ function __lsws_devices
             echo serial:$f
         end
     else
-        printf '%s\n' sim:ws523 sim:cth01 serial: ble:
+        printf '%s\n' sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart:/dev/ttyUSB0 nfc:acr122_usb ble:
     end
 end
 
@@ -145,6 +155,7 @@ complete -c lsws -s d -l device -x -a '(__lsws_devices)' -d 'the device (default
 complete -c lsws -l password-file -r -F -d 'read the device password from FILE'
 complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
 complete -c lsws -l deadline -x -d 'total time a device command may take'
+complete -c lsws -l wait -d 'wait for an NFC card to be held to the reader [SECONDS]'
 complete -c lsws -s y -l yes -d 'do not ask for confirmation'
 complete -c lsws -s q -l quiet -d 'no warnings or notes on stderr'
 complete -c lsws -s v -l verbose -d 'show each exchange with the device'

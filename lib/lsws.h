@@ -436,6 +436,101 @@ void lsws_ble_reasm_init(struct lsws_ble_reasm *r);
 int lsws_ble_reasm_feed(struct lsws_ble_reasm *r, const uint8_t *frag, size_t len, const uint8_t **msg,
                         size_t *mlen, struct lsws_error *err);
 
+/* NFC framing (lib/frame_nfc.c; docs/protocol.md, "NFC"): the WS523 is an
+ * ISO 14443-4 card with the lsws application. The reader SELECTs it by AID,
+ * then each message travels as MESSAGE command APDUs (CLA 80, INS 10, P1 =
+ * fragment index, P2 = LSWS_APDU_LAST on the last one), each carrying at
+ * most the card's fragment size of the message. The answer to the last
+ * fragment carries the response message, continued with GET MORE (INS 12,
+ * P1 = response fragment index) while it ends in SW 61xx. Pure and bounded. */
+#define LSWS_NFC_AID_LEN 6
+extern const uint8_t lsws_nfc_aid[LSWS_NFC_AID_LEN]; /* f0 4c 53 57 53 01: F0 "LSWS" 01 */
+#define LSWS_APDU_CLA 0x80
+#define LSWS_APDU_INS_MESSAGE 0x10
+#define LSWS_APDU_INS_MORE 0x12
+#define LSWS_APDU_LAST 0x01       /* P2 of MESSAGE: the last fragment of the message */
+#define LSWS_APDU_FRAGMENT_MAX 250 /* message bytes in one APDU, at most */
+#define LSWS_APDU_FRAGMENT_MIN 16  /* the smallest fragment a card may announce */
+#define LSWS_APDU_CMD_MAX (5 + LSWS_APDU_FRAGMENT_MAX + 1) /* header, Lc, data, Le */
+#define LSWS_APDU_RESP_MAX (LSWS_APDU_FRAGMENT_MAX + 2)    /* data, SW1 SW2 */
+enum lsws_sw {
+    LSWS_SW_OK = 0x9000,
+    LSWS_SW_MORE = 0x6100,         /* 61xx: more response data, xx bytes (00: 256 or more) */
+    LSWS_SW_WRONG_LENGTH = 0x6700, /* Lc or the assembled message too long, or a bad APDU */
+    LSWS_SW_NOT_ALLOWED = 0x6985,  /* no application selected, or no response to continue */
+    LSWS_SW_NOT_FOUND = 0x6a82,    /* SELECT: no such application */
+    LSWS_SW_WRONG_P1P2 = 0x6a86,   /* a fragment out of order */
+    LSWS_SW_INS = 0x6d00,          /* instruction not supported */
+    LSWS_SW_CLA = 0x6e00,          /* class not supported */
+};
+/* "fragment out of order" for 6a86; a generic text for other words. */
+const char *lsws_sw_text(unsigned sw);
+
+/* A command APDU (short lengths only): header, data (lc bytes, pointing into
+ * the parsed buffer) and, when has_le, the expected length (256 for 00). */
+struct lsws_apdu {
+    uint8_t cla, ins, p1, p2;
+    const uint8_t *data;
+    size_t lc;
+    int has_le;
+    unsigned le;
+};
+/* Parses a command APDU; LSWS_ERR_TRUNCATED / LSWS_ERR_MALFORMED with the
+ * byte offset for a bad one (extended lengths are malformed here). */
+int lsws_apdu_parse(const uint8_t *in, size_t len, struct lsws_apdu *a, struct lsws_error *err);
+
+/* What the card answers to SELECT: its application version, the largest
+ * message and the largest fragment it takes. */
+struct lsws_nfc_app {
+    uint8_t version;
+    uint16_t max_msg;
+    uint8_t fragment;
+};
+#define LSWS_NFC_SELECT_RESP_LEN 4
+/* The SELECT by AID command APDU (00 a4 04 00 06 AID 00). */
+int lsws_apdu_select(uint8_t *out, size_t cap, size_t *len);
+/* Splits a response APDU into its data and status word; at least the SW. */
+int lsws_apdu_response(const uint8_t *in, size_t len, const uint8_t **data, size_t *dlen, unsigned *sw,
+                       struct lsws_error *err);
+/* Decodes the data of a 9000 answer to SELECT, checking its limits. */
+int lsws_nfc_select_decode(const uint8_t *data, size_t len, struct lsws_nfc_app *app, struct lsws_error *err);
+/* Fragments a message of len bytes takes at fragment bytes each (1 for len 0). */
+size_t lsws_apdu_fragments(size_t len, size_t fragment);
+/* MESSAGE APDU number index (0-based) of msg cut at fragment bytes. */
+int lsws_apdu_message(const uint8_t *msg, size_t len, size_t fragment, unsigned index, uint8_t *out, size_t cap,
+                      size_t *olen);
+/* GET MORE APDU for response fragment index (1-based: 0 came with the answer). */
+int lsws_apdu_more(unsigned index, uint8_t *out, size_t cap, size_t *olen);
+
+/* The card side of the lsws application (the simulator's WS523). Feed it
+ * each command APDU: LSWS_CARD_REPLY gives the response APDU to send;
+ * LSWS_CARD_SELECTED too, and says a new session began (the device forgets
+ * its previous one); LSWS_CARD_MESSAGE says a whole message waits in
+ * msg[0..len) for the device, whose response goes to lsws_nfc_card_answer. */
+enum { LSWS_CARD_REPLY = 0, LSWS_CARD_MESSAGE = 1, LSWS_CARD_SELECTED = 2 };
+struct lsws_nfc_card {
+    size_t max_msg, fragment; /* announced at SELECT */
+    int selected;
+    uint8_t msg[LSWS_MSG_MAX]; /* the message being assembled */
+    size_t len;
+    unsigned next;             /* index of the fragment expected next */
+    size_t last_off, last_len; /* where the previous fragment went (a repeat replaces it) */
+    uint8_t resp[LSWS_MSG_MAX]; /* the last response, for GET MORE */
+    size_t resp_len;
+    int have_resp;
+};
+/* max_msg 64..LSWS_MSG_MAX and fragment LSWS_APDU_FRAGMENT_MIN..MAX (clamped). */
+void lsws_nfc_card_init(struct lsws_nfc_card *c, size_t max_msg, size_t fragment);
+/* The card was deactivated (left the field, released): nothing is selected. */
+void lsws_nfc_card_reset(struct lsws_nfc_card *c);
+/* out must hold LSWS_APDU_RESP_MAX bytes. Never fails: bad input gets a status word. */
+int lsws_nfc_card_feed(struct lsws_nfc_card *c, const uint8_t *apdu, size_t len, uint8_t *out, size_t cap,
+                       size_t *olen);
+/* The answer APDU to a message's last fragment, from the device's response
+ * message (kept for GET MORE). */
+void lsws_nfc_card_answer(struct lsws_nfc_card *c, const uint8_t *resp, size_t rlen, uint8_t *out, size_t cap,
+                          size_t *olen);
+
 /* ---- device URIs (lib/uri.c) ------------------------------------------------ */
 /* A device is named by a URI: scheme ':' path ['?' name '=' value ('&' ...)]
  * ("serial:/dev/ttyUSB0?baud=9600", "sim:ws523?max_msg=64"). Parsing is
@@ -476,6 +571,10 @@ typedef void lsws_trace_fn(void *ctx, char dir, const uint8_t *bytes, size_t len
 struct lsws_link_opts {
     lsws_trace_fn *trace; /* NULL: no tracing */
     void *trace_ctx;
+    /* How long open() waits for the device to come into reach (an NFC card
+     * to be presented to the reader), in ms: 0 not at all, -1 without end.
+     * Transports whose devices cannot come and go ignore it. */
+    int wait_ms;
 };
 
 /* What a link can carry: the largest application message (header

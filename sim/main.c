@@ -1,10 +1,12 @@
 /* lsws-sim: a simulated WS523 or CTH01 on a pseudo-terminal, speaking the
- * lsws configuration protocol with the serial framing. Prints the pty's
+ * lsws configuration protocol with the serial framing, or (--nfc) a PN532
+ * NFC reader with the WS523 in its field (sim/pn532.h). Prints the pty's
  * name on the first line of stdout, then serves until SIGTERM/SIGINT.
  * With --ble it owns org.bluez on the D-Bus system bus instead (sim/bluez.c,
- * docs/ble.md) and prints one line per hub. docs/simulator.md describes
- * what it emulates. */
+ * docs/ble.md) and prints one line per hub. docs/simulator.md and
+ * docs/nfc.md describe what it emulates. */
 #include "sim.h"
+#include "pn532.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -16,7 +18,7 @@
 
 enum { EXIT_USAGE = 2 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, toggle_card;
 
 static void on_signal(int sig)
 {
@@ -24,9 +26,16 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+    toggle_card = 1;
+}
+
 static void usage(FILE *out)
 {
     fputs("usage: lsws-sim --model ws523|cth01 [options]\n"
+          "       lsws-sim --nfc [options]\n"
           "       lsws-sim --make-firmware FILE --model ws523|cth01 [image options]\n"
           "\n"
           "Simulates a Milesight WS523 smart socket or CTH01 power-monitor hub on a\n"
@@ -81,6 +90,24 @@ static void usage(FILE *out)
           "      --clock-scale N       run the unit's clock N times faster (idle timeout)\n"
           "      --rssi DBM            signal strength of the first hub (default -48)\n"
           "      --scan-delay-ms MS    from StartDiscovery to the hubs being seen (default 40)\n"
+          "NFC (--nfc): a PN532 reader on the pseudo-terminal, for libnfc's pn532_uart\n"
+          "driver (LIBNFC_DEVICE=pn532_uart:/dev/pts/N), with the WS523 in its field.\n"
+          "APDUs count InDataExchange commands to the card from the start; SIGUSR1\n"
+          "takes the card away or puts it back.\n"
+          "      --nfc                 be a PN532 reader (the model defaults to ws523)\n"
+          "      --card KIND           what is in the field: ws523 (default), iso14443-4\n"
+          "                            (another card, no lsws application), mifare\n"
+          "      --card-away           start with the card outside the field\n"
+          "      --card-leaves N       the card leaves after answering APDU N\n"
+          "      --card-leaves-during N  the card leaves while answering APDU N (the\n"
+          "                            device acted; the answer is lost)\n"
+          "      --card-returns MS     the card comes back MS after it left\n"
+          "      --stall-after N       the reader stops answering after APDU N\n"
+          "      --air-kbps K          bit rate on air (106 for ISO 14443A; default: no air time)\n"
+          "      --nfc-max-msg N       the largest message the card takes (64-1024)\n"
+          "      --nfc-fragment N      message bytes per APDU the card takes (16-250)\n"
+          "  With --nfc, --link-bps paces the UART, --latency-ms delays every message's\n"
+          "  answer, and --disconnect-after unplugs the reader.\n"
           "  -v, --verbose             log requests, faults and sessions to stderr\n"
           "  -h, --help                show this help\n"
           "      --version             show the version\n"
@@ -94,6 +121,19 @@ static void usage(FILE *out)
           "\n"
           "At most 8 frame numbers per list. exit status: 0 stopped, 1 failed, 2 usage\n",
           out);
+}
+
+/* Digits only, min..max. */
+static int number(const char *text, unsigned long min, unsigned long max, unsigned *out)
+{
+    char *end;
+    if (!*text || *text == '-' || *text == '+')
+        return -1;
+    unsigned long v = strtoul(text, &end, 10);
+    if (*end || v < min || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
 }
 
 static int fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -216,7 +256,8 @@ int main(int argc, char **argv)
            O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG,
            O_FW_BAD, O_FW_REFUSE, O_FW_DROP, O_FW_CORRUPT, O_MAKE_FW, O_FW_VERSION, O_HW_MIN, O_HW_MAX,
            O_SIZE, O_NAME, O_BLE, O_COUNT, O_NO_ADAPTER, O_POWERED_OFF, O_NEVER_RESOLVE, O_REFUSE_CONNECT,
-           O_NO_ACQUIRE, O_SHARED, O_BLE_OPT };
+           O_NO_ACQUIRE, O_SHARED, O_BLE_OPT, O_NFC, O_CARD, O_CARD_AWAY, O_CARD_LEAVES, O_CARD_LEAVES_DURING,
+           O_CARD_RETURNS, O_STALL_AFTER, O_AIR_KBPS, O_NFC_MAX_MSG, O_NFC_FRAGMENT };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
@@ -260,6 +301,16 @@ int main(int argc, char **argv)
         {"clock-scale", required_argument, NULL, O_BLE_OPT},
         {"rssi", required_argument, NULL, O_BLE_OPT},
         {"scan-delay-ms", required_argument, NULL, O_BLE_OPT},
+        {"nfc", no_argument, NULL, O_NFC},
+        {"card", required_argument, NULL, O_CARD},
+        {"card-away", no_argument, NULL, O_CARD_AWAY},
+        {"card-leaves", required_argument, NULL, O_CARD_LEAVES},
+        {"card-leaves-during", required_argument, NULL, O_CARD_LEAVES_DURING},
+        {"card-returns", required_argument, NULL, O_CARD_RETURNS},
+        {"stall-after", required_argument, NULL, O_STALL_AFTER},
+        {"air-kbps", required_argument, NULL, O_AIR_KBPS},
+        {"nfc-max-msg", required_argument, NULL, O_NFC_MAX_MSG},
+        {"nfc-fragment", required_argument, NULL, O_NFC_FRAGMENT},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
@@ -270,6 +321,9 @@ int main(int argc, char **argv)
     struct lsws_sim_ble_opts bo;
     int ble = 0;
     unsigned long count = 1;
+    struct lsws_sim_nfc_opts no = {.stop = &stop, .toggle = &toggle_card, .card = LSWS_NFC_CARD_WS523};
+    const char *nfc_only = NULL; /* an NFC option given, for the check below */
+    int nfc = 0;
     struct lsws_error err;
     struct make_fw mk = {0};
     int c, li = -1;
@@ -341,6 +395,50 @@ int main(int argc, char **argv)
             if (li < 0 || lsws_sim_ble_option(&bo, longs[li].name, optarg, &err) != LSWS_OK)
                 return fail_usage("%s", li < 0 ? "bad option" : err.msg);
             break;
+        case O_NFC:
+            nfc = 1;
+            break;
+        case O_CARD:
+            if ((no.card = lsws_nfc_card_kind_by_name(optarg)) < 0)
+                return fail_usage("unknown card '%s' (ws523, iso14443-4, mifare)", optarg);
+            nfc_only = "--card";
+            break;
+        case O_CARD_AWAY:
+            no.away = 1;
+            nfc_only = "--card-away";
+            break;
+        case O_CARD_LEAVES:
+        case O_CARD_LEAVES_DURING:
+        case O_STALL_AFTER: {
+            unsigned v;
+            if (number(optarg, 1, 1000000, &v) < 0)
+                return fail_usage("%s takes an APDU number from 1 to 1000000, not '%s'", argv[optind - 1], optarg);
+            *(c == O_CARD_LEAVES ? &no.leaves_after : c == O_STALL_AFTER ? &no.stall_after : &no.leaves_during) = v;
+            nfc_only = c == O_CARD_LEAVES ? "--card-leaves" : c == O_STALL_AFTER ? "--stall-after" : "--card-leaves-during";
+            break;
+        }
+        case O_CARD_RETURNS:
+            if (number(optarg, 1, 600000, &no.returns_ms) < 0)
+                return fail_usage("--card-returns takes milliseconds from 1 to 600000, not '%s'", optarg);
+            nfc_only = "--card-returns";
+            break;
+        case O_AIR_KBPS:
+            if (number(optarg, 1, 10000, &no.air_bps) < 0)
+                return fail_usage("--air-kbps takes kbit/s from 1 to 10000, not '%s'", optarg);
+            no.air_bps *= 1000;
+            nfc_only = "--air-kbps";
+            break;
+        case O_NFC_MAX_MSG:
+            if (number(optarg, LSWS_MSG_MIN, LSWS_MSG_MAX, &no.max_msg) < 0)
+                return fail_usage("--nfc-max-msg takes bytes from %d to %d, not '%s'", LSWS_MSG_MIN, LSWS_MSG_MAX, optarg);
+            nfc_only = "--nfc-max-msg";
+            break;
+        case O_NFC_FRAGMENT:
+            if (number(optarg, LSWS_APDU_FRAGMENT_MIN, LSWS_APDU_FRAGMENT_MAX, &no.fragment) < 0)
+                return fail_usage("--nfc-fragment takes bytes from %d to %d, not '%s'", LSWS_APDU_FRAGMENT_MIN,
+                                  LSWS_APDU_FRAGMENT_MAX, optarg);
+            nfc_only = "--nfc-fragment";
+            break;
         case 'v':
             po.verbose = 1;
             break;
@@ -361,6 +459,13 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         return fail_usage("unexpected argument '%s'", argv[optind]);
+    if (nfc_only && !nfc)
+        return fail_usage("%s needs --nfc", nfc_only);
+    if (nfc && so.model == LSWS_MODEL_COUNT)
+        so.model = LSWS_MODEL_WS523;
+    if (nfc && so.model != LSWS_MODEL_WS523)
+        return fail_usage("--nfc: the %s has no NFC (it is configured over Bluetooth); the WS523 has",
+                          lsws_model_get(so.model)->name);
     if (so.model == LSWS_MODEL_COUNT)
         return fail_usage("--model is required (ws523 or cth01)");
     if (mk.path)
@@ -387,18 +492,31 @@ int main(int argc, char **argv)
     }
 
     on_signals();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* --nfc: SIGUSR1 takes the card away or puts it back */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
 
     printf("%s\n", path);
     fflush(stdout);
     if (po.verbose) {
         struct lsws_device_info info;
         lsws_sim_info(sim, &info);
-        fprintf(stderr, "lsws-sim: %s %s (%s) on %s%s%s\n", lsws_model_get(so.model)->name, info.sn,
-                lsws_sim_name(sim), path, so.state_path ? ", state in " : ", state in memory",
-                so.state_path ? so.state_path : "");
+        fprintf(stderr, "lsws-sim: %s %s (%s) on %s%s%s%s\n", lsws_model_get(so.model)->name, info.sn,
+                lsws_sim_name(sim), path, nfc ? " behind a PN532 reader" : "",
+                so.state_path ? ", state in " : ", state in memory", so.state_path ? so.state_path : "");
     }
 
-    int rc = lsws_sim_pty_serve(sim, &master, &po, &err);
+    int rc;
+    if (nfc) {
+        no.faults = po.faults;
+        no.once = po.once;
+        no.verbose = po.verbose;
+        rc = lsws_sim_nfc_serve(sim, &master, &no, &err);
+    } else {
+        rc = lsws_sim_pty_serve(sim, &master, &po, &err);
+    }
     if (rc != LSWS_OK)
         fprintf(stderr, "lsws-sim: %s\n", err.msg);
     if (po.verbose) {

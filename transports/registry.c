@@ -12,6 +12,9 @@ static const struct lsws_transport *const transports[] = {
 #ifdef LSWS_HAVE_BLE
     &lsws_transport_ble,
 #endif
+#ifdef LSWS_HAVE_NFC
+    &lsws_transport_nfc,
+#endif
 };
 
 const struct lsws_transport *lsws_transport_at(size_t i)

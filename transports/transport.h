@@ -13,5 +13,8 @@ extern const struct lsws_transport lsws_transport_serial;
 #ifdef LSWS_HAVE_BLE
 extern const struct lsws_transport lsws_transport_ble;
 #endif
+#ifdef LSWS_HAVE_NFC
+extern const struct lsws_transport lsws_transport_nfc;
+#endif
 
 #endif
