@@ -16,7 +16,8 @@ static const char *const status_texts[] = {
     [LSWS_ST_BUSY] = "device busy",
     [LSWS_ST_UNSUPPORTED] = "not supported by the device",
     [LSWS_ST_STORAGE] = "device could not store the change",
-    [LSWS_ST_SEQUENCE] = "write continuation without a transaction",
+    [LSWS_ST_SEQUENCE] = "out of sequence",
+    [LSWS_ST_CHECKSUM] = "checksum mismatch",
 };
 
 const char *lsws_proto_status_text(int status)

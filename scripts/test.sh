@@ -18,6 +18,8 @@ build/bench_decode gen build/bench-payloads.txt 100000 10000
 build/bench_decode run build/bench-payloads.txt >/dev/null
 build/bench_decode cli build/lsws 100000 10000 1
 [ -x build/bench_link ] && sh bench/link.sh build
+build/bench_batch 200
+[ -x build/bench_upgrade ] && sh bench/upgrade.sh build 32768
 
 echo "== build with ASan+UBSan and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLSWS_SANITIZE=ON -DLSWS_BENCH=OFF >/dev/null

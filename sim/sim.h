@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lsws.h"
 
@@ -24,6 +25,14 @@ struct lsws_sim_faults {
     unsigned long disconnect_after;    /* close the link after this many bytes sent; 0 = never */
     unsigned link_bps;                 /* bytes per second on the wire; 0 = unlimited */
     unsigned latency_ms;               /* added to every response */
+    /* Firmware transfer (sim/firmware.c, docs/firmware.md). */
+    int fw_bad_checksum;               /* FW_END finds the whole image's checksum wrong */
+    int fw_refuse_commit;              /* FW_END verifies the image, then refuses to commit it */
+    int fw_drop;                       /* fw_drop_at is set */
+    unsigned long fw_drop_at;          /* the link drops when an FW_DATA chunk would carry
+                                          this byte of the payload (the chunk is lost) */
+    unsigned fw_corrupt[LSWS_SIM_FAULTS]; /* FW_DATA requests N,... (counted from 1) arrive
+                                             with a byte changed: the chunk CRC catches it */
 };
 
 /* The smallest maximum message a simulated unit may have: the 4-byte
@@ -69,7 +78,9 @@ int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *e
 
 /* Parses fault options as given to lsws-sim and to sim: URIs, e.g.
  * "drop=3,7" "corrupt=2" "delay=4" "delay_ms=1500" "refuse=1" "refuse_status=7"
- * "disconnect_after=100" "link_bps=11520" "latency_ms=5". */
+ * "disconnect_after=100" "link_bps=11520" "latency_ms=5", and the firmware
+ * ones "fw_bad_checksum=1" "fw_refuse_commit=1" "fw_drop_at=40000"
+ * "fw_corrupt=2,9". */
 int lsws_sim_fault_option(struct lsws_sim_faults *f, const char *name, const char *value,
                           struct lsws_error *err);
 
@@ -110,9 +121,28 @@ int lsws_sim_fault_listed(const unsigned list[LSWS_SIM_FAULTS], unsigned long n)
 #define LSWS_SIM_REFUSED 0x2u
 #define LSWS_SIM_CORRUPTED 0x4u
 #define LSWS_SIM_DELAYED 0x8u
+#define LSWS_SIM_HANGUP 0x10u /* with DROPPED: the link drops here (fw_drop_at); the
+                                 transport closes it, as after disconnect_after */
 unsigned lsws_sim_serve(struct lsws_sim *sim, const struct lsws_sim_faults *f, unsigned long n,
                         const uint8_t *req, size_t len, uint8_t *resp, size_t cap, size_t *rlen,
                         uint64_t now_ms);
+
+/* ---- firmware (sim/firmware.c, docs/firmware.md) ----------------------------- */
+
+/* The largest payload a simulated unit's firmware slot holds. */
+#define LSWS_SIM_FW_SLOT (1u << 20)
+
+/* The hardware and firmware versions a new simulated unit of the model has
+ * (vendor form, as in IDENTIFY). */
+void lsws_sim_factory_versions(enum lsws_model_id model, uint16_t *hw, uint16_t *fw);
+
+/* A test image for the simulator (lsws-sim --make-firmware): size bytes of
+ * payload (a line naming it, then bytes from a generator seeded by model
+ * and version, so the same arguments give the same image) in an image for
+ * model, hardware hw_min..hw_max and firmware fw. *out is a heap buffer of
+ * *olen bytes the caller frees. */
+int lsws_sim_firmware_image(enum lsws_model_id model, uint16_t hw_min, uint16_t hw_max, uint16_t fw, size_t size,
+                            const char *name, uint8_t **out, size_t *olen, struct lsws_error *err);
 
 /* Serving on a pseudo-terminal with the serial framing (sim/pty.c). */
 struct lsws_sim_pty_opts {
@@ -130,6 +160,50 @@ int lsws_sim_pty_open(int *master, char *path, size_t n, struct lsws_error *err)
  * port ends the session (lsws_sim_disconnect); serving goes on for the next
  * one. LSWS_OK on those ends, LSWS_ERR_IO on an I/O error. */
 int lsws_sim_pty_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_pty_opts *opts,
+                       struct lsws_error *err);
+
+
+/* ---- Bluetooth LE: org.bluez on a D-Bus bus (sim/bluez.c) ---------------------- */
+/* lsws-sim --ble owns org.bluez on the system bus (or the bus in
+ * DBUS_SYSTEM_BUS_ADDRESS: tests use a private one) and publishes an adapter
+ * and one or more hubs with the lsws GATT service (LSWS_BLE_*_UUID in lsws.h,
+ * docs/protocol.md "BLE", docs/ble.md), answering through lsws_sim_serve
+ * like every other transport. */
+/* CTH01: the hub ends a connection after 3 minutes without data (guide,
+ * "Access the Device Using Bluetooth"). */
+#define LSWS_SIM_IDLE_MS 180000u
+
+struct lsws_sim_ble_opts {
+    struct lsws_sim_faults faults; /* applied per hub, frames counted per hub */
+    const char *adapter;      /* adapter name, "hci0" */
+    int no_adapter;           /* own org.bluez but publish no adapter */
+    int powered_off;          /* the adapter starts powered off */
+    unsigned mtu;             /* ATT MTU, 23..517 (247) */
+    unsigned interval_us;     /* connection interval: at most one fragment each way per interval (7500); 0: unpaced */
+    unsigned resolve_ms;      /* from connection to ServicesResolved (15) */
+    int never_resolve;        /* services are never resolved */
+    int refuse_connect;       /* every connection attempt is refused */
+    int no_acquire;           /* no AcquireWrite/AcquireNotify: WriteValue and StartNotify only */
+    int shared;               /* clients share one connection, as programs on one computer do */
+    unsigned long drop_link_after;    /* drop the link after executing request N, before answering; 0: never */
+    unsigned long drop_link_fragment; /* drop the link when client fragment N arrives (it is lost); 0: never */
+    unsigned clock_scale;     /* the device's clock runs this many times faster (1): idle timeout, lockout */
+    int rssi;                 /* RSSI of the first hub, dBm (-48); each next hub 6 dB less */
+    unsigned scan_delay_ms;   /* from StartDiscovery until the first hub is seen (40) */
+    int verbose;
+    volatile sig_atomic_t *stop;
+};
+void lsws_sim_ble_opts_init(struct lsws_sim_ble_opts *o);
+/* Parses one option as lsws-sim takes it ("mtu", "247"; names with '-' or '_'). */
+int lsws_sim_ble_option(struct lsws_sim_ble_opts *o, const char *name, const char *value, struct lsws_error *err);
+/* The serial number of hub i (0-based) of a fleet whose first hub has sn:
+ * digits 5-11 (the Bluetooth name's) counted up by i. */
+void lsws_sim_ble_fleet_sn(const char *sn, unsigned i, char out[17]);
+/* Serves the hubs sims[0..n) as org.bluez until *stop. Once the name is
+ * owned, writes one line per hub to ready ("hci0 24:E1:24:41:80:93
+ * CTH01-F418093"; "no adapter" with no_adapter) and flushes it. LSWS_OK when
+ * stopped; LSWS_ERR_IO with a message when the bus cannot be used. */
+int lsws_sim_ble_serve(struct lsws_sim *const *sims, size_t n, const struct lsws_sim_ble_opts *o, FILE *ready,
                        struct lsws_error *err);
 
 #endif

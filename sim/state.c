@@ -4,7 +4,7 @@
  *   {"lsws_sim_state": 1, "comment": "...", "model": "ws523",
  *    "sn": "6762d21130962038", "dev_eui": "24e1241130962038",
  *    "factory_band": "EU868", "clock_offset": 0,
- *    "login_failures": 2, "lockout_until_ms": 1770369441000,
+ *    "login_failures": 2, "lockout_until_ms": 1770369441000, "writes": 3,
  *    "settings": {"lorawan.app_eui": "24e124c0002a0001", ...}}
  *
  * "settings" uses the template value forms (docs/templates.md) and holds
@@ -17,7 +17,15 @@
  * Unix time in ms until which logins are refused; wall clock, as a
  * monotonic clock does not survive the process) belong to the unit, not to
  * one process. A missing key is 0, and they are written only while not 0,
- * so files stay readable by an lsws-sim that does not know them.
+ * so files stay readable by an lsws-sim that does not know them. "writes"
+ * counts the WRITE transactions the unit applied (saved with the settings
+ * they changed, in one rename), so a test can tell a unit written once from
+ * one written twice; it is written only while not 0 too.
+ *
+ * "firmware_version" ("0109": the vendor's 16-bit version in 4 hex digits,
+ * major byte first) is the firmware an upgrade committed (firmware.c); it is
+ * written only after one, and a file without it runs the factory firmware.
+ * The image being staged lives beside the file, in path + ".fw".
  *
  * Several processes may serve one file (lsws-sim on two ports, sim: URIs in
  * parallel lsws runs). Each change is made under flock on path.lock, on the
@@ -39,6 +47,7 @@
 #define STATE_MAX_BYTES (1024 * 1024)
 #define FAILURES_MAX 1000000          /* "login_failures": a sane bound, not a rule */
 #define UNIX_MS_MAX (1ll << 50)       /* "lockout_until_ms": about the year 37000 */
+#define WRITES_MAX (1ll << 50)        /* "writes": a sane bound */
 
 /* Serial numbers of the guides' basic-information examples: WS523 guide
  * v1.3 ch.6 (ff16 6762d21130962038), CTH01 guide ch.5 (db 6527f41809380000). */
@@ -256,7 +265,7 @@ static int load_settings(const char *path, json_t *settings, struct lsws_config 
 static const char *const top_keys[] = {"lsws_sim_state", "comment",        "model",
                                        "sn",             "dev_eui",        "factory_band",
                                        "clock_offset",   "login_failures", "lockout_until_ms",
-                                       "settings",       NULL};
+                                       "writes",         "firmware_version", "settings",     NULL};
 
 /* An optional integer from 0 to max: 0 when the key is missing (a file of
  * an lsws-sim that did not know it, or nothing to keep). */
@@ -323,13 +332,26 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"clock_offset\" must be an integer number of seconds", path);
     st->clock_offset = json_integer_value(clock);
-    long long failures, until;
+    long long failures, until, writes;
     int rc;
     if ((rc = optional_count(path, root, "login_failures", FAILURES_MAX, &failures, err)) != LSWS_OK ||
-        (rc = optional_count(path, root, "lockout_until_ms", UNIX_MS_MAX, &until, err)) != LSWS_OK)
+        (rc = optional_count(path, root, "lockout_until_ms", UNIX_MS_MAX, &until, err)) != LSWS_OK ||
+        (rc = optional_count(path, root, "writes", WRITES_MAX, &writes, err)) != LSWS_OK)
         return rc;
     st->login_failures = (unsigned)failures;
     st->lockout_until_ms = until;
+    st->writes = (unsigned long)writes;
+    json_t *fwv = json_object_get(root, "firmware_version");
+    st->fw_version = 0;
+    if (fwv) {
+        uint8_t vb[2];
+        size_t vn = 0;
+        if (!json_is_string(fwv) || json_string_length(fwv) != 4 ||
+            lsws_hex_parse(json_string_value(fwv), vb, sizeof vb, &vn, NULL) != LSWS_OK || vn != 2 || !(vb[0] | vb[1]))
+            return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                             "state file '%s': \"firmware_version\" must be 4 hex digits such as \"0109\"", path);
+        st->fw_version = (uint16_t)(vb[0] << 8 | vb[1]);
+    }
     if (!json_is_object(settings))
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"settings\" must be an object", path);
@@ -425,43 +447,18 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
         json_object_set_new(root, "login_failures", json_integer(st->login_failures));
     if (st->lockout_until_ms)
         json_object_set_new(root, "lockout_until_ms", json_integer(st->lockout_until_ms));
+    if (st->writes)
+        json_object_set_new(root, "writes", json_integer((json_int_t)st->writes));
+    if (st->fw_version) {
+        char v[5];
+        snprintf(v, sizeof v, "%04x", (unsigned)st->fw_version);
+        json_object_set_new(root, "firmware_version", json_string(v));
+    }
     for (size_t i = 0; i < m->n_settings; i++)
         if (cfg->present[i] && !(m->settings[i].row->flags & LSWS_F_READONLY))
             json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
     json_object_set_new(root, "settings", settings);
     return root;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Makes the rename durable: fsync the directory (best effort). */
-static void sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct lsws_config *cfg,
@@ -471,41 +468,29 @@ int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct 
     json_t *root = state_json(st, cfg ? cfg : st->cfg);
     char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(root);
-    size_t plen = strlen(path);
-    char *tmp = text ? malloc(plen + 8) : NULL;
-    if (!tmp) {
+    size_t len = text ? strlen(text) : 0;
+    char *buf = text ? realloc(text, len + 2) : NULL;
+    if (!buf) {
         free(text);
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
-    snprintf(tmp, plen + 8, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) {
-        int e = errno;
-        free(text);
-        free(tmp);
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
-    }
+    buf[len++] = '\n';
+    struct lsws_error werr;
+    lsws_error_clear(&werr);
+    int rc = lsws_file_write(path, buf, len, 0600, &werr);
+    free(buf);
+    if (rc != LSWS_OK)
+        return lsws_fail(err, rc, SIZE_MAX, "cannot write state file '%s': %s", path, werr.msg);
+    /* Saves happen under the lock: what is at path now is this version.
+     * Keep it open so its inode identifies it (no reload of our own save). */
     struct stat sb;
-    int bad = fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fchmod(fd, 0600) < 0 ||
-              write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-              fstat(fd, &sb) < 0;
-    int e = errno;
-    if (!bad && rename(tmp, path) < 0) {
-        bad = 1;
-        e = errno;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &sb) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot reopen state file '%s': %s", path, strerror(e));
     }
-    if (bad) {
-        close(fd);
-        unlink(tmp);
-    } else {
-        sync_dir(path);
-        remember(f, fd, &sb); /* the new version is ours: no reload of our own save */
-    }
-    free(text);
-    free(tmp);
-    if (bad)
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write state file '%s': %s", path,
-                         strerror(e));
+    remember(f, fd, &sb);
     return LSWS_OK;
 }
