@@ -134,6 +134,16 @@ void lsws_client_close(struct lsws_client *c)
     free(c);
 }
 
+int lsws_client_present(struct lsws_client *c, struct lsws_error *err)
+{
+    if (!c->t->present)
+        return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s transport cannot tell whether '%s' is still "
+                         "in reach", c->t->scheme, c->uri.text);
+    if (!c->h)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': the link is down", c->uri.text);
+    return c->t->present(c->h, err);
+}
+
 void lsws_client_set_log(struct lsws_client *c, void (*log)(void *ctx, const char *line), void *ctx)
 {
     c->log = log;

@@ -9,6 +9,7 @@
 #ifndef LSWS_H
 #define LSWS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -575,6 +576,9 @@ struct lsws_link_opts {
      * to be presented to the reader), in ms: 0 not at all, -1 without end.
      * Transports whose devices cannot come and go ignore it. */
     int wait_ms;
+    /* Set (by a signal handler) to stop such a wait early: open() then fails
+     * with LSWS_ERR_NODEV. NULL: the wait runs its course. */
+    const volatile sig_atomic_t *cancel;
 };
 
 /* What a link can carry: the largest application message (header
@@ -621,6 +625,10 @@ struct lsws_transport {
     int (*discover)(int timeout_ms, lsws_found_fn *found, void *ctx, struct lsws_error *err);
     /* Optional: bytes sent and received on the wire so far (framing included). */
     void (*wire_bytes)(void *h, unsigned long *sent, unsigned long *received);
+    /* Optional: whether the device is still in reach (an NFC card still in
+     * the reader's field), without a protocol exchange: LSWS_OK when it is,
+     * LSWS_ERR_NODEV when it left. Absent: the transport cannot tell. */
+    int (*present)(void *h, struct lsws_error *err);
     int timeout_ms; /* default reply timeout */
 };
 
@@ -647,6 +655,11 @@ void lsws_client_close(struct lsws_client *c);
  * was authenticated, authenticates again with the same password. For long
  * jobs after LSWS_ERR_NODEV or a timeout. */
 int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err);
+/* Whether the device is still in reach (lsws_transport.present): LSWS_OK,
+ * LSWS_ERR_NODEV when it left (or the link is down), LSWS_ERR_UNSUPPORTED
+ * when the transport cannot tell. A tap loop waits with it for a card to
+ * leave before it takes the next. */
+int lsws_client_present(struct lsws_client *c, struct lsws_error *err);
 /* log(ctx, line) receives one line per exchange (op, bytes, time, retries) for -v. */
 void lsws_client_set_log(struct lsws_client *c, void (*log)(void *ctx, const char *line), void *ctx);
 /* Per-exchange reply timeout and attempts (0 keeps the current value). */
