@@ -245,7 +245,9 @@ static int report_unit(struct lsws_cli *cli, const char *uri, const struct sessi
                  res->rec.id ? "" : " (no record)");
     cli_put_line(r, "%-8s %-5s %-16s  %s  %s", res && res->again ? "again" : status, s ? s->model->name : "-",
                  s ? s->info.sn : "-", what, uri);
-    return cli_print(cli, r, CLI_COMPACT);
+    int rc = cli_print(cli, r, CLI_COMPACT);
+    fflush(stdout); /* a line per unit as it is done, also into a pipe or file */
+    return rc;
 }
 
 static int report_summary(struct lsws_cli *cli, const struct counts *c, int interrupted, struct lsws_ledger *l)
