@@ -68,8 +68,9 @@ static int found_one(const struct lsws_found *dev, void *ctx)
     return 0;
 }
 
-/* --all: every transport whose scan is not intrusive, as lsws list does. */
-static int sweep(struct lsws_cli *cli, struct source *src)
+/* --all: every transport whose scan is not intrusive, as lsws list does
+ * (Bluetooth LE for scan_ms: each hub in range). */
+static int sweep(struct lsws_cli *cli, struct source *src, int scan_ms)
 {
     const struct lsws_transport *t;
     for (size_t i = 0; (t = lsws_transport_at(i)); i++) {
@@ -77,7 +78,10 @@ static int sweep(struct lsws_cli *cli, struct source *src)
         lsws_error_clear(&err);
         if (!t->discover || (t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
             continue;
-        if (t->discover(SCAN_TIMEOUT_MS, found_one, src, &err) != LSWS_OK)
+        int is_ble = strcmp(t->scheme, "ble") == 0;
+        int rc = t->discover(is_ble ? scan_ms : SCAN_TIMEOUT_MS, found_one, src, &err);
+        /* No bluetoothd or no adapter: no hubs, as lsws list says nothing of a bus it lacks. */
+        if (rc != LSWS_OK && !(is_ble && rc == LSWS_ERR_NODEV))
             cli_warn(cli, "cannot scan %s: %s", t->scheme, err.msg);
     }
     src->next = next_listed;
@@ -109,6 +113,7 @@ static void catch_signals(void)
 struct batch_opts {
     const char *manifest, *ledger, *operator_name, *station;
     int all, force, loop;
+    int scan_ms;
     const char *generate[GENERATE_MAX];
     size_t n_generate;
 };
@@ -126,7 +131,13 @@ static int on_option(const char *name, const char *value, void *ctx)
         o->station = value;
     else if (strcmp(name, "all") == 0)
         o->all = 1;
-    else if (strcmp(name, "loop") == 0)
+    else if (strcmp(name, "scan-time") == 0) {
+        char *end;
+        long sec = strtol(value, &end, 10);
+        if (!*value || *end || sec < 1 || sec > 600)
+            return cli_error(EXIT_USAGE, "--scan-time takes seconds from 1 to 600, not '%s'", value);
+        o->scan_ms = (int)sec * 1000;
+    } else if (strcmp(name, "loop") == 0)
         o->loop = 1;
     else if (strcmp(name, "force") == 0)
         o->force = 1;
@@ -405,13 +416,15 @@ static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const struct sou
 
 int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
 {
-    struct batch_opts o = {0};
+    struct batch_opts o = {.scan_ms = SCAN_TIMEOUT_MS};
     int rc = cli_options(cli, on_option, &o);
     if (rc != EXIT_OK)
         return rc;
     if (argc < 1)
         return cli_error(EXIT_USAGE, "batch needs a TEMPLATE, then URIs, --all or --loop");
     const char *reader = NULL; /* --loop: -d URI, $LSWS_DEVICE, or the one operand */
+    if (o.scan_ms != SCAN_TIMEOUT_MS && !o.all)
+        return cli_error(EXIT_USAGE, "--scan-time goes with --all");
     if (o.loop) {
         if (o.all)
             return cli_error(EXIT_USAGE, "--loop and --all: choose one");
@@ -473,7 +486,7 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     if (o.all) {
         src.uris = NULL;
         src.n = 0;
-        sweep(cli, &src);
+        sweep(cli, &src, o.scan_ms);
         if (!src.n) {
             rc = cli_fail(EXIT_NODEV, LSWS_ERR_NODEV, "--all found no units");
             goto out;

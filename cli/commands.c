@@ -110,6 +110,7 @@ static const struct cli_option diff_options[] = {
 static const struct cli_option batch_options[] = {
     {"all", 0, NULL, "every unit a discovery finds (each sim: unit, each serial adapter, each BLE hub in range)"},
     {"loop", 0, NULL, "a tap loop: each NFC card held to the reader in turn, until Ctrl-C (with --wait)"},
+    {"scan-time", 0, "SECONDS", "with --all, how long to scan for Bluetooth LE hubs (default 2)"},
     {"manifest", 'M', "FILE", "per-unit values for ${VAR} placeholders (CSV keyed by sn or dev_eui)"},
     {"generate", 'g', "NAME", "a random 128-bit key per unit for ${NAME} or the key NAME (repeatable)"},
     {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
