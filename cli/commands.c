@@ -196,7 +196,7 @@ const struct cli_command cli_commands[] = {
               "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
      .options = diff_options},
     {"batch", cmd_batch, .needs = CMD_WRITES, .max_args = CLI_ANY_ARGS,
-     .synopsis = "TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
+     .synopsis = "TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
      .summary = "provision many units from one template, each recorded in the ledger",
      .notes = "Each unit: identify, skip if provisioned with this template, fill placeholders, record the\n"
               "settings, back up, write, verify, record the result. Ctrl-C stops between units.\n"

@@ -26,7 +26,7 @@ _lsws_opts_time="--at --tz"
 _lsws_opts_backup="--output -o --no-secrets --list"
 _lsws_opts_restore="--last --dry-run --only --exclude"
 _lsws_opts_diff="--only --exclude"
-_lsws_opts_batch="--all --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
+_lsws_opts_batch="--all --loop --scan-time --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
 _lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
 _lsws_opts_upgrade="--force --dry-run"
 _lsws_subs_template="new lint show"
@@ -54,7 +54,7 @@ _lsws_optarg()
         ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
         ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz | list:--scan-time) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time | batch:--scan-time) echo ARG ;;
         restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
         batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
     esac

@@ -216,10 +216,12 @@ complete -c lsws -n '__lsws_using diff' -F
 complete -c lsws -n '__lsws_using diff' -l only -x -d 'compare only the settings matching PATTERN'
 complete -c lsws -n '__lsws_using diff' -l exclude -x -d 'leave out the settings matching PATTERN'
 
-# batch TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]
+# batch TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]
 complete -c lsws -n '__lsws_using batch; and not __lsws_sub >/dev/null' -F
 complete -c lsws -n '__lsws_using batch; and __lsws_sub >/dev/null' -a '(__lsws_devices)'
 complete -c lsws -n '__lsws_using batch' -l all -d 'every unit a discovery finds'
+complete -c lsws -n '__lsws_using batch' -l loop -d 'a tap loop: each NFC card held to the reader in turn'
+complete -c lsws -n '__lsws_using batch' -l scan-time -x -d 'with --all, how long to scan for Bluetooth LE hubs'
 complete -c lsws -n '__lsws_using batch' -s M -l manifest -r -F -d 'per-unit values (CSV keyed by sn or dev_eui)'
 complete -c lsws -n '__lsws_using batch' -s g -l generate -x -d 'a random 128-bit key per unit for ${NAME}'
 complete -c lsws -n '__lsws_using batch' -l only -x -d 'apply only the settings matching PATTERN'
