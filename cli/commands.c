@@ -19,6 +19,7 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli);
 int cmd_reboot(int argc, char **argv, struct lsws_cli *cli);
 int cmd_password(int argc, char **argv, struct lsws_cli *cli);
 int cmd_time(int argc, char **argv, struct lsws_cli *cli);
+int cmd_history(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
     {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
@@ -38,6 +39,7 @@ const struct cli_option cli_global_options[] = {
 
 static const struct cli_option decode_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01 (default: detect)"},
+    {"csv", 0, NULL, "write CSV, the columns of 'lsws history' (see lsws history --columns)"},
     {0},
 };
 static const struct cli_option encode_options[] = {
@@ -61,6 +63,17 @@ static const struct cli_option time_options[] = {
     {0},
 };
 static const char *const time_subcommands[] = {"sync", NULL};
+static const struct cli_option history_options[] = {
+    {"kind", 'k', "KIND", "alarm, periodic (default), monthly-energy or monthly-extremes"},
+    {"since", 0, "TIME", "from this time (Unix seconds or ISO 8601; default: the oldest record)"},
+    {"until", 0, "TIME", "to this time, inclusive (default: the device clock when the export began)"},
+    {"tz", 0, "ZONE", "times in UTC (default), 'device' (the device's time zone) or UTC+HH:MM"},
+    {"output", 'o', "FILE", "export to FILE: CSV, or JSON Lines with --json; resumable"},
+    {"at", 0, "TIME", "show the record nearest TIME, within one reporting interval"},
+    {"clear", 0, NULL, "delete the stored records of --kind (all kinds without it); after -o, once it is written"},
+    {"columns", 0, NULL, "list the CSV columns and exit"},
+    {0},
+};
 
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
 
@@ -69,6 +82,7 @@ int check_set(int argc, char **argv, struct lsws_cli *cli);
 int check_reset(int argc, char **argv, struct lsws_cli *cli);
 int check_password(int argc, char **argv, struct lsws_cli *cli);
 int check_time(int argc, char **argv, struct lsws_cli *cli);
+int check_history(int argc, char **argv, struct lsws_cli *cli);
 
 #define LOGIN (CMD_DEVICE | CMD_AUTH)
 /* How get and keys read their arguments (lib/keys.c, lsws_model_match). */
@@ -104,6 +118,15 @@ const struct cli_command cli_commands[] = {
     {"time", cmd_time, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_time,
      .synopsis = "sync [--at UNIX] [--tz OFFSET]", .summary = "set the CTH01 clock and time zone",
      .options = time_options, .subcommands = time_subcommands},
+    {"history", cmd_history, .needs = LOGIN, .check = check_history,
+     .synopsis = "[--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]",
+     .summary = "show, export (resumable) or clear the CTH01's stored records",
+     .notes = "Without -o, --at or --clear: how many records of each kind the device holds.\n"
+              "-o FILE fetches every record of the kind in the range into FILE.checkpoint,\n"
+              "then writes FILE (CSV, or JSON Lines with --json) atomically; run the same\n"
+              "command again after an interruption and it continues where it stopped.\n"
+              "--clear deletes stored records (asks first unless --yes).",
+     .options = history_options},
     {"help", cmd_help, .max_args = 1, .synopsis = "[COMMAND]", .summary = "show help for lsws or a command"},
     {0},
 };

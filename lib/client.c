@@ -35,6 +35,7 @@ static const char *const op_names[] = {
     [LSWS_OP_IDENTIFY] = "identify", [LSWS_OP_AUTH] = "auth",       [LSWS_OP_READ] = "read",
     [LSWS_OP_WRITE] = "write",       [LSWS_OP_RESET] = "reset",     [LSWS_OP_REBOOT] = "reboot",
     [LSWS_OP_TIME_SYNC] = "time-sync", [LSWS_OP_PASSWORD] = "password",
+    [LSWS_OP_HISTORY] = "history",
 };
 
 static const char *op_name(uint8_t op)
@@ -503,6 +504,13 @@ static int simple(struct lsws_client *c, uint8_t op, const uint8_t *payload, siz
 {
     struct lsws_msg resp;
     return exchange(c, op, payload, len, &resp, err);
+}
+
+int lsws_client_exchange(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
+                         struct lsws_msg *resp, struct lsws_error *err)
+{
+    memset(resp, 0, sizeof *resp);
+    return exchange_once(c, op, payload, len, resp, err);
 }
 
 int lsws_client_password(struct lsws_client *c, const char *new_password, struct lsws_error *err)

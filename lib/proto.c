@@ -16,7 +16,9 @@ static const char *const status_texts[] = {
     [LSWS_ST_BUSY] = "device busy",
     [LSWS_ST_UNSUPPORTED] = "not supported by the device",
     [LSWS_ST_STORAGE] = "device could not store the change",
-    [LSWS_ST_SEQUENCE] = "write continuation without a transaction",
+    [LSWS_ST_SEQUENCE] = "continuation without an open transaction or query",
+    [LSWS_ST_STORAGE_OFF] = "data storage is disabled",
+    [LSWS_ST_NO_CLOCK] = "the device clock is not set",
 };
 
 const char *lsws_proto_status_text(int status)

@@ -2,13 +2,14 @@
 # Installs everything lsws needs to build and test, from Debian 12 packages.
 # Run as root (or with sudo). Safe to run again.
 set -eu
-# build: compiler, CMake, jansson (JSON), libserialport (serial transport)
+# build: compiler, CMake, jansson (JSON), libserialport (serial transport),
+# libcsv (history export; it has no pkg-config file: CMake finds it by name)
 # tests: cmocka, clang + its sanitizer/fuzzer runtimes, python3 (test
 # helpers), groff/zsh/fish (the docs test renders the man page and checks
 # every completion file with its own shell)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev libserialport-dev
+  libjansson-dev libserialport-dev libcsv-dev
   libcmocka-dev clang libclang-rt-14-dev python3
   groff-base man-db zsh fish
 "

@@ -40,6 +40,12 @@ static void usage(FILE *out)
           "                            without it the state lives in memory only; several\n"
           "                            simulators may share FILE (locked with FILE.lock)\n"
           "      --max-msg BYTES       the unit's largest message, 64-1024 (default 1024)\n"
+          "      --history-records N   CTH01: the unit has recorded N periodic records (and\n"
+          "                            their alarms and monthly summaries); kept in --state\n"
+          "      --history-start T     the first one's time (Unix or ISO 8601; default: the\n"
+          "                            last one is now)\n"
+          "      --history-dump KIND   print the stored records of KIND (alarm, periodic,\n"
+          "                            monthly-energy, monthly-extremes) in hex, then exit\n"
           "      --drop N,...          ignore request frames N,... (counted from 1)\n"
           "      --corrupt N,...       answer frames N,... with a bad CRC\n"
           "      --delay N,...         answer frames N,... after --delay-ms\n"
@@ -73,13 +79,17 @@ static int fail_usage(const char *fmt, ...)
 int main(int argc, char **argv)
 {
     enum { O_DROP = 256, O_CORRUPT, O_DELAY, O_DELAY_MS, O_REFUSE, O_REFUSE_STATUS,
-           O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG };
+           O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG, O_HIST_RECORDS, O_HIST_START,
+           O_HIST_DUMP };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
         {"sn", required_argument, NULL, 's'},
         {"state", required_argument, NULL, 'f'},
         {"max-msg", required_argument, NULL, O_MAX_MSG},
+        {"history-records", required_argument, NULL, O_HIST_RECORDS},
+        {"history-start", required_argument, NULL, O_HIST_START},
+        {"history-dump", required_argument, NULL, O_HIST_DUMP},
         {"drop", required_argument, NULL, O_DROP},
         {"corrupt", required_argument, NULL, O_CORRUPT},
         {"delay", required_argument, NULL, O_DELAY},
@@ -98,7 +108,7 @@ int main(int argc, char **argv)
     struct lsws_sim_opts so = {.model = LSWS_MODEL_COUNT};
     struct lsws_sim_pty_opts po = {.stop = &stop};
     struct lsws_error err;
-    int c;
+    int c, dump = -1;
     lsws_error_clear(&err);
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:b:s:f:vh", longs, NULL)) != -1) {
@@ -123,6 +133,17 @@ int main(int argc, char **argv)
         case O_MAX_MSG:
             if (lsws_sim_parse_max_msg(optarg, &so.max_msg, &err) != LSWS_OK)
                 return fail_usage("%s", err.msg);
+            break;
+        case O_HIST_RECORDS:
+        case O_HIST_START:
+            if (lsws_sim_parse_history(&so, c == O_HIST_RECORDS ? "history_records" : "history_start", optarg,
+                                       &err) != LSWS_OK)
+                return fail_usage("%s", err.msg);
+            break;
+        case O_HIST_DUMP:
+            if ((dump = lsws_history_kind_find(optarg)) < 0)
+                return fail_usage("--history-dump: unknown kind '%s' (alarm, periodic, monthly-energy, "
+                                  "monthly-extremes)", optarg);
             break;
         case O_DROP: fault = "drop"; break;
         case O_CORRUPT: fault = "corrupt"; break;
@@ -158,10 +179,19 @@ int main(int argc, char **argv)
     if (so.model == LSWS_MODEL_COUNT)
         return fail_usage("--model is required (ws523 or cth01)");
 
+    if (so.history_start_set && !so.history_records_set)
+        return fail_usage("--history-start needs --history-records");
     struct lsws_sim *sim;
     if (lsws_sim_new(&so, &sim, &err) != LSWS_OK) {
         fprintf(stderr, "lsws-sim: %s\n", err.msg);
         return 1;
+    }
+    if (dump >= 0) {
+        int drc = lsws_sim_history_dump(sim, (unsigned)dump, stdout, &err);
+        if (drc != LSWS_OK || fflush(stdout) != 0)
+            fprintf(stderr, "lsws-sim: %s\n", drc != LSWS_OK ? err.msg : "cannot write the records");
+        lsws_sim_free(sim);
+        return drc == LSWS_OK ? 0 : 1;
     }
     char path[256];
     int master;

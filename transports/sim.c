@@ -1,6 +1,7 @@
 /* The in-process `sim:` transport: a simulated device (sim/) linked into
  * lsws itself, the embedded default that needs no hardware.
  *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&max_msg=N&<fault>=...]
+ *   [&history_records=N&history_start=T] (CTH01 stored history, docs/simulator.md)
  * Without state=, the device keeps its state in the user's state directory
  * ($XDG_STATE_HOME/lsws, else ~/.local/state/lsws), one file per model, so
  * a write survives between runs as it would on a real unit. Faults are the
@@ -58,7 +59,7 @@ static const char *const fault_options[] = {"drop", "corrupt", "delay", "delay_m
                                             "disconnect_after", "link_bps", "latency_ms", NULL};
 static const char *const sim_options[] = {"state", "band", "sn", "max_msg", "drop", "corrupt", "delay", "delay_ms",
                                           "refuse", "refuse_status", "disconnect_after", "link_bps", "latency_ms",
-                                          NULL};
+                                          "history_records", "history_start", NULL};
 
 static int is_fault_option(const char *name)
 {
@@ -89,6 +90,10 @@ static int sim_open(const struct lsws_uri *uri, const struct lsws_link_opts *opt
     const char *max = lsws_uri_opt(uri, "max_msg");
     if (rc == LSWS_OK && max && lsws_sim_parse_max_msg(max, &so.max_msg, err) != LSWS_OK)
         rc = LSWS_ERR_INVALID;
+    for (size_t i = 0; i < uri->n_opt && rc == LSWS_OK; i++)
+        if (strncmp(uri->opt[i].name, "history_", 8) == 0 &&
+            lsws_sim_parse_history(&so, uri->opt[i].name, uri->opt[i].value, err) != LSWS_OK)
+            rc = LSWS_ERR_INVALID;
     if (rc == LSWS_OK && !so.state_path && (rc = default_state(model->name, state, sizeof state, err)) == LSWS_OK)
         so.state_path = state;
     if (rc == LSWS_OK)
