@@ -9,7 +9,7 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time help"
+_lsws_commands="decode encode template keys list info get set reset reboot password time history help"
 _lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
@@ -17,15 +17,17 @@ _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
 _lsws_devices="sim:ws523 sim:cth01 serial:"
 
 # Options of each command (long and short), and subcommands.
-_lsws_opts_decode="--model -m"
+_lsws_opts_decode="--model -m --csv"
 _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
 _lsws_opts_time="--at --tz"
+_lsws_opts_history="--kind -k --since --until --tz --output -o --at --clear --columns"
+_lsws_history_kinds="alarm periodic monthly-energy monthly-extremes"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
 
-# What option $2 of command $1 takes: MODEL, BAND, FILE, URI, ARG (a value
+# What option $2 of command $1 takes: MODEL, BAND, KIND, ZONE, FILE, URI, ARG (a value
 # with nothing to offer), or nothing for a flag or an unknown option.
 _lsws_optarg()
 {
@@ -40,6 +42,10 @@ _lsws_optarg()
         encode:--base | encode:-b | template:--output | template:-o) echo FILE ;;
         template:--band | template:-b) echo BAND ;;
         time:--at | time:--tz) echo ARG ;;
+        history:--kind | history:-k) echo KIND ;;
+        history:--output | history:-o) echo FILE ;;
+        history:--since | history:--until | history:--at) echo ARG ;;
+        history:--tz) echo ZONE ;;
     esac
 }
 
@@ -76,6 +82,8 @@ _lsws_add_optarg()
     case "$1" in
         MODEL) _lsws_add "$_lsws_models" "$2" ;;
         BAND) _lsws_add "$_lsws_bands" "$2" ;;
+        KIND) _lsws_add "$_lsws_history_kinds" "$2" ;;
+        ZONE) _lsws_add "UTC device" "$2" ;;
         FILE) _lsws_add_files "$2" ;;
         URI)
             if [[ $2 == serial:* ]]; then

@@ -20,7 +20,7 @@ function __lsws_words
             continue
         end
         switch $w
-            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz
+            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz -k --kind --since --until
                 set skip 1
                 continue
             case '-*'
@@ -130,6 +130,7 @@ complete -c lsws -n 'not __lsws_command' -a reset -d 'restore factory defaults (
 complete -c lsws -n 'not __lsws_command' -a reboot -d 'reboot the device'
 complete -c lsws -n 'not __lsws_command' -a password -d 'change the device password'
 complete -c lsws -n 'not __lsws_command' -a time -d 'set the CTH01 clock and time zone'
+complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
 # Global options (before or after the command)
@@ -148,6 +149,7 @@ complete -c lsws -s V -l version -d 'show the version'
 
 # decode [--model MODEL] [HEX...]
 complete -c lsws -n '__lsws_using decode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01 (default: detect)'
+complete -c lsws -n '__lsws_using decode' -l csv -d 'write CSV, the columns of lsws history'
 
 # encode --model MODEL [--base FILE] KEY=VALUE...
 complete -c lsws -n '__lsws_using encode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
@@ -176,5 +178,15 @@ complete -c lsws -n '__lsws_needs_sub time' -a sync -d 'set the clock and time z
 complete -c lsws -n '__lsws_using time' -l at -x -d "set this Unix time instead of the computer's clock"
 complete -c lsws -n '__lsws_using time' -l tz -x -d "time zone as UTC+HH:MM (default: the computer's)"
 
+# history [--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]
+complete -c lsws -n '__lsws_using history' -s k -l kind -x -a 'alarm periodic monthly-energy monthly-extremes' -d 'kind of stored records'
+complete -c lsws -n '__lsws_using history' -l since -x -d 'from this time (Unix seconds or ISO 8601)'
+complete -c lsws -n '__lsws_using history' -l until -x -d 'to this time, inclusive'
+complete -c lsws -n '__lsws_using history' -l tz -x -a 'UTC device' -d "times in UTC, the device's zone or UTC+HH:MM"
+complete -c lsws -n '__lsws_using history' -s o -l output -r -F -d 'export to FILE (CSV, or JSON Lines with --json)'
+complete -c lsws -n '__lsws_using history' -l at -x -d 'show the record nearest TIME'
+complete -c lsws -n '__lsws_using history' -l clear -d 'delete the stored records of --kind'
+complete -c lsws -n '__lsws_using history' -l columns -d 'list the CSV columns and exit'
+
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time history help'
