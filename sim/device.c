@@ -251,8 +251,9 @@ int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct
         sim->st.id = want;
         snprintf(sim->st.factory_band, sizeof sim->st.factory_band, "%s", band->name);
         rc = sim_factory_config(&sim->st, &sim->st.cfg, err);
-        if (rc == LSWS_OK && seed_history(sim, opts, err) < 0)
-            rc = err ? err->code : LSWS_ERR_INVALID;
+        int seeded = rc == LSWS_OK ? seed_history(sim, opts, err) : 0;
+        if (seeded < 0)
+            rc = seeded;
     }
     if (rc != LSWS_OK)
         goto fail;

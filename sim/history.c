@@ -1002,7 +1002,7 @@ int sim_hist_seed(struct sim_state *st, uint32_t n, int has_start, uint32_t star
     st->hist.seeded = 1;
     st->hist.records = n;
     st->hist.start = start;
-    st->hist.seed = seed ^ start ^ n * 2654435761u;
+    st->hist.seed = seed ^ start; /* the unit's loads, whatever the number of records */
     st->hist.settings = snap;
     /* It kept time while it recorded: its clock is set, and not before
      * its last record. */
