@@ -146,6 +146,12 @@ struct lsws_csv {
     uint8_t set[COLS_MAX];
     struct alarm_row alarms[ALARMS_MAX];
     size_t n_alarms;
+    /* Reading names are static strings: which quantity each one is, found
+     * once per name rather than once per reading. */
+    struct {
+        const char *name;
+        size_t qi;
+    } seen[64];
 };
 
 /* The column of quantity qi, channel ch (1-based; 0 when it has none). */
@@ -297,12 +303,18 @@ static void start_row(struct lsws_csv *csv, const struct lsws_reading *r)
     memset(csv->set, 0, sizeof csv->set);
 }
 
-static size_t find_qty(const struct lsws_csv *csv, const char *name)
+static size_t find_qty(struct lsws_csv *csv, const char *name)
 {
-    for (size_t i = 0; i < csv->nq; i++)
-        if (csv->q[i].reading && (csv->q[i].reading == name || strcmp(csv->q[i].reading, name) == 0))
-            return i;
-    return SIZE_MAX;
+    size_t slot = ((uintptr_t)name >> 3) % (sizeof csv->seen / sizeof csv->seen[0]);
+    if (csv->seen[slot].name == name)
+        return csv->seen[slot].qi;
+    size_t qi = SIZE_MAX;
+    for (size_t i = 0; i < csv->nq && qi == SIZE_MAX; i++)
+        if (csv->q[i].reading && strcmp(csv->q[i].reading, name) == 0)
+            qi = i;
+    csv->seen[slot].name = name;
+    csv->seen[slot].qi = qi;
+    return qi;
 }
 
 static int ends_with(const char *s, const char *tail)
