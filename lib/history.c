@@ -754,6 +754,7 @@ int lsws_history_checkpoint_info(const char *checkpoint, struct lsws_history_res
 
 struct job {
     struct lsws_client *c;
+    const struct lsws_device_info *info;
     const struct lsws_history_job *o;
     struct ckpt *k;
     struct lsws_history_result *res;
@@ -811,19 +812,26 @@ static int on_page(struct fetch *f, void *ctx, struct lsws_error *err)
 static int recover(struct job *j, int rc, unsigned *fails, struct lsws_error *err)
 {
     unsigned limit = j->o->reconnects ? j->o->reconnects : 3;
-    int lost = rc == LSWS_ERR_NODEV || rc == LSWS_ERR_TIMEOUT || rc == LSWS_ERR_PROTOCOL;
+    int lost = rc == LSWS_ERR_NODEV || rc == LSWS_ERR_TIMEOUT || rc == LSWS_ERR_PROTOCOL || rc == LSWS_ERR_AUTH;
     if (!lost || j->stopped || ++*fails > limit)
         return rc;
     struct lsws_error rerr;
     lsws_error_clear(&rerr);
     for (unsigned tries = 0; tries < 3; tries++) {
-        if (lsws_client_reconnect(j->c, &rerr) == LSWS_OK) {
+        struct lsws_device_info now;
+        if (lsws_client_reconnect(j->c, &rerr) == LSWS_OK && lsws_client_identify(j->c, &now, &rerr) == LSWS_OK) {
+            /* The port or the name may lead to another unit now (a pty
+             * number reused, another hub in reach): its records must not
+             * go into this unit's checkpoint. */
+            if (now.model != j->info->model || strcmp(now.sn, j->info->sn) != 0)
+                return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX,
+                                 "after the link was lost, '%s' leads to another unit (%s %s, not %s): stopped",
+                                 lsws_client_uri(j->c), lsws_model_get(now.model)->name, now.sn, j->info->sn);
             j->res->reconnects++;
             return LSWS_OK;
         }
         usleep(200000u << tries);
     }
-    (void)err;
     return rc; /* the first error says what happened */
 }
 
@@ -874,7 +882,7 @@ int lsws_history_fetch(struct lsws_client *c, const struct lsws_device_info *inf
                        struct lsws_history_result *res, struct lsws_error *err)
 {
     struct ckpt k = {.path = o->checkpoint, .kind = o->kind};
-    struct job j = {.c = c, .o = o, .k = &k, .res = res};
+    struct job j = {.c = c, .info = info, .o = o, .k = &k, .res = res};
     memset(res, 0, sizeof *res);
     int rc = check_kind(o->kind, err);
     if (rc != LSWS_OK)
