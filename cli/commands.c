@@ -19,6 +19,8 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli);
 int cmd_reboot(int argc, char **argv, struct lsws_cli *cli);
 int cmd_password(int argc, char **argv, struct lsws_cli *cli);
 int cmd_time(int argc, char **argv, struct lsws_cli *cli);
+int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
+int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 int cmd_history(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
@@ -63,6 +65,20 @@ static const struct cli_option time_options[] = {
     {0},
 };
 static const char *const time_subcommands[] = {"sync", NULL};
+static const struct cli_option upgrade_options[] = {
+    {"force", 0, NULL, "install an image older than the unit's firmware, or the same version"},
+    {"dry-run", 0, NULL, "check the image against the unit, then stop: nothing is sent"},
+    {0},
+};
+static const char *const firmware_subcommands[] = {"info", NULL};
+#define UPGRADE_NOTES                                                                                \
+    "The image is checked before anything is sent: its header, length, CRC-32 and\n"                \
+    "SHA-256, then the unit's model and hardware version, and that it is newer than\n"             \
+    "what the unit runs. Chunks fit the link; the unit acknowledges each with the\n"               \
+    "offset it expects next, verifies the whole image, commits it and reboots; lsws\n"             \
+    "then reconnects and reads the new version. Interrupted (a dropped link,\n"                    \
+    "Ctrl-C), the same command again resumes where the unit's staged copy ends; the\n"            \
+    "unit runs its old firmware until then. --deadline defaults to 3600 s here."
 static const struct cli_option history_options[] = {
     {"kind", 'k', "KIND", "alarm, periodic (default), monthly-energy or monthly-extremes"},
     {"since", 0, "TIME", "from this time (Unix seconds or ISO 8601; default: the oldest record)"},
@@ -82,6 +98,8 @@ int check_set(int argc, char **argv, struct lsws_cli *cli);
 int check_reset(int argc, char **argv, struct lsws_cli *cli);
 int check_password(int argc, char **argv, struct lsws_cli *cli);
 int check_time(int argc, char **argv, struct lsws_cli *cli);
+int check_upgrade(int argc, char **argv, struct lsws_cli *cli);
+int check_firmware(int argc, char **argv, struct lsws_cli *cli);
 int check_history(int argc, char **argv, struct lsws_cli *cli);
 
 #define LOGIN (CMD_DEVICE | CMD_AUTH)
@@ -118,6 +136,11 @@ const struct cli_command cli_commands[] = {
     {"time", cmd_time, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_time,
      .synopsis = "sync [--at UNIX] [--tz OFFSET]", .summary = "set the CTH01 clock and time zone",
      .options = time_options, .subcommands = time_subcommands},
+    {"upgrade", cmd_upgrade, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_upgrade,
+     .synopsis = "[--force] [--dry-run] FIRMWARE", .summary = "install a firmware image, resuming an interrupted transfer",
+     .notes = UPGRADE_NOTES, .options = upgrade_options},
+    {"firmware", cmd_firmware, .max_args = 2, .check = check_firmware, .synopsis = "info FILE",
+     .summary = "show and check a firmware image's header", .subcommands = firmware_subcommands},
     {"history", cmd_history, .needs = LOGIN, .check = check_history,
      .synopsis = "[--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]",
      .summary = "show, export (resumable) or clear the CTH01's stored records",

@@ -33,6 +33,7 @@ static int code_for_exit(int exit_code)
     return LSWS_ERR_INVALID;
 }
 
+static int verror(int exit_code, int lsws_code, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static int verror(int exit_code, int lsws_code, const char *fmt, va_list ap)
 {
     char msg[sizeof first_error.message];

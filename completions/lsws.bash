@@ -9,7 +9,7 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time history help"
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware history help"
 _lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
@@ -22,10 +22,12 @@ _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
 _lsws_opts_time="--at --tz"
+_lsws_opts_upgrade="--force --dry-run"
 _lsws_opts_history="--kind -k --since --until --tz --output -o --at --clear --columns"
 _lsws_history_kinds="alarm periodic monthly-energy monthly-extremes"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
+_lsws_subs_firmware="info"
 
 # What option $2 of command $1 takes: MODEL, BAND, KIND, ZONE, FILE, URI, ARG (a value
 # with nothing to offer), or nothing for a flag or an unknown option.
@@ -188,6 +190,16 @@ _lsws()
                 ;;
             time)
                 [[ -z $sub ]] && _lsws_add "$_lsws_subs_time" "$cur"
+                ;;
+            upgrade)
+                # sub is the FIRMWARE operand once it is typed.
+                [[ -z $sub ]] && _lsws_add_files "$cur"
+                ;;
+            firmware)
+                case "$sub" in
+                    "") _lsws_add "$_lsws_subs_firmware" "$cur" ;;
+                    info) _lsws_add_files "$cur" ;;
+                esac
                 ;;
             help)
                 [[ -z $sub ]] && _lsws_add "$_lsws_commands" "$cur"

@@ -130,6 +130,8 @@ complete -c lsws -n 'not __lsws_command' -a reset -d 'restore factory defaults (
 complete -c lsws -n 'not __lsws_command' -a reboot -d 'reboot the device'
 complete -c lsws -n 'not __lsws_command' -a password -d 'change the device password'
 complete -c lsws -n 'not __lsws_command' -a time -d 'set the CTH01 clock and time zone'
+complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
+complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
@@ -188,5 +190,14 @@ complete -c lsws -n '__lsws_using history' -l at -x -d 'show the record nearest 
 complete -c lsws -n '__lsws_using history' -l clear -d 'delete the stored records of --kind'
 complete -c lsws -n '__lsws_using history' -l columns -d 'list the CSV columns and exit'
 
+# upgrade [--force] [--dry-run] FIRMWARE
+complete -c lsws -n '__lsws_needs_sub upgrade' -F
+complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
+complete -c lsws -n '__lsws_using upgrade' -l dry-run -d 'check the image against the unit, then stop'
+
+# firmware info FILE
+complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an image's header"
+complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
+
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time history help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware history help'

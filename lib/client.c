@@ -35,6 +35,7 @@ static const char *const op_names[] = {
     [LSWS_OP_IDENTIFY] = "identify", [LSWS_OP_AUTH] = "auth",       [LSWS_OP_READ] = "read",
     [LSWS_OP_WRITE] = "write",       [LSWS_OP_RESET] = "reset",     [LSWS_OP_REBOOT] = "reboot",
     [LSWS_OP_TIME_SYNC] = "time-sync", [LSWS_OP_PASSWORD] = "password",
+    [LSWS_OP_FW_BEGIN] = "fw-begin", [LSWS_OP_FW_DATA] = "fw-data",  [LSWS_OP_FW_END] = "fw-end",
     [LSWS_OP_HISTORY] = "history",
 };
 
@@ -294,8 +295,10 @@ static int exchange_once(struct lsws_client *c, uint8_t op, const uint8_t *paylo
             c->stats.msg_bytes_in += n;
             struct lsws_error merr;
             if (lsws_msg_decode(c->rx, n, resp, &merr) != LSWS_OK || !resp->response ||
-                resp->seq != c->seq || resp->op != op)
+                resp->seq != c->seq || resp->op != op) {
+                memset(resp, 0, sizeof *resp); /* not our answer: none yet */
                 continue;
+            }
             c->stats.exchanges++;
             log_exchange(c, op, rlen, n, now_ms() - start, attempt, resp->status);
             rc = status_error(resp, err);
@@ -499,18 +502,27 @@ int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
     return rc;
 }
 
+int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
+                     uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err)
+{
+    struct lsws_msg m;
+    int rc = exchange(c, op, payload, len, &m, err);
+    *status = -1;
+    *rlen = 0;
+    if (m.response) { /* an answer came, whatever it says */
+        *status = m.status;
+        *rlen = m.len < cap ? m.len : cap;
+        if (*rlen)
+            memcpy(resp, m.payload, *rlen);
+    }
+    return rc;
+}
+
 static int simple(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
                   struct lsws_error *err)
 {
     struct lsws_msg resp;
     return exchange(c, op, payload, len, &resp, err);
-}
-
-int lsws_client_exchange(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
-                         struct lsws_msg *resp, struct lsws_error *err)
-{
-    memset(resp, 0, sizeof *resp);
-    return exchange_once(c, op, payload, len, resp, err);
 }
 
 int lsws_client_password(struct lsws_client *c, const char *new_password, struct lsws_error *err)

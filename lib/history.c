@@ -314,11 +314,19 @@ int lsws_history_split(unsigned kind, const uint8_t *bytes, size_t len, lsws_his
 
 /* ---- the queries ------------------------------------------------------------------------ */
 
+/* A HISTORY response: its payload, copied out of the client. */
+struct hresp {
+    uint8_t payload[LSWS_MSG_MAX];
+    size_t len;
+    int status; /* -1: no answer */
+};
+
 /* One HISTORY exchange; device statuses that concern history get their own words. */
-static int hx(struct lsws_client *c, const uint8_t *req, size_t len, struct lsws_msg *resp, struct lsws_error *err)
+static int hx(struct lsws_client *c, const uint8_t *req, size_t len, struct hresp *resp, struct lsws_error *err)
 {
-    int rc = lsws_client_exchange(c, LSWS_OP_HISTORY, req, len, resp, err);
-    if (rc == LSWS_OK || !resp->response)
+    int rc = lsws_client_call(c, LSWS_OP_HISTORY, req, len, &resp->status, resp->payload, sizeof resp->payload,
+                              &resp->len, err);
+    if (rc == LSWS_OK || resp->status < 0)
         return rc;
     const char *uri = lsws_client_uri(c);
     switch (resp->status) {
@@ -348,7 +356,7 @@ int lsws_history_status(struct lsws_client *c, unsigned kind, uint32_t start, ui
                         struct lsws_history_status *st, struct lsws_error *err)
 {
     uint8_t req[10] = {LSWS_HQ_STATUS, (uint8_t)kind};
-    struct lsws_msg resp;
+    struct hresp resp;
     int rc = check_kind(kind, err);
     if (rc != LSWS_OK)
         return rc;
@@ -400,7 +408,7 @@ static int fetch_answer(struct lsws_client *c, struct fetch *f, struct lsws_erro
         p = put32(p, (uint32_t)f->have);
         *p++ = (uint8_t)max;
         *p++ = (uint8_t)(max >> 8);
-        struct lsws_msg resp;
+        struct hresp resp;
         int rc = hx(c, req, (size_t)(p - req), &resp, err);
         if (rc != LSWS_OK)
             return rc;
@@ -486,7 +494,7 @@ int lsws_history_point(struct lsws_client *c, unsigned kind, uint32_t t, lsws_hi
 static int simple(struct lsws_client *c, uint8_t q, unsigned kind, struct lsws_error *err)
 {
     uint8_t req[2] = {q, (uint8_t)kind};
-    struct lsws_msg resp;
+    struct hresp resp;
     int rc = check_kind(kind, err);
     return rc != LSWS_OK ? rc : hx(c, req, sizeof req, &resp, err);
 }

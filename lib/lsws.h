@@ -318,10 +318,10 @@ enum lsws_op {
     LSWS_OP_REBOOT = 0x06,
     LSWS_OP_TIME_SYNC = 0x07, /* unix time (4) + UTC offset minutes (2, signed) */
     LSWS_OP_PASSWORD = 0x08,  /* new password (6 bytes) */
-    LSWS_OP_FW_BEGIN = 0x10,  /* designed, not yet served: docs/protocol.md */
-    LSWS_OP_FW_DATA = 0x11,
-    LSWS_OP_FW_END = 0x12,
-    LSWS_OP_HISTORY = 0x20,   /* CTH01 stored history: query (1) + ...; docs/protocol.md */
+    LSWS_OP_FW_BEGIN = 0x10,  /* flags (1) + image description (47) -> next offset (4) + slot size (4) */
+    LSWS_OP_FW_DATA = 0x11,   /* offset (4) + CRC-32 (4) + bytes -> next offset (4) */
+    LSWS_OP_FW_END = 0x12,    /* verify, commit, reboot -> firmware version (2) */
+    LSWS_OP_HISTORY = 0x20,   /* CTH01 stored history: query (1) + kind (1) + ...; docs/protocol.md */
 };
 
 enum lsws_proto_status {
@@ -335,11 +335,14 @@ enum lsws_proto_status {
     LSWS_ST_BUSY = 7,
     LSWS_ST_UNSUPPORTED = 8,   /* not on this model or firmware */
     LSWS_ST_STORAGE = 9,       /* could not persist */
-    LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction; HISTORY
-                                * page of a query that is not open */
-    LSWS_ST_STORAGE_OFF = 11,  /* HISTORY: data storage is disabled (storage.enabled) */
-    LSWS_ST_NO_CLOCK = 12,     /* HISTORY: the device clock was never set */
+    LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction; FW_DATA/FW_END
+                                  at another offset than the device expects; HISTORY page
+                                  of a query that is not open */
+    LSWS_ST_CHECKSUM = 11,     /* FW_DATA chunk or FW_END image fails its checksum */
+    LSWS_ST_STORAGE_OFF = 12,  /* HISTORY: data storage is disabled (storage.enabled) */
+    LSWS_ST_NO_CLOCK = 13,     /* HISTORY: the device clock was never set */
 };
+#define LSWS_FW_BEGIN_FORCE 0x01 /* FW_BEGIN flags: the same or an older version may be installed */
 #define LSWS_WRITE_MORE 0x01  /* WRITE flags: more frames of this transaction follow */
 #define LSWS_WRITE_FIRST 0x02 /* WRITE flags: the first frame of a transaction */
 #define LSWS_READ_DONE 0xffff /* READ cursor: nothing more */
@@ -538,6 +541,14 @@ const char *lsws_client_uri(const struct lsws_client *c);
 /* 1 when the last failed request may have been executed by the device (an
  * answer was lost, the link dropped after sending): what it did is unknown. */
 int lsws_client_maybe_applied(const struct lsws_client *c);
+/* One request of any operation, for jobs built on the protocol (lib/upgrade.c):
+ * sent and retried as every request is. *status is the device's status
+ * (-1 when no answer came) and the response payload is copied to
+ * resp[0..cap) with its length in *rlen (cut to cap), whatever the status.
+ * Returns LSWS_OK for status OK, else the error the status maps to (with the
+ * device's message), or the link's error. */
+int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
+                     uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err);
 
 #define LSWS_MSG_MIN 64 /* the smallest maximum message a device may announce */
 
@@ -563,13 +574,6 @@ int lsws_client_reset(struct lsws_client *c, struct lsws_error *err);
 int lsws_client_reboot(struct lsws_client *c, struct lsws_error *err);
 int lsws_client_time_sync(struct lsws_client *c, uint32_t unix_time, int16_t tz_minutes,
                           struct lsws_error *err);
-/* One request of op with payload and its response, with the client's
- * retries of the identical request and its deadline (no reconnect: the
- * caller decides). On LSWS_OK, and on a device status that is not OK (the
- * mapped error is returned), *resp describes the response; its payload
- * points into the client and is valid until the next call on c. */
-int lsws_client_exchange(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len,
-                         struct lsws_msg *resp, struct lsws_error *err);
 
 /* ---- files, state and backups (lib/file.c, lib/backup.c) ------------------------ */
 
@@ -960,5 +964,170 @@ struct lsws_csv_column {
 };
 const struct lsws_csv_column *lsws_csv_column_at(enum lsws_model_id model, size_t i);
 /* ---- end of history --------------------------------------------------------- */
+/* ---- firmware images (lib/firmware.c; docs/firmware.md) ------------------- */
+/* An image is a 128-byte header and the payload the unit runs. The header
+ * says which model and hardware versions the payload is built for, its
+ * firmware version, length, CRC-32 and SHA-256, and carries a CRC-32 of its
+ * own. Versions are the vendor's 16-bit values (lsws_device_info.hw, .fw),
+ * major byte first on the wire as in IDENTIFY. Pure and bounded: bytes in,
+ * structs out, explicit lengths. */
+
+#define LSWS_FW_MAGIC "LSFW"
+#define LSWS_FW_HEADER_VERSION 1
+#define LSWS_FW_HEADER_LEN 128
+#define LSWS_FW_PAYLOAD_MAX (4u << 20) /* the largest payload an image may declare */
+#define LSWS_FW_NAME_LEN 32
+
+struct lsws_fw_header {
+    uint8_t header_version;
+    enum lsws_model_id model;
+    uint16_t hw_min, hw_max; /* hardware versions it runs on, inclusive */
+    uint16_t fw;             /* firmware version of the payload */
+    uint32_t payload_len;
+    uint32_t crc32;          /* of the payload: CRC-32/ISO-HDLC, zlib's crc32() */
+    uint8_t sha256[32];      /* of the payload */
+    uint32_t build_time;     /* Unix seconds; 0: not given */
+    char name[LSWS_FW_NAME_LEN + 1]; /* printable ASCII, NUL-terminated; may be "" */
+    uint8_t raw[LSWS_FW_HEADER_LEN]; /* the header as parsed or encoded */
+};
+
+/* Parses and checks a header at the start of in: magic, header version and
+ * length, its own CRC-32, a known model, hw_min <= hw_max, a payload of 1 to
+ * LSWS_FW_PAYLOAD_MAX bytes, flags and reserved bytes zero, a printable name.
+ * LSWS_ERR_TRUNCATED (short), LSWS_ERR_MALFORMED (bad field or checksum),
+ * LSWS_ERR_UNSUPPORTED (another header version, unknown flags),
+ * LSWS_ERR_MODEL, LSWS_ERR_RANGE; err->offset is the byte in the header. */
+int lsws_fw_header_parse(const uint8_t *in, size_t len, struct lsws_fw_header *h, struct lsws_error *err);
+/* Fills h->raw from the fields of h (header_version and raw ignored): what
+ * lsws_fw_header_parse reads back. Checks the fields as the parser does. */
+int lsws_fw_header_encode(struct lsws_fw_header *h, struct lsws_error *err);
+
+/* Running CRC-32 and SHA-256 of a payload (OpenSSL's EVP digest, zlib's crc32). */
+struct lsws_fw_digest;
+int lsws_fw_digest_new(struct lsws_fw_digest **out); /* free with lsws_fw_digest_free */
+void lsws_fw_digest_update(struct lsws_fw_digest *d, const uint8_t *p, size_t n);
+/* The CRC-32 and SHA-256 of everything given; d cannot be updated after. */
+int lsws_fw_digest_final(struct lsws_fw_digest *d, uint32_t *crc32, uint8_t sha256[32]);
+void lsws_fw_digest_free(struct lsws_fw_digest *d);
+/* CRC-32 of data, continuing crc (0 to start). */
+uint32_t lsws_crc32(uint32_t crc, const uint8_t *data, size_t len);
+/* LSWS_OK when crc32 and sha256 are the header's, else LSWS_ERR_MALFORMED
+ * naming the one that differs. */
+int lsws_fw_digest_check(const struct lsws_fw_header *h, uint32_t crc32, const uint8_t sha256[32],
+                         struct lsws_error *err);
+
+/* Checks a whole image in memory: the header, a length of exactly header +
+ * payload_len, and the payload's CRC-32 and SHA-256. h receives the header
+ * (when it parses, even if the payload then fails). */
+int lsws_fw_image_check(const uint8_t *data, size_t len, struct lsws_fw_header *h, struct lsws_error *err);
+/* Builds an image of payload for h's model, hardware and version (h's
+ * lengths and checksums are computed; h is updated). *out is a heap buffer
+ * of *olen bytes the caller frees. */
+int lsws_fw_image_build(struct lsws_fw_header *h, const uint8_t *payload, size_t len, uint8_t **out,
+                        size_t *olen, struct lsws_error *err);
+
+/* FW_BEGIN (docs/protocol.md) describes the image to the unit: flags (1) |
+ * model (1) | lowest and highest hardware version (2 + 2, vendor order) |
+ * firmware version (2, vendor order) | payload length (4) | CRC-32 (4) |
+ * SHA-256 (32). */
+#define LSWS_FW_BEGIN_LEN 48
+void lsws_fw_begin_encode(const struct lsws_fw_header *h, unsigned flags, uint8_t out[LSWS_FW_BEGIN_LEN]);
+/* The unit's side: h gets the fields (raw, name and build_time zero) and
+ * *flags the flags; the length is exactly LSWS_FW_BEGIN_LEN, flags are
+ * LSWS_FW_BEGIN_* bits and the fields pass lsws_fw_header_parse's checks
+ * (offsets are into the payload). */
+int lsws_fw_begin_decode(const uint8_t *in, size_t len, struct lsws_fw_header *h, unsigned *flags,
+                         struct lsws_error *err);
+
+/* Parses a version as lsws_version_format writes it ("v1.14", "1.14",
+ * hardware "v1.2"): major 0-255; firmware minor 0-99 (its decimal digits
+ * become the minor byte's hex digits), hardware minor 0-15. */
+int lsws_version_parse(const char *text, int hardware, uint16_t *out, struct lsws_error *err);
+
+/* Whether an image may be installed on a unit: the model and the
+ * hardware version must be the image's (LSWS_ERR_MODEL, naming both), and
+ * the firmware version newer than the unit's unless flags has
+ * LSWS_FW_FORCE (LSWS_ERR_INVALID). The device applies the same rule. */
+#define LSWS_FW_FORCE 0x1u
+enum lsws_fw_refusal {
+    LSWS_FW_OK = 0,
+    LSWS_FW_WRONG_MODEL = 1,
+    LSWS_FW_WRONG_HARDWARE = 2,
+    LSWS_FW_DOWNGRADE = 3, /* older than what the unit runs */
+    LSWS_FW_SAME = 4,      /* the version the unit runs */
+};
+int lsws_fw_check_unit(const struct lsws_fw_header *h, enum lsws_model_id model, uint16_t hw, uint16_t fw,
+                       unsigned flags, enum lsws_fw_refusal *why, struct lsws_error *err);
+
+/* ---- firmware upgrade (lib/upgrade.c) --------------------------------------- */
+/* The upgrade job belongs to the library, as the write transaction does:
+ * one call checks an image against the unit before anything is sent,
+ * another transfers it (resuming where the unit's staged copy ends),
+ * has the unit verify and commit it, reconnects after its reboot and reads
+ * the version it runs. The result says exactly what the unit holds. */
+
+enum lsws_upgrade_outcome {
+    LSWS_UPG_PLANNED = 0,       /* checked, nothing sent yet (a dry run stops here) */
+    LSWS_UPG_REFUSED = 1,       /* refused before the transfer, by lsws or the unit: nothing changed */
+    LSWS_UPG_INTERRUPTED = 2,   /* the transfer stopped: the unit holds `acked` bytes staged and
+                                   runs its old firmware; the same image again resumes there */
+    LSWS_UPG_CHECKSUM = 3,      /* the unit found the whole image's checksum wrong and discarded
+                                   it; it runs its old firmware */
+    LSWS_UPG_NOT_COMMITTED = 4, /* verified, but the unit refused to commit it; it runs its old
+                                   firmware and keeps the staged image */
+    LSWS_UPG_UNKNOWN = 5,       /* the commit's answer was lost and the unit could not be reached
+                                   again: it runs the old or the new firmware */
+    LSWS_UPG_DONE = 6,          /* committed; after its reboot the unit reports the new version */
+    LSWS_UPG_MISMATCH = 7,      /* committed, but after its reboot the unit reports another version */
+};
+
+struct lsws_upgrade {
+    struct lsws_fw_header h;        /* the image's header */
+    const uint8_t *image;           /* the whole image (the caller's; must outlive the job) */
+    size_t image_len;
+    struct lsws_device_info before; /* the unit as planned against */
+    struct lsws_device_info after;  /* as it reports itself at the end (valid when have_after) */
+    int have_after;
+    unsigned flags;                 /* LSWS_FW_FORCE */
+    enum lsws_fw_refusal why;       /* REFUSED by lsws's checks: why; LSWS_FW_OK otherwise */
+    int forced;                     /* a downgrade or reinstall allowed by LSWS_FW_FORCE */
+    enum lsws_upgrade_outcome outcome;
+    uint32_t total;                 /* payload bytes */
+    uint32_t slot;                  /* the unit's firmware slot, from FW_BEGIN */
+    uint32_t resumed_at;            /* what the unit had staged at the (last) FW_BEGIN */
+    uint32_t first_offset;          /* what it had staged at the first FW_BEGIN of this run */
+    uint32_t acked;                 /* payload bytes the unit has acknowledged */
+    size_t chunk;                   /* payload bytes per FW_DATA */
+    unsigned chunks;                /* FW_DATA requests sent and acknowledged */
+    unsigned resent;                /* chunks sent again after the unit found them corrupt */
+    unsigned reconnects;            /* link reopened during the transfer */
+    unsigned long sent;             /* payload bytes sent, resends included */
+    int answer_lost;                /* FW_END's answer was lost; the version read settled it */
+    int rc;                         /* the error that ended an unsuccessful job */
+    struct lsws_error error;
+};
+
+/* Progress: called once the unit has said where the transfer starts, then
+ * after each acknowledged chunk. A non-zero return stops the transfer
+ * (outcome INTERRUPTED) and lsws_upgrade_run returns that value. */
+typedef int lsws_upgrade_progress_fn(const struct lsws_upgrade *u, void *ctx);
+
+/* Checks image (the whole file: header and payload) against the unit
+ * info: the image itself (lsws_fw_image_check; then *out is NULL), then
+ * lsws_fw_check_unit with flags (then *out is set with outcome REFUSED and
+ * why). On LSWS_OK *out holds a plan (outcome PLANNED). Nothing is sent.
+ * *out is freed with lsws_upgrade_free. */
+int lsws_upgrade_plan(const struct lsws_device_info *info, const uint8_t *image, size_t len, unsigned flags,
+                      struct lsws_upgrade **out, struct lsws_error *err);
+/* Carries out a plan on the authenticated session c: FW_BEGIN (the unit
+ * says how much of this image it holds already), FW_DATA in chunks sized to
+ * lsws_client_max_msg, a corrupt chunk sent again, a dropped link reopened
+ * (a few times, while the transfer progresses), FW_END, then reconnect
+ * after the unit's reboot and IDENTIFY. Sets u->outcome. LSWS_OK only for
+ * LSWS_UPG_DONE; a positive value is progress's. */
+int lsws_upgrade_run(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_progress_fn *progress, void *ctx,
+                     struct lsws_error *err);
+void lsws_upgrade_free(struct lsws_upgrade *u);
+/* ---- end of firmware upgrade ---------------------------------------------- */
 
 #endif

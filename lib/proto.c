@@ -16,7 +16,8 @@ static const char *const status_texts[] = {
     [LSWS_ST_BUSY] = "device busy",
     [LSWS_ST_UNSUPPORTED] = "not supported by the device",
     [LSWS_ST_STORAGE] = "device could not store the change",
-    [LSWS_ST_SEQUENCE] = "continuation without an open transaction or query",
+    [LSWS_ST_SEQUENCE] = "out of sequence",
+    [LSWS_ST_CHECKSUM] = "checksum mismatch",
     [LSWS_ST_STORAGE_OFF] = "data storage is disabled",
     [LSWS_ST_NO_CLOCK] = "the device clock is not set",
 };

@@ -3,13 +3,14 @@
 # Run as root (or with sudo). Safe to run again.
 set -eu
 # build: compiler, CMake, jansson (JSON), libserialport (serial transport),
+# libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32)
 # libcsv (history export; it has no pkg-config file: CMake finds it by name)
 # tests: cmocka, clang + its sanitizer/fuzzer runtimes, python3 (test
 # helpers), groff/zsh/fish (the docs test renders the man page and checks
 # every completion file with its own shell)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev libserialport-dev libcsv-dev
+  libjansson-dev libserialport-dev libssl-dev zlib1g-dev libcsv-dev
   libcmocka-dev clang libclang-rt-14-dev python3
   groff-base man-db zsh fish
 "

@@ -58,6 +58,7 @@ struct lsws_sim {
     struct sim_cmd *cmds;
     size_t n_cmds;
     struct lsws_config *scratch; /* for encoding one command at a time */
+    struct sim_fw *fw;           /* the firmware slots (firmware.c) */
     int pw_idx, tz_idx, band_idx;
     size_t max_msg; /* the largest message the unit takes or sends */
 
@@ -236,6 +237,8 @@ int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct
     }
     if (opts->state_path && (rc = sim_file_init(&sim->file, opts->state_path, err)) != LSWS_OK)
         goto fail;
+    if ((rc = sim_fw_new(opts->state_path, &sim->fw, err)) != LSWS_OK)
+        goto fail;
     if ((rc = build_cmds(sim, err)) != LSWS_OK)
         goto fail;
     sim->pw_idx = lsws_model_find(m, "general.password");
@@ -282,6 +285,7 @@ void lsws_sim_free(struct lsws_sim *sim)
     lsws_config_free(sim->scratch);
     free(sim->cmds);
     free(sim->txn);
+    sim_fw_free(sim->fw);
     sim_file_release(&sim->file);
     free(sim);
 }
@@ -364,6 +368,7 @@ static void end_session(struct lsws_sim *sim, int forget_cache)
     sim->authed = 0;
     sim->txn_open = 0;
     sim->txn_len = 0;
+    sim_fw_end_session(sim->fw);
     if (forget_cache)
         sim->cached = 0;
 }
@@ -395,7 +400,7 @@ void lsws_sim_info(const struct lsws_sim *sim, struct lsws_device_info *info)
     memcpy(info->sn, sim->st.id.sn, sizeof info->sn);
     memcpy(info->dev_eui, sim->st.id.dev_eui, sizeof info->dev_eui);
     info->hw = versions[m->id].hw;
-    info->fw = versions[m->id].fw;
+    info->fw = sim->st.fw_version ? sim->st.fw_version : versions[m->id].fw;
     info->band = (uint8_t)sim->st.cfg->values[sim->band_idx].num;
     info->max_payload = (uint16_t)sim->max_msg;
     info->flags = default_password(sim) ? LSWS_INFO_DEFAULT_PASSWORD : 0;
@@ -1137,6 +1142,66 @@ static void op_auth(struct lsws_sim *sim, struct reply *r, const uint8_t *p, siz
         end_change(sim);
 }
 
+/* ---- FW_BEGIN, FW_DATA, FW_END (firmware.c) ------------------------------------------------ */
+
+void lsws_sim_factory_versions(enum lsws_model_id model, uint16_t *hw, uint16_t *fw)
+{
+    *hw = model < LSWS_MODEL_COUNT ? versions[model].hw : 0;
+    *fw = model < LSWS_MODEL_COUNT ? versions[model].fw : 0;
+}
+
+struct sim_fw *sim_fw_of(struct lsws_sim *sim)
+{
+    return sim->fw;
+}
+
+/* Under the state file's lock, as a change of the unit: the staged image is
+ * the unit's flash, shared with every process serving the file. A verified
+ * image is committed by storing its version as the one the unit runs; then
+ * the unit reboots (the session ends; the answer stays cached, as RESET's). */
+static void op_firmware(struct lsws_sim *sim, struct reply *r, unsigned op, const uint8_t *p, size_t n)
+{
+    struct sim_fw_reply rep;
+    struct lsws_device_info info;
+    int reboot = 0;
+    if (begin_change(sim) < 0) {
+        answer(r, LSWS_ST_STORAGE, NULL, 0);
+        return;
+    }
+    lsws_sim_info(sim, &info);
+    struct sim_fw_unit unit = {info.model, info.hw, info.fw};
+    sim_fw_request(sim->fw, &unit, op, p, n, &rep);
+    if (rep.status == SIM_FW_COMMIT) {
+        uint16_t old = sim->st.fw_version;
+        char was[16], now[16];
+        sim->st.fw_version = rep.new_fw;
+        if (persist(sim, sim->st.cfg) != LSWS_OK) { /* persist put the reason in the detail */
+            sim->st.fw_version = old;
+            end_change(sim);
+            answer(r, LSWS_ST_STORAGE, NULL, 0);
+            return;
+        }
+        sim_fw_committed(sim->fw);
+        lsws_version_format(info.fw, 0, was, sizeof was);
+        lsws_version_format(rep.new_fw, 0, now, sizeof now);
+        detail(sim, "%s; firmware %s committed (was %s); rebooting", rep.why, now, was);
+        rep.status = LSWS_ST_OK;
+        rep.out[0] = (uint8_t)(rep.new_fw >> 8); /* vendor order, as in IDENTIFY */
+        rep.out[1] = (uint8_t)rep.new_fw;
+        rep.len = 2;
+        reboot = 1;
+    } else if (rep.status != LSWS_ST_INVALID) {
+        detail(sim, "%s", rep.why);
+    }
+    end_change(sim);
+    if (rep.status == LSWS_ST_INVALID)
+        refuse(sim, r, rep.offset, "%s", rep.why);
+    else
+        answer(r, rep.status, rep.out, rep.len);
+    if (reboot)
+        end_session(sim, 0);
+}
+
 /* ---- dispatch --------------------------------------------------------------------- */
 
 static const char *op_name(unsigned op)
@@ -1252,10 +1317,15 @@ static void dispatch(struct lsws_sim *sim, const uint8_t *req, size_t len, struc
     case LSWS_OP_TIME_SYNC:
         op_time_sync(sim, r, m.payload, m.len);
         return;
+    case LSWS_OP_FW_BEGIN:
+    case LSWS_OP_FW_DATA:
+    case LSWS_OP_FW_END:
+        op_firmware(sim, r, m.op, m.payload, m.len);
+        return;
     case LSWS_OP_HISTORY:
         op_history(sim, r, m.payload, m.len);
         return;
-    default: /* firmware transfer: designed, not served yet */
+    default:
         answer_status(sim, r, LSWS_ST_UNSUPPORTED, "not served by this simulator yet");
         return;
     }

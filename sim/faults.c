@@ -1,6 +1,6 @@
 /* Fault injection: the options lsws-sim and sim: URIs take, and applying
  * them to one request frame the same way on every transport. */
-#include "sim.h"
+#include "sim_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #define MS_MAX 600000ul         /* delays and latency up to 10 minutes */
 #define BPS_MAX 100000000ul     /* 100 MB/s is as good as unlimited */
 #define BYTES_MAX 4000000000ul  /* disconnect_after */
+#define FW_OFFSET_MAX ((unsigned long)LSWS_FW_PAYLOAD_MAX) /* fw_drop_at */
 
 static const struct {
     const char *name;
@@ -136,9 +137,24 @@ int lsws_sim_fault_option(struct lsws_sim_faults *f, const char *name, const cha
             f->disconnect_after = v;
         return rc;
     }
+    if (strcmp(key, "fw_bad_checksum") == 0 || strcmp(key, "fw_refuse_commit") == 0) {
+        if ((rc = parse_scalar(&v, key, value, 1, err)) == LSWS_OK)
+            *(key[3] == 'b' ? &f->fw_bad_checksum : &f->fw_refuse_commit) = (int)v;
+        return rc;
+    }
+    if (strcmp(key, "fw_drop_at") == 0) {
+        if ((rc = parse_scalar(&v, key, value, FW_OFFSET_MAX, err)) == LSWS_OK) {
+            f->fw_drop = 1;
+            f->fw_drop_at = v;
+        }
+        return rc;
+    }
+    if (strcmp(key, "fw_corrupt") == 0)
+        return parse_list(f->fw_corrupt, "fw_corrupt", value, err);
     return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                      "unknown fault option '%s' (drop, corrupt, delay, delay_ms, refuse, "
-                     "refuse_status, disconnect_after, link_bps, latency_ms)", name);
+                     "refuse_status, disconnect_after, link_bps, latency_ms, fw_bad_checksum, "
+                     "fw_refuse_commit, fw_drop_at, fw_corrupt)", name);
 }
 
 int lsws_sim_fault_listed(const unsigned list[LSWS_SIM_FAULTS], unsigned long n)
@@ -149,14 +165,35 @@ int lsws_sim_fault_listed(const unsigned list[LSWS_SIM_FAULTS], unsigned long n)
     return 0;
 }
 
+/* fw_drop_at: req is an FW_DATA request whose chunk carries that byte. */
+static int fw_drops(const struct lsws_sim_faults *f, const uint8_t *req, size_t len)
+{
+    if (!f->fw_drop || len < 3 + 8 + 1 || req[0] != LSWS_PROTO_VERSION || req[2] != LSWS_OP_FW_DATA)
+        return 0;
+    unsigned long off = (unsigned long)req[3] | (unsigned long)req[4] << 8 | (unsigned long)req[5] << 16 |
+                        (unsigned long)req[6] << 24;
+    return off <= f->fw_drop_at && f->fw_drop_at < off + (len - 3 - 8);
+}
+
 unsigned lsws_sim_serve(struct lsws_sim *sim, const struct lsws_sim_faults *f, unsigned long n,
                         const uint8_t *req, size_t len, uint8_t *resp, size_t cap, size_t *rlen,
                         uint64_t now_ms)
 {
     unsigned what = 0;
+    uint8_t changed[LSWS_MSG_MAX];
     *rlen = 0;
     if (lsws_sim_fault_listed(f->drop, n))
         return LSWS_SIM_DROPPED; /* lost on the way: the device never saw it */
+    if (fw_drops(f, req, len))
+        return LSWS_SIM_DROPPED | LSWS_SIM_HANGUP; /* the link breaks during the chunk */
+    sim_fw_set_faults(sim_fw_of(sim), f);
+    if (len <= sizeof changed && sim_fw_corrupts(sim_fw_of(sim), f, req, len)) {
+        /* A chunk damaged on the way in a way the link did not catch: one
+         * bit of its last data byte flipped. */
+        memcpy(changed, req, len);
+        changed[len - 1] ^= 0x10;
+        req = changed;
+    }
     if (lsws_sim_fault_listed(f->refuse, n)) {
         /* Answered, not executed: the device refused it. */
         int status = f->refuse_status > 0 ? f->refuse_status : LSWS_ST_BUSY;

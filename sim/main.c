@@ -25,6 +25,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: lsws-sim --model ws523|cth01 [options]\n"
+          "       lsws-sim --make-firmware FILE --model ws523|cth01 [image options]\n"
           "\n"
           "Simulates a Milesight WS523 smart socket or CTH01 power-monitor hub on a\n"
           "pseudo-terminal, speaking the lsws configuration protocol with the serial\n"
@@ -55,10 +56,22 @@ static void usage(FILE *out)
           "      --disconnect-after B  close the link after B bytes sent, then exit\n"
           "      --link-bps BPS        send at most BPS bytes per second\n"
           "      --latency-ms MS       wait MS before every answer\n"
+          "      --fw-bad-checksum     FW_END finds the staged image's checksum wrong\n"
+          "      --fw-refuse-commit    FW_END verifies the image, then refuses to commit it\n"
+          "      --fw-drop-at OFFSET   drop the link (and exit) at the firmware chunk that\n"
+          "                            carries payload byte OFFSET; the chunk is lost\n"
+          "      --fw-corrupt N,...    FW_DATA requests N,... arrive with a byte changed\n"
           "      --once                exit when the first client closes the port\n"
           "  -v, --verbose             log requests, faults and sessions to stderr\n"
           "  -h, --help                show this help\n"
           "      --version             show the version\n"
+          "\n"
+          "--make-firmware FILE writes a test firmware image for --model (docs/firmware.md)\n"
+          "and exits; image options:\n"
+          "      --fw-version V        its firmware version (default: the unit's, plus 0.1)\n"
+          "      --hw-min V, --hw-max V  hardware versions it runs on (default: the unit's)\n"
+          "      --size BYTES          payload size, 1-4194304 (default 65536)\n"
+          "      --name TEXT           name in the header, up to 32 characters\n"
           "\n"
           "At most 8 frame numbers per list. exit status: 0 stopped, 1 failed, 2 usage\n",
           out);
@@ -76,11 +89,57 @@ static int fail_usage(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* --make-firmware FILE and its image options. */
+struct make_fw {
+    const char *path, *fw, *hw_min, *hw_max, *size, *name;
+};
+
+static int make_firmware(const struct make_fw *mk, enum lsws_model_id model)
+{
+    struct lsws_error err;
+    uint16_t hw, fw, lo, hi;
+    unsigned long size = 65536;
+    lsws_error_clear(&err);
+    lsws_sim_factory_versions(model, &hw, &fw);
+    fw = (uint16_t)((fw & 0xff00) | (((fw & 0x0f) == 9) ? ((fw & 0xf0) + 0x10) : (fw & 0xff) + 1));
+    lo = hi = hw;
+    if ((mk->fw && lsws_version_parse(mk->fw, 0, &fw, &err) != LSWS_OK) ||
+        (mk->hw_min && lsws_version_parse(mk->hw_min, 1, &lo, &err) != LSWS_OK) ||
+        (mk->hw_max && lsws_version_parse(mk->hw_max, 1, &hi, &err) != LSWS_OK))
+        return fail_usage("%s", err.msg);
+    if (mk->hw_min && !mk->hw_max && lo > hi)
+        hi = lo;
+    if (mk->hw_max && !mk->hw_min && lo > hi)
+        lo = hi;
+    if (mk->size) {
+        char *end;
+        size = strtoul(mk->size, &end, 10);
+        if (!*mk->size || *end || size < 1 || size > LSWS_FW_PAYLOAD_MAX)
+            return fail_usage("--size takes 1 to %u bytes, not '%s'", LSWS_FW_PAYLOAD_MAX, mk->size);
+    }
+    if (mk->name && strlen(mk->name) > LSWS_FW_NAME_LEN)
+        return fail_usage("--name takes at most %d characters", LSWS_FW_NAME_LEN);
+    uint8_t *img;
+    size_t len;
+    if (lsws_sim_firmware_image(model, lo, hi, fw, size, mk->name, &img, &len, &err) != LSWS_OK) {
+        fprintf(stderr, "lsws-sim: cannot make '%s': %s\n", mk->path, err.msg);
+        return err.code == LSWS_ERR_NOMEM ? 1 : EXIT_USAGE;
+    }
+    int rc = lsws_file_write(mk->path, img, len, 0644, &err);
+    free(img);
+    if (rc != LSWS_OK) {
+        fprintf(stderr, "lsws-sim: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     enum { O_DROP = 256, O_CORRUPT, O_DELAY, O_DELAY_MS, O_REFUSE, O_REFUSE_STATUS,
-           O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG, O_HIST_RECORDS, O_HIST_START,
-           O_HIST_DUMP };
+           O_DISCONNECT, O_LINK_BPS, O_LATENCY, O_ONCE, O_VERSION, O_MAX_MSG,
+           O_FW_BAD, O_FW_REFUSE, O_FW_DROP, O_FW_CORRUPT, O_MAKE_FW, O_FW_VERSION, O_HW_MIN, O_HW_MAX,
+           O_SIZE, O_NAME, O_HIST_RECORDS, O_HIST_START, O_HIST_DUMP };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
@@ -100,6 +159,16 @@ int main(int argc, char **argv)
         {"link-bps", required_argument, NULL, O_LINK_BPS},
         {"latency-ms", required_argument, NULL, O_LATENCY},
         {"once", no_argument, NULL, O_ONCE},
+        {"fw-bad-checksum", no_argument, NULL, O_FW_BAD},
+        {"fw-refuse-commit", no_argument, NULL, O_FW_REFUSE},
+        {"fw-drop-at", required_argument, NULL, O_FW_DROP},
+        {"fw-corrupt", required_argument, NULL, O_FW_CORRUPT},
+        {"make-firmware", required_argument, NULL, O_MAKE_FW},
+        {"fw-version", required_argument, NULL, O_FW_VERSION},
+        {"hw-min", required_argument, NULL, O_HW_MIN},
+        {"hw-max", required_argument, NULL, O_HW_MAX},
+        {"size", required_argument, NULL, O_SIZE},
+        {"name", required_argument, NULL, O_NAME},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, O_VERSION},
@@ -108,6 +177,7 @@ int main(int argc, char **argv)
     struct lsws_sim_opts so = {.model = LSWS_MODEL_COUNT};
     struct lsws_sim_pty_opts po = {.stop = &stop};
     struct lsws_error err;
+    struct make_fw mk = {0};
     int c, dump = -1;
     lsws_error_clear(&err);
     opterr = 0;
@@ -154,6 +224,16 @@ int main(int argc, char **argv)
         case O_DISCONNECT: fault = "disconnect_after"; break;
         case O_LINK_BPS: fault = "link_bps"; break;
         case O_LATENCY: fault = "latency_ms"; break;
+        case O_FW_BAD: fault = "fw_bad_checksum"; optarg = "1"; break;
+        case O_FW_REFUSE: fault = "fw_refuse_commit"; optarg = "1"; break;
+        case O_FW_DROP: fault = "fw_drop_at"; break;
+        case O_FW_CORRUPT: fault = "fw_corrupt"; break;
+        case O_MAKE_FW: mk.path = optarg; break;
+        case O_FW_VERSION: mk.fw = optarg; break;
+        case O_HW_MIN: mk.hw_min = optarg; break;
+        case O_HW_MAX: mk.hw_max = optarg; break;
+        case O_SIZE: mk.size = optarg; break;
+        case O_NAME: mk.name = optarg; break;
         case O_ONCE:
             po.once = 1;
             break;
@@ -178,6 +258,10 @@ int main(int argc, char **argv)
         return fail_usage("unexpected argument '%s'", argv[optind]);
     if (so.model == LSWS_MODEL_COUNT)
         return fail_usage("--model is required (ws523 or cth01)");
+    if (mk.path)
+        return make_firmware(&mk, so.model);
+    if (mk.fw || mk.hw_min || mk.hw_max || mk.size || mk.name)
+        return fail_usage("--fw-version, --hw-min, --hw-max, --size and --name go with --make-firmware");
 
     if (so.history_start_set && !so.history_records_set)
         return fail_usage("--history-start needs --history-records");

@@ -181,6 +181,13 @@ static int on_frame(struct server *s, const uint8_t *msg, size_t mlen)
             sleep_us(s, (uint64_t)wlen * 1000000u / f->link_bps);
     }
     unsigned what = lsws_sim_serve(s->sim, f, n, req, mlen, resp, sizeof resp, &rlen, mono_ms());
+    if (what & LSWS_SIM_HANGUP) {
+        say(s, "frame %lu: the link drops during the firmware chunk (fw_drop_at): closing it", n);
+        tcdrain(s->fd);
+        close(s->fd);
+        s->fd = -1;
+        return 1;
+    }
     if (what & LSWS_SIM_DROPPED) {
         say(s, "frame %lu: dropped (fault), no answer", n);
         return 0;

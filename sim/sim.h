@@ -24,6 +24,14 @@ struct lsws_sim_faults {
     unsigned long disconnect_after;    /* close the link after this many bytes sent; 0 = never */
     unsigned link_bps;                 /* bytes per second on the wire; 0 = unlimited */
     unsigned latency_ms;               /* added to every response */
+    /* Firmware transfer (sim/firmware.c, docs/firmware.md). */
+    int fw_bad_checksum;               /* FW_END finds the whole image's checksum wrong */
+    int fw_refuse_commit;              /* FW_END verifies the image, then refuses to commit it */
+    int fw_drop;                       /* fw_drop_at is set */
+    unsigned long fw_drop_at;          /* the link drops when an FW_DATA chunk would carry
+                                          this byte of the payload (the chunk is lost) */
+    unsigned fw_corrupt[LSWS_SIM_FAULTS]; /* FW_DATA requests N,... (counted from 1) arrive
+                                             with a byte changed: the chunk CRC catches it */
 };
 
 /* The smallest maximum message a simulated unit may have: the 4-byte
@@ -87,7 +95,9 @@ int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *e
 
 /* Parses fault options as given to lsws-sim and to sim: URIs, e.g.
  * "drop=3,7" "corrupt=2" "delay=4" "delay_ms=1500" "refuse=1" "refuse_status=7"
- * "disconnect_after=100" "link_bps=11520" "latency_ms=5". */
+ * "disconnect_after=100" "link_bps=11520" "latency_ms=5", and the firmware
+ * ones "fw_bad_checksum=1" "fw_refuse_commit=1" "fw_drop_at=40000"
+ * "fw_corrupt=2,9". */
 int lsws_sim_fault_option(struct lsws_sim_faults *f, const char *name, const char *value,
                           struct lsws_error *err);
 
@@ -128,9 +138,28 @@ int lsws_sim_fault_listed(const unsigned list[LSWS_SIM_FAULTS], unsigned long n)
 #define LSWS_SIM_REFUSED 0x2u
 #define LSWS_SIM_CORRUPTED 0x4u
 #define LSWS_SIM_DELAYED 0x8u
+#define LSWS_SIM_HANGUP 0x10u /* with DROPPED: the link drops here (fw_drop_at); the
+                                 transport closes it, as after disconnect_after */
 unsigned lsws_sim_serve(struct lsws_sim *sim, const struct lsws_sim_faults *f, unsigned long n,
                         const uint8_t *req, size_t len, uint8_t *resp, size_t cap, size_t *rlen,
                         uint64_t now_ms);
+
+/* ---- firmware (sim/firmware.c, docs/firmware.md) ----------------------------- */
+
+/* The largest payload a simulated unit's firmware slot holds. */
+#define LSWS_SIM_FW_SLOT (1u << 20)
+
+/* The hardware and firmware versions a new simulated unit of the model has
+ * (vendor form, as in IDENTIFY). */
+void lsws_sim_factory_versions(enum lsws_model_id model, uint16_t *hw, uint16_t *fw);
+
+/* A test image for the simulator (lsws-sim --make-firmware): size bytes of
+ * payload (a line naming it, then bytes from a generator seeded by model
+ * and version, so the same arguments give the same image) in an image for
+ * model, hardware hw_min..hw_max and firmware fw. *out is a heap buffer of
+ * *olen bytes the caller frees. */
+int lsws_sim_firmware_image(enum lsws_model_id model, uint16_t hw_min, uint16_t hw_max, uint16_t fw, size_t size,
+                            const char *name, uint8_t **out, size_t *olen, struct lsws_error *err);
 
 /* Serving on a pseudo-terminal with the serial framing (sim/pty.c). */
 struct lsws_sim_pty_opts {

@@ -31,6 +31,7 @@ struct sim_state {
     int64_t clock_offset;     /* seconds added to the host clock (CTH01) */
     unsigned login_failures;  /* wrong passwords in a row */
     int64_t lockout_until_ms; /* logins refused until this Unix time (ms); 0: none */
+    uint16_t fw_version;      /* firmware committed by an upgrade; 0: the factory one */
     struct lsws_config *cfg;
     int clock_set;            /* CTH01: TIME_SYNC (or a recorded history) set the clock */
     struct sim_hist hist;     /* CTH01 stored history */
@@ -89,6 +90,49 @@ int sim_state_load(struct sim_file *f, struct sim_state *st, struct lsws_error *
  * when not NULL. Call it holding the exclusive lock. */
 int sim_state_save(struct sim_file *f, const struct sim_state *st, const struct lsws_config *cfg,
                    struct lsws_error *err);
+
+/* ---- the firmware slots (firmware.c) -------------------------------------------- */
+/* The unit runs the firmware of one slot and stages an upgrade in the
+ * other, beside the state file (path + ".fw"; in memory without a state
+ * file). The staged image survives the end of a session, a reboot and a
+ * restart of the simulator; it becomes the running one only once FW_END has
+ * verified it whole. Requests are handled under the state file's lock. */
+struct sim_fw;
+/* state_path NULL: staging in memory. *out is freed with sim_fw_free. */
+int sim_fw_new(const char *state_path, struct sim_fw **out, struct lsws_error *err);
+void sim_fw_free(struct sim_fw *fw);
+/* The session ended: a transfer must be opened again with FW_BEGIN. */
+void sim_fw_end_session(struct sim_fw *fw);
+
+/* The unit as FW_* requests see it. */
+struct sim_fw_unit {
+    enum lsws_model_id model;
+    uint16_t hw, fw;
+};
+#define SIM_FW_COMMIT 0x100 /* status: verified; the caller commits new_fw */
+struct sim_fw_reply {
+    int status;         /* LSWS_ST_* or SIM_FW_COMMIT */
+    uint8_t out[8];     /* payload of OK, SEQUENCE and CHECKSUM answers */
+    size_t len;
+    size_t offset;      /* INVALID: byte of the request payload it is about (0xffff: none) */
+    uint16_t new_fw;    /* SIM_FW_COMMIT: the version to run */
+    char why[200];      /* what happened, for -v; the INVALID message */
+};
+/* Handles an FW_BEGIN, FW_DATA or FW_END payload p[0..n) for unit. */
+void sim_fw_request(struct sim_fw *fw, const struct sim_fw_unit *unit, unsigned op, const uint8_t *p, size_t n,
+                    struct sim_fw_reply *rep);
+/* The commit was stored: the staged image is the running one now. */
+void sim_fw_committed(struct sim_fw *fw);
+/* Path of the staging file, NULL when staging is in memory. */
+const char *sim_fw_path(const struct sim_fw *fw);
+
+/* For the fault layer (faults.c): the firmware faults the device applies
+ * itself, and whether request req[0..len) is an FW_DATA request whose data
+ * the fault list fw_corrupt says to change (FW_DATA requests are counted
+ * here). */
+struct sim_fw *sim_fw_of(struct lsws_sim *sim);
+void sim_fw_set_faults(struct sim_fw *fw, const struct lsws_sim_faults *f);
+int sim_fw_corrupts(struct sim_fw *fw, const struct lsws_sim_faults *f, const uint8_t *req, size_t len);
 
 /* ---- CTH01 stored history (sim/history.c) ---------------------------------- */
 

@@ -19,6 +19,11 @@
  * one process. A missing key is 0, and they are written only while not 0,
  * so files stay readable by an lsws-sim that does not know them.
  *
+ * "firmware_version" ("0109": the vendor's 16-bit version in 4 hex digits,
+ * major byte first) is the firmware an upgrade committed (firmware.c); it is
+ * written only after one, and a file without it runs the factory firmware.
+ * The image being staged lives beside the file, in path + ".fw".
+ *
  * Several processes may serve one file (lsws-sim on two ports, sim: URIs in
  * parallel lsws runs). Each change is made under flock on path.lock, on the
  * freshly loaded file (device.c); readers need no lock, as a save replaces
@@ -256,8 +261,8 @@ static int load_settings(const char *path, json_t *settings, struct lsws_config 
 static const char *const top_keys[] = {"lsws_sim_state", "comment",        "model",
                                        "sn",             "dev_eui",        "factory_band",
                                        "clock_offset",   "login_failures", "lockout_until_ms",
-                                       "settings",       "clock_set",      "history",
-                                       NULL};
+                                       "firmware_version", "settings",     "clock_set",
+                                       "history",        NULL};
 
 /* An optional integer from 0 to max: 0 when the key is missing (a file of
  * an lsws-sim that did not know it, or nothing to keep). */
@@ -393,6 +398,17 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         sim_hist_release(&st->hist);
         return rc;
     }
+    json_t *fwv = json_object_get(root, "firmware_version");
+    st->fw_version = 0;
+    if (fwv) {
+        uint8_t vb[2];
+        size_t vn = 0;
+        if (!json_is_string(fwv) || json_string_length(fwv) != 4 ||
+            lsws_hex_parse(json_string_value(fwv), vb, sizeof vb, &vn, NULL) != LSWS_OK || vn != 2 || !(vb[0] | vb[1]))
+            return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                             "state file '%s': \"firmware_version\" must be 4 hex digits such as \"0109\"", path);
+        st->fw_version = (uint16_t)(vb[0] << 8 | vb[1]);
+    }
     if (!json_is_object(settings))
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"settings\" must be an object", path);
@@ -518,6 +534,11 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
         json_object_set_new(root, "login_failures", json_integer(st->login_failures));
     if (st->lockout_until_ms)
         json_object_set_new(root, "lockout_until_ms", json_integer(st->lockout_until_ms));
+    if (st->fw_version) {
+        char v[5];
+        snprintf(v, sizeof v, "%04x", (unsigned)st->fw_version);
+        json_object_set_new(root, "firmware_version", json_string(v));
+    }
     /* Only when set and when there is a history: older files stay as they were. */
     if (st->clock_set)
         json_object_set_new(root, "clock_set", json_true());

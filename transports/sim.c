@@ -56,9 +56,11 @@ static int default_state(const char *model, char *buf, size_t n, struct lsws_err
 }
 
 static const char *const fault_options[] = {"drop", "corrupt", "delay", "delay_ms", "refuse", "refuse_status",
-                                            "disconnect_after", "link_bps", "latency_ms", NULL};
+                                            "disconnect_after", "link_bps", "latency_ms", "fw_bad_checksum",
+                                            "fw_refuse_commit", "fw_drop_at", "fw_corrupt", NULL};
 static const char *const sim_options[] = {"state", "band", "sn", "max_msg", "drop", "corrupt", "delay", "delay_ms",
                                           "refuse", "refuse_status", "disconnect_after", "link_bps", "latency_ms",
+                                          "fw_bad_checksum", "fw_refuse_commit", "fw_drop_at", "fw_corrupt",
                                           "history_records", "history_start", NULL};
 
 static int is_fault_option(const char *name)
@@ -134,6 +136,12 @@ static int sim_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *
      * framing in-process, a corrupted answer is one the link CRC rejects:
      * to the client it is lost. */
     unsigned what = lsws_sim_serve(link->sim, f, n, msg, len, link->resp, sizeof link->resp, &link->resp_len, now);
+    if (what & LSWS_SIM_HANGUP) { /* the device dropped the link (fw_drop_at) */
+        link->closed = 1;
+        link->resp_len = 0;
+        lsws_sim_disconnect(link->sim);
+        return LSWS_OK;
+    }
     if (what & (LSWS_SIM_DROPPED | LSWS_SIM_CORRUPTED)) {
         link->resp_len = 0;
         return LSWS_OK;

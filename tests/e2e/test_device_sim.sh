@@ -68,5 +68,8 @@ expect 3 "deadline of 1 s" -- "$LSWS" --deadline 1 -d "$dev&latency_ms=400" get
 expect 2 "unknown option 'bogus' for sim:" -- "$LSWS" -d "$dev&bogus=1" info
 expect 2 "drop" -- "$LSWS" -d "$dev&drop=x" info
 expect 2 "option 'state' given twice" -- "$LSWS" -d "$dev&state=/tmp/x" info
+# The common URI option timeout= sets the reply timeout of any transport.
+expect 3 "after 3 attempts of 60 ms" -- "$LSWS" -d "$dev&drop=1,2,3&timeout=60" info
+expect 2 "timeout=5 is not a number from 10 to 600000" -- "$LSWS" -d "$dev&timeout=5" info
 
 finish device-sim
