@@ -1124,6 +1124,147 @@ static void client_queries(void **state)
     lsws_client_close(c);
 }
 
+
+/* ---- the client against a device that answers badly -------------------------------------- */
+
+/* A fake link: IDENTIFY and AUTH answer as a CTH01 does; every HISTORY
+ * request gets the next scripted page (hex of the response payload). */
+static struct {
+    const char *const *pages;
+    unsigned next;
+    uint8_t resp[LSWS_MSG_MAX];
+    size_t rlen;
+} bad;
+
+static int bad_open(const struct lsws_uri *uri, const struct lsws_link_opts *opts, void **h, struct lsws_error *err)
+{
+    (void)uri;
+    (void)opts;
+    (void)err;
+    *h = &bad;
+    return LSWS_OK;
+}
+
+static void bad_close(void *h)
+{
+    (void)h;
+}
+
+static int bad_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *err)
+{
+    (void)h;
+    (void)len;
+    (void)err;
+    uint8_t payload[LSWS_MSG_MAX];
+    size_t n = 0;
+    int status = LSWS_ST_OK;
+    if (msg[2] == LSWS_OP_IDENTIFY || msg[2] == LSWS_OP_AUTH) {
+        struct lsws_device_info info = {.model = LSWS_MODEL_CTH01, .proto = 1, .sn = "6527f41809380000",
+                                        .max_payload = 1024, .time = 1770369441u};
+        lsws_info_encode(&info, payload, sizeof payload, &n);
+    } else {
+        const char *page = bad.pages[bad.next] ? bad.pages[bad.next++] : "";
+        n = page[0] ? hex_bytes(page, payload, sizeof payload) : 0;
+    }
+    lsws_msg_encode(msg[1], msg[2], status, payload, n, bad.resp, sizeof bad.resp, &bad.rlen);
+    return LSWS_OK;
+}
+
+static int bad_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_ms, struct lsws_error *err)
+{
+    (void)h;
+    (void)timeout_ms;
+    if (!bad.rlen || bad.rlen > cap)
+        return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "fake: nothing");
+    memcpy(buf, bad.resp, bad.rlen);
+    *len = bad.rlen;
+    bad.rlen = 0;
+    return LSWS_OK;
+}
+
+static const struct lsws_transport bad_transport = {
+    .scheme = "bad", .open = bad_open, .close = bad_close, .send = bad_send, .recv = bad_recv, .timeout_ms = 50};
+
+static int bad_query(const char *const *pages, int status_query, struct lsws_error *err)
+{
+    struct lsws_uri uri;
+    memset(&uri, 0, sizeof uri);
+    snprintf(uri.text, sizeof uri.text, "bad:");
+    uri.path = uri.buf;
+    uri.transport = &bad_transport;
+    struct lsws_client *c;
+    bad.pages = pages;
+    bad.next = 0;
+    assert_int_equal(lsws_client_open(&uri, NULL, &c, NULL), LSWS_OK);
+    lsws_client_set_timeout(c, 50, 1);
+    assert_int_equal(lsws_client_auth(c, "123456", NULL, NULL), LSWS_OK);
+    int rc;
+    if (status_query) {
+        struct lsws_history_status st;
+        rc = lsws_history_status(c, LSWS_HK_PERIODIC, 100, 200, &st, err);
+    } else {
+        struct collect col = {0};
+        rc = lsws_history_range(c, LSWS_HK_PERIODIC, 0, UINT32_MAX, collect, &col, NULL, err);
+        if (rc == LSWS_OK)
+            assert_int_equal(col.n, 1);
+    }
+    lsws_client_close(c);
+    return rc;
+}
+
+static void client_refuses_bad_pages(void **state)
+{
+    (void)state;
+    /* One record, 9 bytes: ed01a1b1856901360a; page header total(4) records(2) more(1) offset(4). */
+    static const struct {
+        const char *pages[4];
+        int rc;
+    } rows[] = {
+        {{"09000000" "0100" "00" "00000000" "ed01a1b1856901360a"}, LSWS_OK},
+        {{"09000000" "0100" "00" "00000000" "ed01a1b185", "09000000" "0100" "00" "05000000" "6901360a"}, LSWS_OK},
+        {{"0900000001000000"}, LSWS_ERR_PROTOCOL},                                 /* no page header */
+        {{"09000000" "2d01" "00" "00000000" "ed01a1b1856901360a"}, LSWS_ERR_PROTOCOL}, /* 301 records */
+        {{"09000000" "0100" "02" "00000000" "ed01a1b1856901360a"}, LSWS_ERR_PROTOCOL}, /* more is 2 */
+        {{"ffffff00" "0100" "00" "00000000" "ed01a1b1856901360a"}, LSWS_ERR_PROTOCOL}, /* 16 MB answer */
+        {{"00000000" "0100" "00" "00000000"}, LSWS_ERR_PROTOCOL},                 /* records, no bytes */
+        {{"09000000" "0000" "00" "00000000" "ed01a1b1856901360a"}, LSWS_ERR_PROTOCOL}, /* bytes, no records */
+        {{"09000000" "0100" "00" "01000000" "ed01a1b1856901360a"}, LSWS_ERR_PROTOCOL}, /* wrong offset */
+        {{"05000000" "0100" "00" "00000000" "ed01a1b1856901360a"}, LSWS_ERR_PROTOCOL}, /* more bytes than the answer */
+        {{"09000000" "0100" "00" "00000000", "09000000" "0100" "00" "00000000"}, LSWS_ERR_PROTOCOL}, /* no progress */
+        {{"09000000" "0100" "00" "00000000" "ed01a1b185", "0a000000" "0100" "00" "05000000" "6901360a"},
+         LSWS_ERR_PROTOCOL}, /* the answer changed */
+        {{"09000000" "0100" "00" "00000000" "ed01a1b18569ff360a"}, LSWS_ERR_MALFORMED}, /* not a record */
+        {{"09000000" "0100" "00" "00000000" "01360aed01a1b18569"}, LSWS_ERR_MALFORMED}, /* live data */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        int rc = bad_query(rows[i].pages, 0, &err);
+        if (rc != rows[i].rc)
+            fail_msg("row %zu: %d, want %d (%s)", i, rc, rows[i].rc, err.msg);
+    }
+    /* Status answers that do not add up. */
+    static const struct {
+        const char *page;
+        int rc;
+    } st[] = {
+        {"01000000" "96000000" "96000000" "05000000" "204e0000", LSWS_OK},
+        {"01000000" "96000000" "96000000" "05000000", LSWS_ERR_PROTOCOL},             /* 16 bytes */
+        {"06000000" "96000000" "96000000" "05000000" "204e0000", LSWS_ERR_PROTOCOL}, /* more than stored */
+        {"01000000" "c8000000" "96000000" "05000000" "204e0000", LSWS_ERR_PROTOCOL}, /* first after last */
+        {"01000000" "32000000" "96000000" "05000000" "204e0000", LSWS_ERR_PROTOCOL}, /* before the start */
+        {"01000000" "96000000" "2c010000" "05000000" "204e0000", LSWS_ERR_PROTOCOL}, /* after the end */
+    };
+    for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
+        const char *pages[2] = {st[i].page, NULL};
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        int rc = bad_query(pages, 1, &err);
+        if (rc != st[i].rc)
+            fail_msg("status row %zu: %d, want %d (%s)", i, rc, st[i].rc, err.msg);
+    }
+}
+
 /* ---- the CSV layout ------------------------------------------------------------------------ */
 
 static char *csv_of(enum lsws_model_id model, const char *const *payloads)
@@ -1220,6 +1361,7 @@ int main(void)
         cmocka_unit_test(clear_is_kept),
         cmocka_unit_test(split_table),
         cmocka_unit_test(client_queries),
+        cmocka_unit_test(client_refuses_bad_pages),
         cmocka_unit_test(export_resumes_identically),
         cmocka_unit_test(checkpoint_damage),
         cmocka_unit_test(csv_layout),
