@@ -18,6 +18,7 @@ build/bench_decode gen build/bench-payloads.txt 100000 10000
 build/bench_decode run build/bench-payloads.txt >/dev/null
 [ -x build/bench_link ] && sh bench/link.sh build
 [ -x build/bench_upgrade ] && sh bench/upgrade.sh build 32768
+[ -x build/bench_history ] && sh bench/history.sh build 200
 
 echo "== build with ASan+UBSan and test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLSWS_SANITIZE=ON -DLSWS_BENCH=OFF >/dev/null
