@@ -22,7 +22,8 @@ enum cli_exit {
 struct cli_option {
     const char *name; /* long name without "--" */
     char short_name;  /* 0 if none */
-    const char *arg;  /* argument name, NULL for a flag */
+    const char *arg;  /* argument name, NULL for a flag; "[NAME]": optional, taken from
+                         the next word only when that is a number (--wait [SECONDS]) */
     const char *help;
 };
 
@@ -46,6 +47,7 @@ struct lsws_cli {
     int quiet;                 /* -q: no warnings or notes on stderr */
     int timeout_ms;            /* --timeout: per-exchange reply timeout, 0 = transport default */
     int deadline_ms;           /* --deadline: total time for the command, 0 = CLI_DEFAULT_DEADLINE_MS */
+    int wait_ms;               /* --wait: for the device to come into reach (NFC card), ms; -1 without end */
     const char *device;        /* -d URI, else $LSWS_DEVICE */
     const char *password_file; /* --password-file */
 
@@ -53,6 +55,12 @@ struct lsws_cli {
     /* The open session, when the command has CMD_DEVICE; else NULL. main
      * opens it before the command runs and closes it after. */
     struct session *session;
+    /* Preconditions the given arguments do not need, set by the command's
+     * check hook (backup --list and diff A B need no device). */
+    unsigned drop_needs;
+    /* The exit status is an answer, not a failure (diff: 5 is "different"):
+     * main prints no JSON error object for it. */
+    int exit_is_answer;
     struct cli_given given[CLI_GIVEN_MAX]; /* the command's own options (cli_options) */
     size_t n_given;
 };
@@ -177,6 +185,24 @@ enum cli_style {
 int cli_print(const struct lsws_cli *cli, struct cli_record *r, unsigned style);
 void cli_format_time(int64_t unix_time, int tz_minutes, char *buf, size_t n);
 
+/* ---- the write transaction, rendered (cli/txn_view.c) ---- */
+/* Plans desired against the session's device, shows what the rules bring
+ * along, and (unless dry_run) backs up, writes, verifies and reports, as
+ * set and restore do. A plan the input breaks exits input_exit. */
+int cli_txn_run(struct lsws_cli *cli, const struct lsws_config *desired, int dry_run, int input_exit);
+
+/* ---- templates, backups and fleets (cli/fleet.c) ---- */
+/* The values of the command's option name, in command-line order, into
+ * out[0..max); returns how many. */
+size_t cli_option_values(const struct lsws_cli *cli, const char *name, const char **out, size_t max);
+/* Loads a template or backup file ("-": stdin) with lsws_tpl_parse; on
+ * error prints FILE:LINE:COLUMN: message and returns EXIT_FAILED. */
+int cli_load_tpl(const char *file, unsigned flags, struct lsws_tpl **out);
+/* Applies the command's --only and --exclude to t (file for messages). */
+int cli_select(const struct lsws_cli *cli, const char *file, struct lsws_tpl *t);
+/* A library error on an input file: "FILE:LINE:COLUMN: message" (or "FILE: message"). */
+int cli_file_error(int exit_code, const char *file, const struct lsws_error *err);
+
 /* ---- a session with a device (cli/session.c) ---- */
 struct session {
     struct lsws_client *client;
@@ -188,6 +214,9 @@ struct session {
  * password from --password-file, $LSWS_PASSWORD or a prompt. Prints its own
  * errors; returns an exit code. main calls it for commands with CMD_DEVICE. */
 int session_open(struct lsws_cli *cli, struct session *s, int need_auth);
+/* The same for the device uri; may_prompt 0: never ask on the terminal
+ * (a batch runs unattended: a unit whose password is not given fails). */
+int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri, int need_auth, int may_prompt);
 void session_close(struct session *s);
 /* Prints a liblsws error from a device operation; returns the exit code. */
 int session_fail(const struct session *s, const char *what, int rc, const struct lsws_error *err);

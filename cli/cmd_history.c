@@ -364,7 +364,7 @@ static int export(struct lsws_cli *cli, const struct history_opts *o, unsigned k
         goto out;
     }
     int utc = o->tz_device ? 0 : o->utc, tz = o->tz_device ? s->info.tz_minutes : o->tz;
-    if ((lrc = lsws_history_write(checkpoint, o->output, cli->json ? LSWS_EXPORT_JSONL : LSWS_EXPORT_CSV, utc, tz,
+    if ((lrc = lsws_history_write(checkpoint, o->output, cli->json ? LSWS_HISTORY_JSONL : LSWS_HISTORY_CSV, utc, tz,
                                   &err)) != LSWS_OK) {
         rc = cli_fail(EXIT_FAILED, lrc, "%s (the records stay in '%s')", err.msg, checkpoint);
         goto out;

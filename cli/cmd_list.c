@@ -1,9 +1,12 @@
 /* lsws list (and lsws alone): the devices every transport can see. Each
  * transport's discovery finds them without connecting; those whose
  * transport says so (serial ports, the simulator) are then identified with
- * one short IDENTIFY. A transport whose scan is intrusive is not scanned. */
+ * one short IDENTIFY. A transport whose scan is intrusive is not scanned.
+ * --ble scans Bluetooth LE alone (for --scan-time seconds), and then a
+ * machine without Bluetooth is an error; otherwise it is quietly skipped. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PROBE_TIMEOUT_MS 300
@@ -52,30 +55,62 @@ static int found(const struct lsws_found *dev, void *arg)
     cli_put_known(row, "sn", sn);
     cli_put_known(row, "firmware_version", fw);
     cli_put_known(row, "band", band);
+    if (dev->rssi != LSWS_FOUND_NO_RSSI)
+        cli_put_int(row, "rssi", dev->rssi);
+    else
+        cli_put_known(row, "rssi", NULL);
     cli_put_known(row, "name", dev->name);
     cli_put_str(row, "transport", ctx->t->scheme);
     cli_field_json_only(row);
     cli_put_known(row, "address", dev->address);
     cli_field_json_only(row);
-    if (dev->rssi != LSWS_FOUND_NO_RSSI)
-        cli_put_int(row, "rssi", dev->rssi);
-    else
-        cli_put_known(row, "rssi", NULL);
-    cli_field_json_only(row);
     return 0;
+}
+
+struct list_opts {
+    int ble;
+    int scan_ms;
+};
+
+static int list_option(const char *name, const char *value, void *arg)
+{
+    struct list_opts *o = arg;
+    if (strcmp(name, "ble") == 0) {
+        o->ble = 1;
+    } else if (strcmp(name, "scan-time") == 0) {
+        char *end;
+        long s = strtol(value, &end, 10);
+        if (!*value || *end || s < 1 || s > 600)
+            return cli_error(EXIT_USAGE, "--scan-time takes seconds from 1 to 600, not '%s'", value);
+        o->scan_ms = (int)s * 1000;
+    }
+    return EXIT_OK;
 }
 
 int cmd_list(int argc, char **argv, struct lsws_cli *cli)
 {
     (void)argc;
     (void)argv;
+    struct list_opts lo = {.scan_ms = SCAN_TIMEOUT_MS};
+    int rc = cli_options(cli, list_option, &lo);
+    if (rc != EXIT_OK)
+        return rc;
+    if (lo.ble && !lsws_transport_find("ble"))
+        return cli_error(EXIT_USAGE, "this lsws was built without Bluetooth LE (--ble)");
     struct list_ctx ctx = {.cli = cli, .table = cli_table_new()};
     for (size_t i = 0; (ctx.t = lsws_transport_at(i)); i++) {
         struct lsws_error err;
         lsws_error_clear(&err);
-        if (!ctx.t->discover || (ctx.t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
+        int is_ble = strcmp(ctx.t->scheme, "ble") == 0;
+        if (!ctx.t->discover || (ctx.t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE) || (lo.ble && !is_ble))
             continue;
-        if (ctx.t->discover(SCAN_TIMEOUT_MS, found, &ctx, &err) != LSWS_OK)
+        rc = ctx.t->discover(is_ble ? lo.scan_ms : SCAN_TIMEOUT_MS, found, &ctx, &err);
+        if (rc != LSWS_OK && lo.ble) {
+            cli_record_free(ctx.table);
+            return cli_fail(cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc), rc, "%s", err.msg);
+        }
+        /* No bluetoothd, no adapter: nothing to list there, as lsusb says nothing of a bus it lacks. */
+        if (rc != LSWS_OK && !(is_ble && rc == LSWS_ERR_NODEV))
             cli_warn(cli, "cannot scan %s: %s", ctx.t->scheme, err.msg);
     }
     return cli_print(cli, ctx.table, 0);

@@ -44,6 +44,30 @@ static int load(const char *file, struct lsws_config **cfg, struct lsws_error *e
     return rc == LSWS_OK ? EXIT_OK : EXIT_FAILED;
 }
 
+/* The same for templates for units: placeholders and backup headers allowed. */
+static int load_tpl(const char *file, struct lsws_tpl **t, struct lsws_error *err)
+{
+    char *text;
+    size_t len;
+    lsws_error_clear(err);
+    *t = NULL;
+    int rc = cli_read_file(file, TEMPLATE_MAX, &text, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = lsws_tpl_parse(text, len, LSWS_TPL_PLACEHOLDERS, t, err);
+    explicit_bzero(text, len);
+    free(text);
+    return rc == LSWS_OK ? EXIT_OK : EXIT_FAILED;
+}
+
+static size_t placeholders(const struct lsws_tpl *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < lsws_tpl_model(t)->n_settings; i++)
+        n += lsws_tpl_text(t, i) != NULL;
+    return n;
+}
+
 static int template_new(const struct template_opts *o)
 {
     if (!o->model)
@@ -88,9 +112,9 @@ static int template_lint(int nfiles, char **files, struct lsws_cli *cli)
 {
     int failed = 0;
     for (int i = 0; i < nfiles; i++) {
-        struct lsws_config *cfg = NULL;
+        struct lsws_tpl *t = NULL;
         struct lsws_error err;
-        int rc = load(files[i], &cfg, &err);
+        int rc = load_tpl(files[i], &t, &err);
         if (rc != EXIT_OK && err.msg[0])
             report(files[i], &err);
         struct cli_record *r = cli_record_new();
@@ -99,11 +123,23 @@ static int template_lint(int nfiles, char **files, struct lsws_cli *cli)
         cli_put_bool(r, "ok", rc == EXIT_OK);
         cli_field_json_only(r);
         if (rc == EXIT_OK) {
-            cli_put_str(r, "model", cfg->model->name);
+            const struct lsws_model *m = lsws_tpl_model(t);
+            const struct lsws_backup_info *b = lsws_tpl_backup(t);
+            size_t n = lsws_tpl_count(t), ph = placeholders(t);
+            char extra[96] = "";
+            if (ph)
+                snprintf(extra, sizeof extra, ", %zu placeholder%s", ph, ph == 1 ? "" : "s");
+            if (b)
+                snprintf(extra + strlen(extra), sizeof extra - strlen(extra), ", a backup of %s", b->sn);
+            cli_put_str(r, "model", m->name);
             cli_field_json_only(r);
-            cli_put_int(r, "settings", (long long)lsws_config_count(cfg));
+            cli_put_int(r, "settings", (long long)n);
             cli_field_json_only(r);
-            cli_put_line(r, "%s: ok (%s, %zu settings)", files[i], cfg->model->name, lsws_config_count(cfg));
+            cli_put_int(r, "placeholders", (long long)ph);
+            cli_field_json_only(r);
+            cli_put_known(r, "backup_of", b ? b->sn : NULL);
+            cli_field_json_only(r);
+            cli_put_line(r, "%s: ok (%s, %zu settings%s)", files[i], m->name, n, extra);
         } else {
             cli_put_str(r, "error", err.msg[0] ? err.msg : "cannot read the file");
             cli_field_json_only(r);
@@ -117,7 +153,7 @@ static int template_lint(int nfiles, char **files, struct lsws_cli *cli)
         if (cli_print(cli, r, CLI_COMPACT) != EXIT_OK)
             rc = EXIT_FAILED;
         failed |= rc != EXIT_OK;
-        lsws_config_free(cfg);
+        lsws_tpl_free(t);
     }
     return failed ? EXIT_FAILED : EXIT_OK;
 }

@@ -19,15 +19,21 @@ int cmd_reset(int argc, char **argv, struct lsws_cli *cli);
 int cmd_reboot(int argc, char **argv, struct lsws_cli *cli);
 int cmd_password(int argc, char **argv, struct lsws_cli *cli);
 int cmd_time(int argc, char **argv, struct lsws_cli *cli);
+int cmd_backup(int argc, char **argv, struct lsws_cli *cli);
+int cmd_restore(int argc, char **argv, struct lsws_cli *cli);
+int cmd_diff(int argc, char **argv, struct lsws_cli *cli);
+int cmd_batch(int argc, char **argv, struct lsws_cli *cli);
+int cmd_ledger(int argc, char **argv, struct lsws_cli *cli);
 int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 int cmd_history(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
-    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0 (default: $LSWS_DEVICE)"},
+    {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0, nfc: (default: $LSWS_DEVICE)"},
     {"password-file", 0, "FILE", "read the device password from FILE (else $LSWS_PASSWORD or a prompt)"},
     {"timeout", 0, "MS", "reply timeout per exchange in milliseconds"},
     {"deadline", 0, "SECONDS", "total time a device command may take (default 120)"},
+    {"wait", 0, "[SECONDS]", "wait for an NFC card to be held to the reader (no SECONDS: as long as it takes)"},
     {"yes", 'y', NULL, "do not ask for confirmation"},
     {"quiet", 'q', NULL, "no warnings or notes on stderr (errors are still shown)"},
     {"verbose", 'v', NULL, "show each exchange with the device (bytes, timing)"},
@@ -57,6 +63,11 @@ static const struct cli_option template_options[] = {
 };
 static const struct cli_option keys_options[] = {
     {"model", 'm', "MODEL", "ws523 or cth01"},
+    {0},
+};
+static const struct cli_option list_options[] = {
+    {"ble", 0, NULL, "only Bluetooth LE hubs (a scan of the first adapter)"},
+    {"scan-time", 0, "SECONDS", "how long to scan for Bluetooth LE hubs (default 2)"},
     {0},
 };
 static const struct cli_option time_options[] = {
@@ -91,6 +102,45 @@ static const struct cli_option history_options[] = {
     {0},
 };
 
+static const struct cli_option backup_options[] = {
+    {"output", 'o', "FILE", "write the backup to FILE (mode 0600; - for stdout)"},
+    {"no-secrets", 0, NULL, "leave keys and passwords out of the backup"},
+    {"list", 0, NULL, "list the automatic backups taken before every write (no device)"},
+    {0},
+};
+static const struct cli_option restore_options[] = {
+    {"last", 0, NULL, "put back the newest automatic backup of this unit"},
+    {"dry-run", 0, NULL, "show what would change and write nothing"},
+    {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
+    {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
+    {0},
+};
+static const struct cli_option diff_options[] = {
+    {"only", 0, "PATTERN", "compare only the settings matching PATTERN (repeatable)"},
+    {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
+    {0},
+};
+static const struct cli_option batch_options[] = {
+    {"all", 0, NULL, "every unit a discovery finds (each sim: unit, each serial adapter)"},
+    {"manifest", 'M', "FILE", "per-unit values for ${VAR} placeholders (CSV keyed by sn or dev_eui)"},
+    {"generate", 'g', "NAME", "a random 128-bit key per unit for ${NAME} or the key NAME (repeatable)"},
+    {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
+    {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
+    {"ledger", 'L', "FILE", "the provisioning ledger (default: $LSWS_LEDGER, else in the data directory)"},
+    {"force", 0, NULL, "provision units the ledger says are done with this template"},
+    {"operator", 0, "NAME", "who runs the batch, for the ledger (default: $LSWS_OPERATOR, $USER)"},
+    {"station", 0, "NAME", "this station, for the ledger (default: $LSWS_STATION, the host name)"},
+    {0},
+};
+static const struct cli_option ledger_options[] = {
+    {"ledger", 'L', "FILE", "the provisioning ledger (default: $LSWS_LEDGER, else in the data directory)"},
+    {"format", 'f', "FORMAT", "export format: tts-csv, tts-json, chirpstack, csv (ledger export)"},
+    {"output", 'o', "FILE", "write the export to FILE (mode 0600; - for stdout) (ledger export)"},
+    {"frequency-plan", 0, "ID", "The Things Stack frequency plan for every unit (ledger export)"},
+    {0},
+};
+static const char *const ledger_subcommands[] = {"list", "show", "export", NULL};
+
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
 
 /* Commands that check their input before main opens the session. */
@@ -98,6 +148,9 @@ int check_set(int argc, char **argv, struct lsws_cli *cli);
 int check_reset(int argc, char **argv, struct lsws_cli *cli);
 int check_password(int argc, char **argv, struct lsws_cli *cli);
 int check_time(int argc, char **argv, struct lsws_cli *cli);
+int check_backup(int argc, char **argv, struct lsws_cli *cli);
+int check_restore(int argc, char **argv, struct lsws_cli *cli);
+int check_diff(int argc, char **argv, struct lsws_cli *cli);
 int check_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int check_firmware(int argc, char **argv, struct lsws_cli *cli);
 int check_history(int argc, char **argv, struct lsws_cli *cli);
@@ -120,7 +173,8 @@ const struct cli_command cli_commands[] = {
     {"keys", cmd_keys, .max_args = 1, .synopsis = "--model MODEL [KEY|PATTERN]",
      .summary = "list a model's settings: type, range, default, source", .notes = PATTERN_NOTES,
      .options = keys_options},
-    {"list", cmd_list, .synopsis = "", .summary = "list the devices lsws can see (also: lsws alone)"},
+    {"list", cmd_list, .synopsis = "[--ble] [--scan-time SECONDS]",
+     .summary = "list the devices lsws can see (also: lsws alone)", .options = list_options},
     {"info", cmd_info, .needs = CMD_DEVICE, .synopsis = "",
      .summary = "identify the device: model, serial number, versions, band"},
     {"get", cmd_get, .needs = LOGIN, .max_args = CLI_ANY_ARGS, .synopsis = "[KEY|PATTERN...]",
@@ -136,6 +190,33 @@ const struct cli_command cli_commands[] = {
     {"time", cmd_time, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_time,
      .synopsis = "sync [--at UNIX] [--tz OFFSET]", .summary = "set the CTH01 clock and time zone",
      .options = time_options, .subcommands = time_subcommands},
+    {"backup", cmd_backup, .needs = LOGIN, .check = check_backup, .synopsis = "-o FILE [--no-secrets] | --list",
+     .summary = "save the device's whole configuration (secrets included) as a backup file",
+     .notes = "The backup is a template with a header: model, band, firmware, SN, DevEUI, time, lsws version.\n"
+              "With --list: no device; the automatic backups, newest first.",
+     .options = backup_options},
+    {"restore", cmd_restore, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_restore,
+     .synopsis = "FILE | --last [--dry-run] [--only PATTERN] [--exclude PATTERN]",
+     .summary = "write a template or backup to the device in one verified transaction",
+     .notes = "A file for another model or band is refused; read-only settings in a backup are skipped.\n"
+              "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
+     .options = restore_options},
+    {"diff", cmd_diff, .needs = LOGIN, .max_args = 2, .check = check_diff,
+     .synopsis = "FILE [FILE2] [--only PATTERN] [--exclude PATTERN]",
+     .summary = "compare the device with a file, or two files: exit 0 same, 5 different",
+     .notes = "With two files no device is used. Only the settings the file holds are compared.\n"
+              "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
+     .options = diff_options},
+    {"batch", cmd_batch, .needs = CMD_WRITES, .max_args = CLI_ANY_ARGS,
+     .synopsis = "TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
+     .summary = "provision many units from one template, each recorded in the ledger",
+     .notes = "Each unit: identify, skip if provisioned with this template, fill placeholders, record the\n"
+              "settings, back up, write, verify, record the result. Ctrl-C stops between units.\n"
+              "Exit 6 when some units failed. Passwords: --password-file or LSWS_PASSWORD (no prompt).",
+     .options = batch_options},
+    {"ledger", cmd_ledger, .max_args = 2, .synopsis = "list|show|export [options] [ID|SN]",
+     .summary = "list or show provisioning records, export units and keys for network servers",
+     .options = ledger_options, .subcommands = ledger_subcommands},
     {"upgrade", cmd_upgrade, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_upgrade,
      .synopsis = "[--force] [--dry-run] FIRMWARE", .summary = "install a firmware image, resuming an interrupted transfer",
      .notes = UPGRADE_NOTES, .options = upgrade_options},
@@ -181,6 +262,12 @@ int cli_global_option(struct lsws_cli *cli, const struct cli_option *o, const ch
         if (!*value || *end || sec < 1 || sec > 86400)
             return cli_error(EXIT_USAGE, "--deadline takes seconds from 1 to 86400, not '%s'", value);
         cli->deadline_ms = (int)sec * 1000;
+    } else if (strcmp(name, "wait") == 0) {
+        char *end;
+        long sec = value ? strtol(value, &end, 10) : -1;
+        if (value && (!*value || *end || sec < 1 || sec > 86400))
+            return cli_error(EXIT_USAGE, "--wait takes seconds from 1 to 86400, not '%s'", value);
+        cli->wait_ms = value ? (int)sec * 1000 : -1;
     } else if (strcmp(name, "yes") == 0)
         cli->yes = 1;
     else if (strcmp(name, "quiet") == 0)
@@ -246,6 +333,7 @@ static const char *needs_text(unsigned needs)
         {CMD_DEVICE, "needs a device (-d URI); no password"},
         {CMD_DEVICE | CMD_AUTH, "needs a device (-d URI) and its password"},
         {CMD_DEVICE | CMD_AUTH | CMD_WRITES, "needs a device (-d URI) and its password; changes the device"},
+        {CMD_WRITES, "changes the devices it is given (URI operands or --all), each with its password"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         if (rows[i].needs == needs)
@@ -273,7 +361,9 @@ void cli_print_help(FILE *out)
 {
     fprintf(out, "usage: lsws [global options] COMMAND [options] [arguments]\n\n"
                  "Configure Milesight WS523 smart sockets and CTH01 power-monitor hubs.\n"
-                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0.\n\n"
+                 "Devices: sim:ws523, sim:cth01 (built-in simulator), serial:/dev/ttyUSB0,\n"
+                 "ble:CTH01-F418093 or ble:AA:BB:CC:DD:EE:FF (Bluetooth LE),\n"
+                 "nfc: (the first NFC reader) or nfc:pn532_uart:/dev/ttyUSB0.\n\n"
                  "commands:\n");
     for (const struct cli_command *c = cli_commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);

@@ -36,8 +36,9 @@ static int run(const struct cli_command *cmd, struct lsws_cli *cli, int argc, ch
     if (cmd->check && (rc = cmd->check(nargs, argv, cli)) != EXIT_OK)
         return rc;
     struct session s;
-    if (cmd->needs & CMD_DEVICE) {
-        if ((rc = session_open(cli, &s, !!(cmd->needs & CMD_AUTH))) != EXIT_OK)
+    unsigned needs = cmd->needs & ~cli->drop_needs;
+    if (needs & CMD_DEVICE) {
+        if ((rc = session_open(cli, &s, !!(needs & CMD_AUTH))) != EXIT_OK)
             return rc;
         cli->session = &s;
     }
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
     int rc = dispatch(&cli, argc, argv);
     if (rc == CLI_DONE)
         return EXIT_OK;
-    if (rc != EXIT_OK && cli.json)
+    if (rc != EXIT_OK && cli.json && !cli.exit_is_answer)
         cli_print_error(rc);
     return rc;
 }

@@ -120,7 +120,13 @@ static int long_option(struct lsws_cli *cli, const struct tables *t, int argc, c
     if (!o->arg && eq)
         return cli_error(EXIT_USAGE, "option '%s' takes no value", spelled);
     const char *value = eq ? eq + 1 : NULL;
-    if (o->arg && !eq) {
+    if (o->arg && o->arg[0] == '[' && !eq) {
+        /* "--wait 30" or "--wait": an optional argument is the next word
+         * only when that is a number. */
+        const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+        if (next && *next && strspn(next, "0123456789") == strlen(next))
+            value = argv[++*i];
+    } else if (o->arg && !eq) {
         if (*i + 1 >= argc) {
             cli_error(EXIT_USAGE, "option '%s' needs %s", spelled, o->arg);
             return usage_tail(t);

@@ -103,7 +103,7 @@ static int given_password(struct lsws_cli *cli, char *buf, size_t n)
 
 /* Without a given password: the factory default when the device says it
  * still has it, else a prompt on the terminal. */
-static int ask_password(const struct session *s, char *buf, size_t n)
+static int ask_password(const struct session *s, char *buf, size_t n, int may_prompt)
 {
     if (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD) {
         /* The factory password is the default of the model's password row. */
@@ -111,7 +111,7 @@ static int ask_password(const struct session *s, char *buf, size_t n)
         snprintf(buf, n, "%s", m->settings[lsws_model_find(m, "general.password")].row->def);
         return EXIT_OK;
     }
-    if (isatty(STDIN_FILENO) && cli_prompt_secret("device password: ", buf, n) == 0)
+    if (may_prompt && isatty(STDIN_FILENO) && cli_prompt_secret("device password: ", buf, n) == 0)
         return EXIT_OK;
     return cli_fail(EXIT_AUTH, LSWS_ERR_AUTH,
                     "'%s' needs its password: use --password-file FILE, LSWS_PASSWORD or a terminal", s->uri);
@@ -119,12 +119,17 @@ static int ask_password(const struct session *s, char *buf, size_t n)
 
 int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
 {
+    return session_open_uri(cli, s, cli->device ? cli->device : getenv("LSWS_DEVICE"), need_auth, 1);
+}
+
+int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri_text, int need_auth, int may_prompt)
+{
     memset(s, 0, sizeof *s);
     /* Frames carry the password (AUTH) and keys (READ) as raw bytes, which a
      * trace cannot redact: ask for the secrets to be shown explicitly. */
     if (cli->trace && !cli->show_secrets)
         return cli_error(EXIT_USAGE, "--trace prints passwords and keys as raw frame bytes: add --show-secrets");
-    s->uri = cli->device ? cli->device : getenv("LSWS_DEVICE");
+    s->uri = uri_text;
     if (!s->uri || !*s->uri)
         return cli_error(EXIT_USAGE, "no device: give -d URI (or set LSWS_DEVICE); 'lsws list' shows devices");
     struct lsws_uri uri;
@@ -133,10 +138,15 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
     int prc = lsws_uri_parse(s->uri, &uri, &err);
     if (prc != LSWS_OK)
         return cli_fail(EXIT_USAGE, prc, "%s", err.msg);
-    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL};
+    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL, .wait_ms = cli->wait_ms};
     int rc = lsws_client_open(&uri, &opts, &s->client, &err);
+    /* A device that is there but not one lsws speaks to (an NFC card that
+     * is not a WS523: LSWS_ERR_MODEL) fails; anything else is unavailable. */
     if (rc != LSWS_OK)
-        return cli_fail(rc == LSWS_ERR_INVALID ? EXIT_USAGE : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV : cli_exit_for(rc),
+        return cli_fail(rc == LSWS_ERR_INVALID ? EXIT_USAGE
+                        : rc == LSWS_ERR_MODEL ? EXIT_FAILED
+                        : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV
+                                                          : cli_exit_for(rc),
                         rc, "%s", err.msg);
     lsws_client_set_deadline(s->client, cli->deadline_ms ? cli->deadline_ms : CLI_DEFAULT_DEADLINE_MS);
     if (cli->verbose)
@@ -168,7 +178,7 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
             return code;
         }
         if (need_auth) {
-            rc = ask_password(s, password, sizeof password);
+            rc = ask_password(s, password, sizeof password, may_prompt);
             if (rc == EXIT_OK) {
                 rc = lsws_client_auth(s->client, password, NULL, &err);
                 memset(password, 0, sizeof password);
@@ -182,8 +192,9 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
         }
     }
     s->model = lsws_model_get(s->info.model);
-    /* Once per command, and not for info, which shows it as a field. */
-    if (need_auth && (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD))
+    /* Once per command, and not for info, which shows it as a field, nor
+     * for each unit of a batch (its JSON says so). */
+    if (need_auth && may_prompt && (s->info.flags & LSWS_INFO_DEFAULT_PASSWORD))
         cli_warn(cli, "'%s' still has the factory default password: change it with 'lsws password'", s->uri);
     return EXIT_OK;
 }

@@ -9,41 +9,56 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware history help"
-_lsws_global_opts="--device -d --password-file --timeout --deadline --yes -y --quiet -q --verbose -v
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help"
+_lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
 _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
-_lsws_devices="sim:ws523 sim:cth01 serial:"
+_lsws_devices="sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart: nfc:acr122_usb ble:"
 
 # Options of each command (long and short), and subcommands.
 _lsws_opts_decode="--model -m --csv"
 _lsws_opts_encode="--model -m --base -b"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
+_lsws_opts_list="--ble --scan-time"
 _lsws_opts_time="--at --tz"
+_lsws_opts_backup="--output -o --no-secrets --list"
+_lsws_opts_restore="--last --dry-run --only --exclude"
+_lsws_opts_diff="--only --exclude"
+_lsws_opts_batch="--all --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
+_lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
 _lsws_opts_upgrade="--force --dry-run"
 _lsws_opts_history="--kind -k --since --until --tz --output -o --at --clear --columns"
 _lsws_history_kinds="alarm periodic monthly-energy monthly-extremes"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
 _lsws_subs_firmware="info"
+_lsws_subs_ledger="list show export"
+_lsws_formats="tts-csv tts-json chirpstack csv"
 
-# What option $2 of command $1 takes: MODEL, BAND, KIND, ZONE, FILE, URI, ARG (a value
-# with nothing to offer), or nothing for a flag or an unknown option.
+# What option $2 of command $1 takes: MODEL, BAND, FILE, URI, FORMAT, KIND, ZONE, ARG (a
+# value with nothing to offer), OPTNUM (an optional number in the next word), or
+# nothing for a flag or an unknown option.
 _lsws_optarg()
 {
     case "$2" in
         --device | -d) echo URI; return ;;
         --password-file) echo FILE; return ;;
         --timeout | --deadline) echo ARG; return ;;
+        --wait) echo OPTNUM; return ;;
     esac
     case "$1:$2" in
         decode:--model | decode:-m | encode:--model | encode:-m | template:--model | \
             template:-m | keys:--model | keys:-m) echo MODEL ;;
         encode:--base | encode:-b | template:--output | template:-o) echo FILE ;;
+        backup:--output | backup:-o | batch:--manifest | batch:-M | batch:--ledger | batch:-L) echo FILE ;;
+        ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
+        ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time) echo ARG ;;
+        restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
+        batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
         history:--kind | history:-k) echo KIND ;;
         history:--output | history:-o) echo FILE ;;
         history:--since | history:--until | history:--at) echo ARG ;;
@@ -84,6 +99,7 @@ _lsws_add_optarg()
     case "$1" in
         MODEL) _lsws_add "$_lsws_models" "$2" ;;
         BAND) _lsws_add "$_lsws_bands" "$2" ;;
+        FORMAT) _lsws_add "$_lsws_formats" "$2" ;;
         KIND) _lsws_add "$_lsws_history_kinds" "$2" ;;
         ZONE) _lsws_add "UTC device" "$2" ;;
         FILE) _lsws_add_files "$2" ;;
@@ -121,6 +137,10 @@ _lsws()
     local cmd="" sub="" model="" device=${LSWS_DEVICE:-} want="" w i
     for ((i = 1; i < ${#words[@]}; i++)); do
         w=${words[i]}
+        if [[ $want == OPTNUM ]]; then
+            want=""
+            [[ $w =~ ^[0-9]+$ ]] && continue
+        fi
         if [[ -n $want ]]; then
             [[ $want == MODEL ]] && model=$w
             [[ $want == URI ]] && device=$w
@@ -149,6 +169,7 @@ _lsws()
         model=${model%%\?*}
     fi
 
+    [[ $want == OPTNUM ]] && want=""
     if [[ -n $want ]]; then
         _lsws_add_optarg "$want" "$cur"
     elif [[ $cur == --*=* ]]; then
@@ -190,6 +211,20 @@ _lsws()
                 ;;
             time)
                 [[ -z $sub ]] && _lsws_add "$_lsws_subs_time" "$cur"
+                ;;
+            restore | diff)
+                _lsws_add_files "$cur"
+                ;;
+            batch)
+                # the template, then the units
+                if [[ -z $sub ]]; then
+                    _lsws_add_files "$cur"
+                else
+                    _lsws_add_optarg URI "$cur"
+                fi
+                ;;
+            ledger)
+                [[ -z $sub ]] && _lsws_add "$_lsws_subs_ledger" "$cur"
                 ;;
             upgrade)
                 # sub is the FIRMWARE operand once it is typed.

@@ -15,12 +15,24 @@ function __lsws_words
     set -e words[1]
     set -l skip 0
     for w in $words
+        if test $skip = 2
+            # --wait takes an optional number
+            set skip 0
+            if string match -qr '^[0-9]+$' -- $w
+                continue
+            end
+        end
         if test $skip = 1
             set skip 0
             continue
         end
         switch $w
-            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz -k --kind --since --until
+            case --wait
+                set skip 2
+                continue
+            case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz \
+                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time \
+                -k --kind --since --until
                 set skip 1
                 continue
             case '-*'
@@ -111,7 +123,7 @@ function __lsws_devices
             echo serial:$f
         end
     else
-        printf '%s\n' sim:ws523 sim:cth01 serial:
+        printf '%s\n' sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart:/dev/ttyUSB0 nfc:acr122_usb ble:
     end
 end
 
@@ -130,6 +142,11 @@ complete -c lsws -n 'not __lsws_command' -a reset -d 'restore factory defaults (
 complete -c lsws -n 'not __lsws_command' -a reboot -d 'reboot the device'
 complete -c lsws -n 'not __lsws_command' -a password -d 'change the device password'
 complete -c lsws -n 'not __lsws_command' -a time -d 'set the CTH01 clock and time zone'
+complete -c lsws -n 'not __lsws_command' -a backup -d "save the device's whole configuration as a backup file"
+complete -c lsws -n 'not __lsws_command' -a restore -d 'write a template or backup to the device in one verified transaction'
+complete -c lsws -n 'not __lsws_command' -a diff -d 'compare the device with a file, or two files'
+complete -c lsws -n 'not __lsws_command' -a batch -d 'provision many units from one template, recorded in the ledger'
+complete -c lsws -n 'not __lsws_command' -a ledger -d 'list or show provisioning records, export units and keys'
 complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
 complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
@@ -140,6 +157,7 @@ complete -c lsws -s d -l device -x -a '(__lsws_devices)' -d 'the device (default
 complete -c lsws -l password-file -r -F -d 'read the device password from FILE'
 complete -c lsws -l timeout -x -d 'reply timeout per exchange in milliseconds'
 complete -c lsws -l deadline -x -d 'total time a device command may take'
+complete -c lsws -l wait -d 'wait for an NFC card to be held to the reader [SECONDS]'
 complete -c lsws -s y -l yes -d 'do not ask for confirmation'
 complete -c lsws -s q -l quiet -d 'no warnings or notes on stderr'
 complete -c lsws -s v -l verbose -d 'show each exchange with the device'
@@ -175,10 +193,53 @@ complete -c lsws -n '__lsws_using keys' -a '(__lsws_settings)' -d setting
 complete -c lsws -n '__lsws_using get' -a '(__lsws_settings)' -d setting
 complete -c lsws -n '__lsws_using set' -a '(__lsws_settings =)' -d setting
 
+# list [--ble] [--scan-time SECONDS]
+complete -c lsws -n '__lsws_using list' -l ble -d 'only Bluetooth LE hubs (a scan of the first adapter)'
+complete -c lsws -n '__lsws_using list' -l scan-time -x -d 'how long to scan for Bluetooth LE hubs (default 2)'
+
 # time sync [--at UNIX] [--tz OFFSET]
 complete -c lsws -n '__lsws_needs_sub time' -a sync -d 'set the clock and time zone'
 complete -c lsws -n '__lsws_using time' -l at -x -d "set this Unix time instead of the computer's clock"
 complete -c lsws -n '__lsws_using time' -l tz -x -d "time zone as UTC+HH:MM (default: the computer's)"
+
+# backup -o FILE [--no-secrets] | --list
+complete -c lsws -n '__lsws_using backup' -s o -l output -r -F -d 'write the backup to FILE (mode 0600; - for stdout)'
+complete -c lsws -n '__lsws_using backup' -l no-secrets -d 'leave keys and passwords out of the backup'
+complete -c lsws -n '__lsws_using backup' -l list -d 'list the automatic backups (no device)'
+
+# restore FILE | --last [--dry-run] [--only PATTERN] [--exclude PATTERN]
+complete -c lsws -n '__lsws_using restore' -F
+complete -c lsws -n '__lsws_using restore' -l last -d 'the newest automatic backup of this unit'
+complete -c lsws -n '__lsws_using restore' -l dry-run -d 'show what would change and write nothing'
+complete -c lsws -n '__lsws_using restore' -l only -x -d 'apply only the settings matching PATTERN'
+complete -c lsws -n '__lsws_using restore' -l exclude -x -d 'leave out the settings matching PATTERN'
+
+# diff FILE [FILE2] [--only PATTERN] [--exclude PATTERN]
+complete -c lsws -n '__lsws_using diff' -F
+complete -c lsws -n '__lsws_using diff' -l only -x -d 'compare only the settings matching PATTERN'
+complete -c lsws -n '__lsws_using diff' -l exclude -x -d 'leave out the settings matching PATTERN'
+
+# batch TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]
+complete -c lsws -n '__lsws_using batch; and not __lsws_sub >/dev/null' -F
+complete -c lsws -n '__lsws_using batch; and __lsws_sub >/dev/null' -a '(__lsws_devices)'
+complete -c lsws -n '__lsws_using batch' -l all -d 'every unit a discovery finds'
+complete -c lsws -n '__lsws_using batch' -s M -l manifest -r -F -d 'per-unit values (CSV keyed by sn or dev_eui)'
+complete -c lsws -n '__lsws_using batch' -s g -l generate -x -d 'a random 128-bit key per unit for ${NAME}'
+complete -c lsws -n '__lsws_using batch' -l only -x -d 'apply only the settings matching PATTERN'
+complete -c lsws -n '__lsws_using batch' -l exclude -x -d 'leave out the settings matching PATTERN'
+complete -c lsws -n '__lsws_using batch' -s L -l ledger -r -F -d 'the provisioning ledger'
+complete -c lsws -n '__lsws_using batch' -l force -d 'provision units the ledger says are done'
+complete -c lsws -n '__lsws_using batch' -l operator -x -d 'who runs the batch, for the ledger'
+complete -c lsws -n '__lsws_using batch' -l station -x -d 'this station, for the ledger'
+
+# ledger list|show|export [options] [ID|SN]
+complete -c lsws -n '__lsws_needs_sub ledger' -a list -d 'list the records'
+complete -c lsws -n '__lsws_needs_sub ledger' -a show -d 'show a record, or a unit\'s records'
+complete -c lsws -n '__lsws_needs_sub ledger' -a export -d 'export units and keys for a network server'
+complete -c lsws -n '__lsws_using ledger' -s L -l ledger -r -F -d 'the provisioning ledger'
+complete -c lsws -n '__lsws_using ledger' -s f -l format -x -a 'tts-csv tts-json chirpstack csv' -d 'export format'
+complete -c lsws -n '__lsws_using ledger' -s o -l output -r -F -d 'write the export to FILE (mode 0600)'
+complete -c lsws -n '__lsws_using ledger' -l frequency-plan -x -d 'The Things Stack frequency plan for every unit'
 
 # history [--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]
 complete -c lsws -n '__lsws_using history' -s k -l kind -x -a 'alarm periodic monthly-energy monthly-extremes' -d 'kind of stored records'
@@ -200,4 +261,4 @@ complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an im
 complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
 
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware history help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help'

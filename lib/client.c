@@ -467,6 +467,34 @@ int lsws_client_read(struct lsws_client *c, struct lsws_config *cfg, const struc
     return rc;
 }
 
+/* The end of the frame that starts at pos: as many whole commands as fit
+ * room bytes; pos itself when not even one does. */
+static size_t frame_cut(const struct lsws_model *m, const uint8_t *tlv, size_t len, size_t pos, size_t room)
+{
+    size_t cut = pos, span;
+    while (cut < len && lsws_settings_span(m, tlv + cut, len - cut, &span, NULL) == LSWS_OK && cut + span - pos <= room)
+        cut += span;
+    return cut;
+}
+
+/* Says in err how far a transaction of n frames got when frame k (1-based)
+ * was lost with the link or without an answer: before the last frame, or
+ * when the last one never reached the device whole, nothing was committed
+ * (the device drops staged frames with the session). */
+static void frames_note(struct lsws_error *err, int rc, unsigned k, unsigned n, int maybe_applied)
+{
+    if (!err || n < 2)
+        return;
+    size_t used = strlen(err->msg);
+    const char *open = rc == LSWS_ERR_TIMEOUT ? " (" : " ", *close = rc == LSWS_ERR_TIMEOUT ? ")" : "";
+    if (k < n || !maybe_applied)
+        snprintf(err->msg + used, sizeof err->msg - used, "%safter %u of %u frames; nothing was committed%s", open,
+                 k - 1, n, close);
+    else
+        snprintf(err->msg + used, sizeof err->msg - used, "%safter %u of %u frames, during the commit%s", open, k - 1,
+                 n, close);
+}
+
 /* Splits the encoded TLVs at command boundaries into frames that fit a
  * message; each frame but the last carries LSWS_WRITE_MORE. Only the last
  * frame commits, so only its failure may leave the write applied. */
@@ -477,14 +505,15 @@ int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
     uint8_t *tlv = malloc(LSWS_TXN_BYTES);
     uint8_t frame[LSWS_MSG_MAX];
     size_t len, pos = 0, room = lsws_client_max_msg(c) - head;
+    unsigned n_frames = 0, k = 0;
     if (!tlv)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     int rc = lsws_settings_encode(changes, base, tlv, LSWS_TXN_BYTES, &len, err);
+    for (size_t p = 0, cut; rc == LSWS_OK && p < len && (cut = frame_cut(changes->model, tlv, len, p, room)) > p;
+         p = cut)
+        n_frames++;
     while (rc == LSWS_OK && pos < len) {
-        size_t cut = pos, span;
-        while (cut < len && lsws_settings_span(changes->model, tlv + cut, len - cut, &span, NULL) == LSWS_OK &&
-               cut + span - pos <= room)
-            cut += span;
+        size_t cut = frame_cut(changes->model, tlv, len, pos, room);
         if (cut == pos) {
             rc = lsws_fail(err, LSWS_ERR_RANGE, pos, "a setting command does not fit in one %zu-byte message",
                            lsws_client_max_msg(c));
@@ -493,9 +522,12 @@ int lsws_client_write(struct lsws_client *c, const struct lsws_config *changes,
         frame[0] = (uint8_t)((pos == 0 ? LSWS_WRITE_FIRST : 0) | (cut < len ? LSWS_WRITE_MORE : 0));
         memcpy(frame + 1, tlv + pos, cut - pos);
         struct lsws_msg resp;
+        k++;
         rc = exchange(c, LSWS_OP_WRITE, frame, 1 + cut - pos, &resp, err);
         if (rc != LSWS_OK && cut < len)
             c->maybe_applied = 0; /* staged frames are dropped with the session */
+        if (rc == LSWS_ERR_NODEV || rc == LSWS_ERR_TIMEOUT)
+            frames_note(err, rc, k, n_frames, c->maybe_applied);
         pos = cut;
     }
     free(tlv);

@@ -1007,7 +1007,7 @@ out:
 }
 
 struct writer {
-    enum lsws_export_format format;
+    enum lsws_history_format format;
     struct lsws_csv *csv;
     FILE *out;
     int utc, tz;
@@ -1055,7 +1055,7 @@ static int json_record(void *arg, const uint8_t *rec, size_t len)
     return LSWS_OK;
 }
 
-int lsws_history_write(const char *checkpoint, const char *path, enum lsws_export_format format, int utc,
+int lsws_history_write(const char *checkpoint, const char *path, enum lsws_history_format format, int utc,
                        int tz_minutes, struct lsws_error *err)
 {
     struct lsws_history_result res;
@@ -1068,7 +1068,7 @@ int lsws_history_write(const char *checkpoint, const char *path, enum lsws_expor
                          res.records);
     struct writer w = {.format = format, .utc = utc, .tz = tz_minutes, .err = err};
     char *tmp = NULL;
-    if (format == LSWS_EXPORT_CSV) {
+    if (format == LSWS_HISTORY_CSV) {
         if (lsws_csv_new(LSWS_MODEL_CTH01, &w.csv) != LSWS_OK)
             return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
         /* Pass 1: the columns the records fill. */

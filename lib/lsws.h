@@ -413,6 +413,140 @@ void lsws_deframer_init(struct lsws_deframer *d);
 int lsws_deframer_feed(struct lsws_deframer *d, const uint8_t *in, size_t len, size_t *used,
                        const uint8_t **msg, size_t *mlen, struct lsws_error *err);
 
+/* BLE framing (lib/frame_ble.c, docs/protocol.md "BLE"): a message travels
+ * as GATT values of at most `frag` bytes each (the ATT MTU - 3): a header
+ * byte (bit 7: last fragment; bits 0-6: the fragment's index in the
+ * message, from 0), then in the first fragment the message length (2,
+ * little-endian), then message bytes. Every fragment but the last is full. */
+/* The lsws GATT service (docs/protocol.md "BLE"): requests are written to one
+ * characteristic (write without response), answers notified on the other. */
+#define LSWS_BLE_SERVICE_UUID "ffc40001-3b50-4b4d-9744-ddaede83f13e"
+#define LSWS_BLE_REQUEST_UUID "ffc40002-3b50-4b4d-9744-ddaede83f13e"  /* client -> device: write */
+#define LSWS_BLE_RESPONSE_UUID "ffc40003-3b50-4b4d-9744-ddaede83f13e" /* device -> client: notify */
+#define LSWS_BLE_LAST 0x80u
+#define LSWS_BLE_INDEX 0x7fu
+#define LSWS_BLE_FRAG_MIN 20u  /* ATT MTU 23, the smallest */
+#define LSWS_BLE_FRAG_MAX 514u /* ATT MTU 517, the largest */
+/* Fragments a message of len (1..LSWS_MSG_MAX) bytes takes at fragment
+ * size frag (LSWS_BLE_FRAG_MIN..LSWS_BLE_FRAG_MAX); 0 if it cannot be sent. */
+size_t lsws_ble_fragment_count(size_t len, size_t frag);
+/* Writes fragment i of msg (len bytes) to out, which holds frag bytes;
+ * its length to *olen. LSWS_ERR_RANGE for a bad length, size or index. */
+int lsws_ble_fragment(const uint8_t *msg, size_t len, size_t frag, size_t i, uint8_t *out, size_t *olen);
+struct lsws_ble_reasm {
+    uint8_t buf[LSWS_MSG_MAX];
+    size_t len, want; /* bytes collected, message length announced */
+    unsigned next;    /* index the next fragment must have */
+    int active;       /* a message is being collected */
+    unsigned long abandoned; /* messages dropped unfinished because a new one began */
+};
+void lsws_ble_reasm_init(struct lsws_ble_reasm *r);
+/* Takes one fragment (one GATT value). Returns 1 when it completes a
+ * message (*msg and *mlen point into r, valid until the next call), 0 when
+ * more fragments are needed, or a negative LSWS_ERR_* with a message in
+ * err when the fragment is malformed or shows that fragments were lost
+ * (an index out of order, a length that does not add up): the message in
+ * progress, if any, is then dropped and the next first fragment starts
+ * over. A first fragment while a message is unfinished drops that message
+ * (counted in r->abandoned) and starts the new one. */
+int lsws_ble_reasm_feed(struct lsws_ble_reasm *r, const uint8_t *frag, size_t len, const uint8_t **msg,
+                        size_t *mlen, struct lsws_error *err);
+
+/* NFC framing (lib/frame_nfc.c; docs/protocol.md, "NFC"): the WS523 is an
+ * ISO 14443-4 card with the lsws application. The reader SELECTs it by AID,
+ * then each message travels as MESSAGE command APDUs (CLA 80, INS 10, P1 =
+ * fragment index, P2 = LSWS_APDU_LAST on the last one), each carrying at
+ * most the card's fragment size of the message. The answer to the last
+ * fragment carries the response message, continued with GET MORE (INS 12,
+ * P1 = response fragment index) while it ends in SW 61xx. Pure and bounded. */
+#define LSWS_NFC_AID_LEN 6
+extern const uint8_t lsws_nfc_aid[LSWS_NFC_AID_LEN]; /* f0 4c 53 57 53 01: F0 "LSWS" 01 */
+#define LSWS_APDU_CLA 0x80
+#define LSWS_APDU_INS_MESSAGE 0x10
+#define LSWS_APDU_INS_MORE 0x12
+#define LSWS_APDU_LAST 0x01       /* P2 of MESSAGE: the last fragment of the message */
+#define LSWS_APDU_FRAGMENT_MAX 250 /* message bytes in one APDU, at most */
+#define LSWS_APDU_FRAGMENT_MIN 16  /* the smallest fragment a card may announce */
+#define LSWS_APDU_CMD_MAX (5 + LSWS_APDU_FRAGMENT_MAX + 1) /* header, Lc, data, Le */
+#define LSWS_APDU_RESP_MAX (LSWS_APDU_FRAGMENT_MAX + 2)    /* data, SW1 SW2 */
+enum lsws_sw {
+    LSWS_SW_OK = 0x9000,
+    LSWS_SW_MORE = 0x6100,         /* 61xx: more response data, xx bytes (00: 256 or more) */
+    LSWS_SW_WRONG_LENGTH = 0x6700, /* Lc or the assembled message too long, or a bad APDU */
+    LSWS_SW_NOT_ALLOWED = 0x6985,  /* no application selected, or no response to continue */
+    LSWS_SW_NOT_FOUND = 0x6a82,    /* SELECT: no such application */
+    LSWS_SW_WRONG_P1P2 = 0x6a86,   /* a fragment out of order */
+    LSWS_SW_INS = 0x6d00,          /* instruction not supported */
+    LSWS_SW_CLA = 0x6e00,          /* class not supported */
+};
+/* "fragment out of order" for 6a86; a generic text for other words. */
+const char *lsws_sw_text(unsigned sw);
+
+/* A command APDU (short lengths only): header, data (lc bytes, pointing into
+ * the parsed buffer) and, when has_le, the expected length (256 for 00). */
+struct lsws_apdu {
+    uint8_t cla, ins, p1, p2;
+    const uint8_t *data;
+    size_t lc;
+    int has_le;
+    unsigned le;
+};
+/* Parses a command APDU; LSWS_ERR_TRUNCATED / LSWS_ERR_MALFORMED with the
+ * byte offset for a bad one (extended lengths are malformed here). */
+int lsws_apdu_parse(const uint8_t *in, size_t len, struct lsws_apdu *a, struct lsws_error *err);
+
+/* What the card answers to SELECT: its application version, the largest
+ * message and the largest fragment it takes. */
+struct lsws_nfc_app {
+    uint8_t version;
+    uint16_t max_msg;
+    uint8_t fragment;
+};
+#define LSWS_NFC_SELECT_RESP_LEN 4
+/* The SELECT by AID command APDU (00 a4 04 00 06 AID 00). */
+int lsws_apdu_select(uint8_t *out, size_t cap, size_t *len);
+/* Splits a response APDU into its data and status word; at least the SW. */
+int lsws_apdu_response(const uint8_t *in, size_t len, const uint8_t **data, size_t *dlen, unsigned *sw,
+                       struct lsws_error *err);
+/* Decodes the data of a 9000 answer to SELECT, checking its limits. */
+int lsws_nfc_select_decode(const uint8_t *data, size_t len, struct lsws_nfc_app *app, struct lsws_error *err);
+/* Fragments a message of len bytes takes at fragment bytes each (1 for len 0). */
+size_t lsws_apdu_fragments(size_t len, size_t fragment);
+/* MESSAGE APDU number index (0-based) of msg cut at fragment bytes. */
+int lsws_apdu_message(const uint8_t *msg, size_t len, size_t fragment, unsigned index, uint8_t *out, size_t cap,
+                      size_t *olen);
+/* GET MORE APDU for response fragment index (1-based: 0 came with the answer). */
+int lsws_apdu_more(unsigned index, uint8_t *out, size_t cap, size_t *olen);
+
+/* The card side of the lsws application (the simulator's WS523). Feed it
+ * each command APDU: LSWS_CARD_REPLY gives the response APDU to send;
+ * LSWS_CARD_SELECTED too, and says a new session began (the device forgets
+ * its previous one); LSWS_CARD_MESSAGE says a whole message waits in
+ * msg[0..len) for the device, whose response goes to lsws_nfc_card_answer. */
+enum { LSWS_CARD_REPLY = 0, LSWS_CARD_MESSAGE = 1, LSWS_CARD_SELECTED = 2 };
+struct lsws_nfc_card {
+    size_t max_msg, fragment; /* announced at SELECT */
+    int selected;
+    uint8_t msg[LSWS_MSG_MAX]; /* the message being assembled */
+    size_t len;
+    unsigned next;             /* index of the fragment expected next */
+    size_t last_off, last_len; /* where the previous fragment went (a repeat replaces it) */
+    uint8_t resp[LSWS_MSG_MAX]; /* the last response, for GET MORE */
+    size_t resp_len;
+    int have_resp;
+};
+/* max_msg 64..LSWS_MSG_MAX and fragment LSWS_APDU_FRAGMENT_MIN..MAX (clamped). */
+void lsws_nfc_card_init(struct lsws_nfc_card *c, size_t max_msg, size_t fragment);
+/* The card was deactivated (left the field, released): nothing is selected. */
+void lsws_nfc_card_reset(struct lsws_nfc_card *c);
+/* out must hold LSWS_APDU_RESP_MAX bytes. Never fails: bad input gets a status word. */
+int lsws_nfc_card_feed(struct lsws_nfc_card *c, const uint8_t *apdu, size_t len, uint8_t *out, size_t cap,
+                       size_t *olen);
+/* The answer APDU to a message's last fragment, from the device's response
+ * message (kept for GET MORE). */
+void lsws_nfc_card_answer(struct lsws_nfc_card *c, const uint8_t *resp, size_t rlen, uint8_t *out, size_t cap,
+                          size_t *olen);
+
 /* ---- device URIs (lib/uri.c) ------------------------------------------------ */
 /* A device is named by a URI: scheme ':' path ['?' name '=' value ('&' ...)]
  * ("serial:/dev/ttyUSB0?baud=9600", "sim:ws523?max_msg=64"). Parsing is
@@ -453,6 +587,10 @@ typedef void lsws_trace_fn(void *ctx, char dir, const uint8_t *bytes, size_t len
 struct lsws_link_opts {
     lsws_trace_fn *trace; /* NULL: no tracing */
     void *trace_ctx;
+    /* How long open() waits for the device to come into reach (an NFC card
+     * to be presented to the reader), in ms: 0 not at all, -1 without end.
+     * Transports whose devices cannot come and go ignore it. */
+    int wait_ms;
 };
 
 /* What a link can carry: the largest application message (header
@@ -595,9 +733,9 @@ void lsws_file_abort(FILE *f, char *tmp);
 int lsws_state_dir(const char *sub, char *buf, size_t n, struct lsws_error *err);
 /* Where automatic backups go: $LSWS_BACKUP_DIR, else <state dir>/backups. */
 int lsws_backup_dir(char *buf, size_t n, struct lsws_error *err);
-/* Saves the settings cfg of the unit info as a template (read-only
- * settings left out, secrets kept: a backup must restore the unit), mode
- * 0600, named MODEL-SN-TIME.json; the path goes to path[0..n). */
+/* Saves the settings cfg of the unit info as a backup (lsws_backup_render:
+ * a header and every setting, secrets kept: a backup must restore the
+ * unit), mode 0600, named MODEL-SN-TIME.json; the path goes to path[0..n). */
 int lsws_backup_save(const struct lsws_device_info *info, const struct lsws_config *cfg, char *path,
                      size_t n, struct lsws_error *err);
 
@@ -663,6 +801,299 @@ int lsws_txn_plan(struct lsws_client *c, const struct lsws_device_info *info,
  * Returns LSWS_OK only for LSWS_TXN_VERIFIED or LSWS_TXN_NOTHING. */
 int lsws_txn_apply(struct lsws_client *c, struct lsws_txn *t, unsigned flags, struct lsws_error *err);
 void lsws_txn_free(struct lsws_txn *t);
+
+/* ---- templates for units: placeholders, selections, backups (lib/template.c,
+ * lib/backup.c) ---------------------------------------------------------------- */
+/* A template file as restore, diff and batch use it: besides literal values
+ * it may hold placeholders ("lorawan.app_key": "${APP_KEY}") filled per unit,
+ * a "backup" header (what `lsws backup` writes), and a selection of its
+ * settings (--only, --exclude). docs/fleet.md describes the format. */
+
+#define LSWS_BACKUP_FORMAT 1
+#define LSWS_HASH_HEX 65 /* a SHA-256 in hex, with its NUL */
+
+/* The header of a backup: which unit it was taken from, and when. */
+struct lsws_backup_info {
+    int format;                    /* LSWS_BACKUP_FORMAT */
+    char model[8];                 /* "ws523" */
+    char band[8];                  /* the unit's band when taken: "EU868" */
+    char sn[17], dev_eui[17];      /* 16 hex digits each */
+    char firmware[16], hardware[16]; /* "v1.8" */
+    char taken[40];                /* ISO 8601 with offset: 2026-02-06T10:17:21+00:00 */
+    char lsws_version[24];         /* LSWS_VERSION of the lsws that took it */
+    int secrets;                   /* 1: keys included; 0: taken with --no-secrets */
+};
+
+enum lsws_tpl_flag {
+    LSWS_TPL_PLACEHOLDERS = 1u << 0, /* accept ${VAR} in string values */
+};
+
+struct lsws_tpl;
+
+/* Parses template JSON text (a template or a backup). As
+ * lsws_template_parse, plus: with LSWS_TPL_PLACEHOLDERS a string value may
+ * hold ${VAR} placeholders (VAR: letters, digits, underscores, starting with
+ * a letter; case does not matter; "$$" is one "$"), checked once filled; a
+ * "backup" member is the header (every field checked, its model and band
+ * agreeing with the settings); in a backup, read-only settings are skipped
+ * (lsws_tpl_skipped), not an error. Errors carry line and column. *out is
+ * freed with lsws_tpl_free. */
+int lsws_tpl_parse(const char *text, size_t len, unsigned flags, struct lsws_tpl **out,
+                   struct lsws_error *err);
+void lsws_tpl_free(struct lsws_tpl *t);
+const struct lsws_model *lsws_tpl_model(const struct lsws_tpl *t);
+/* The header, or NULL for a template that is not a backup. */
+const struct lsws_backup_info *lsws_tpl_backup(const struct lsws_tpl *t);
+/* The band the file is for: the header's, else its lorawan.band, else NULL. */
+const char *lsws_tpl_band(const struct lsws_tpl *t);
+/* 1 when setting idx is in the file (as a value or as a placeholder) and selected. */
+int lsws_tpl_has(const struct lsws_tpl *t, size_t idx);
+/* The literal value of setting idx, or NULL when absent or a placeholder. */
+const struct lsws_value *lsws_tpl_value(const struct lsws_tpl *t, size_t idx);
+/* The placeholder text of setting idx ("${APP_KEY}"), or NULL. */
+const char *lsws_tpl_text(const struct lsws_tpl *t, size_t idx);
+size_t lsws_tpl_count(const struct lsws_tpl *t); /* settings selected */
+/* Read-only settings the backup held and that were skipped: how many, and
+ * the i-th one's setting index. */
+size_t lsws_tpl_skipped(const struct lsws_tpl *t, size_t i, size_t *idx);
+/* Keeps the settings that match one of only[] (all when n_only is 0) and
+ * none of exclude[] (patterns as lsws_model_match: an exact key, else a
+ * shell wildcard). A pattern that matches no setting of the model is an
+ * error with the nearest keys (a typo must not select nothing silently),
+ * and so is a selection that leaves nothing. Can be called once. */
+int lsws_tpl_select(struct lsws_tpl *t, const char *const *only, size_t n_only,
+                    const char *const *exclude, size_t n_exclude, struct lsws_error *err);
+/* The distinct placeholder names of the selected settings, upper case,
+ * in table order: calls fn(name, setting key, ctx) once per name; a
+ * non-zero return stops and is returned. */
+int lsws_tpl_each_var(const struct lsws_tpl *t, int (*fn)(const char *name, const char *key, void *ctx),
+                      void *ctx);
+/* A placeholder's value: the text for name (upper case), or NULL when none. */
+typedef const char *lsws_var_fn(const char *name, void *ctx);
+/* The selected settings with every placeholder filled from lookup, each
+ * result checked as on the command line (lsws_value_parse) and the whole
+ * with the rules between settings. A placeholder without a value is
+ * LSWS_ERR_INCOMPLETE naming it and its setting. *out is a new config. */
+int lsws_tpl_resolve(const struct lsws_tpl *t, lsws_var_fn *lookup, void *ctx, struct lsws_config **out,
+                     struct lsws_error *err);
+/* SHA-256 (hex) of the selected settings in canonical form (table order,
+ * placeholders unfilled, the header left out): two files that would apply
+ * the same settings hash the same, whatever their layout. */
+void lsws_tpl_hash(const struct lsws_tpl *t, char out[LSWS_HASH_HEX]);
+/* Whether the file may go to the unit info (named uri in messages): the
+ * same model, and the same band when the file names one (the guides allow
+ * backup and restore only between units of the same model and band).
+ * LSWS_ERR_MODEL naming both otherwise. */
+int lsws_tpl_check_unit(const struct lsws_tpl *t, const struct lsws_device_info *info, const char *uri,
+                        struct lsws_error *err);
+
+/* Renders cfg as a backup of the unit info: the header (taken now) and
+ * every setting present, read-only ones included; secrets left out with
+ * no_secrets. *out is a heap string. */
+int lsws_backup_render(const struct lsws_device_info *info, const struct lsws_config *cfg, int no_secrets,
+                       char **out);
+
+/* The automatic backups, newest first: fn(path, info, ctx) for each file
+ * of lsws_backup_dir() that is a backup (header read; a file that does not
+ * parse is passed with info NULL). sn NULL: every unit's. */
+int lsws_backup_each(const char *sn, int (*fn)(const char *path, const struct lsws_backup_info *info, void *ctx),
+                     void *ctx, struct lsws_error *err);
+/* The newest automatic backup of unit sn into path[0..n); LSWS_ERR_NODEV when none. */
+int lsws_backup_last(const char *sn, char *path, size_t n, struct lsws_error *err);
+
+/* ---- per-unit values: manifests (lib/manifest.c) and generated keys (lib/fleet_util.c) */
+
+/* A CSV manifest (libcsv): a header row naming the columns, then one row
+ * per unit. One column is the key, `sn` or `dev_eui` (both may be given);
+ * every other column is a variable for ${NAME} placeholders (names as
+ * placeholders, case-insensitive). Comma-separated, or semicolon-separated
+ * when the header has semicolons and no commas; quotes as RFC 4180. */
+struct lsws_manifest;
+/* Parses text (name for messages). Errors carry line and column: CSV
+ * syntax, a row with another number of fields than the header, a bad or
+ * repeated column name, no key column, a key cell that is not 16 hex
+ * digits, a row with no key, two rows for one SN or DevEUI. */
+int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out, struct lsws_error *err);
+void lsws_manifest_free(struct lsws_manifest *m);
+size_t lsws_manifest_rows(const struct lsws_manifest *m);
+/* 1 when the manifest has a column for variable name. */
+int lsws_manifest_has(const struct lsws_manifest *m, const char *name);
+/* Every row has a value for name (LSWS_ERR_INCOMPLETE at the empty cell otherwise). */
+int lsws_manifest_check_filled(const struct lsws_manifest *m, const char *name, struct lsws_error *err);
+/* The row of the unit (SN sn, DevEUI dev_eui as 16 hex digits) into *row.
+ * LSWS_ERR_NODEV when no row names it; LSWS_ERR_INVALID, with the line,
+ * when a row names it by one key and another unit by the other, or two
+ * rows name it (one by SN, one by DevEUI). */
+int lsws_manifest_find(const struct lsws_manifest *m, const char *sn, const char *dev_eui, size_t *row,
+                       struct lsws_error *err);
+/* The cell of variable name in row ("" when empty), or NULL without that column. */
+const char *lsws_manifest_value(const struct lsws_manifest *m, size_t row, const char *name);
+/* The line of row in the file (1-based), for messages. */
+int lsws_manifest_line(const struct lsws_manifest *m, size_t row);
+
+/* n random bytes from the operating system's secure source (getrandom). */
+int lsws_random(uint8_t *out, size_t n, struct lsws_error *err);
+
+/* ---- the provisioning ledger (lib/ledger.c, lib/ledger_sqlite.c) ----------------- */
+/* Every batch result, durable before the next unit starts. One small
+ * interface; the backend is chosen by where the ledger is: a file (SQLite,
+ * the embedded default, one station), later a postgresql:// URI (several
+ * stations sharing one manifest). docs/fleet.md: schema, durability, and
+ * how claims and leases keep two processes or stations from writing one
+ * unit. */
+
+enum lsws_ledger_state {
+    LSWS_LEDGER_PENDING = 0, /* claimed, settings recorded, the write's fate not known yet */
+    LSWS_LEDGER_OK = 1,      /* written and verified, or found holding them: provisioned */
+    LSWS_LEDGER_FAILED = 2,  /* not provisioned: the unit holds none of the record's settings */
+    LSWS_LEDGER_UNKNOWN = 3, /* the unit may hold them: a later run resumes with the same ones */
+};
+const char *lsws_ledger_state_name(enum lsws_ledger_state s); /* "pending", "ok", ... */
+
+/* One unit's provisioning with one template. Strings are NUL-terminated;
+ * settings and network are heap strings owned by the record. */
+struct lsws_ledger_record {
+    int64_t id;                     /* assigned by the ledger */
+    enum lsws_ledger_state state;
+    char sn[17], dev_eui[17];
+    char model[8], band[8], firmware[16], hardware[16];
+    char template_hash[LSWS_HASH_HEX];
+    char template_name[256];        /* the file, for people */
+    char *settings;                 /* template JSON of the settings to write, secrets included */
+    char *network;                  /* JSON object of what network servers need (app_eui,
+                                       app_key, band, channels, version, join type) as the
+                                       unit holds them after the write; NULL until finished */
+    int changes;                    /* settings the write changed (0: the unit held them) */
+    char outcome[16];               /* the transaction's outcome: "verified", "nothing", ... */
+    char error[256];                /* "" when none */
+    char operator_name[64], station[64];
+    char owner[128];                /* who holds the claim: station host pid run */
+    int64_t lease_until_ms;         /* the claim lapses then unless finished (Unix ms) */
+    int64_t started_ms, finished_ms; /* Unix ms; finished 0 while pending */
+    char uri[256];
+    char backup[512];               /* the backup taken before the write, "" if none */
+};
+void lsws_ledger_record_release(struct lsws_ledger_record *r);
+
+struct lsws_ledger;
+
+/* Opens the ledger at where: a path (SQLite; created mode 0600 with its
+ * directory 0700), "sqlite:PATH", or NULL for $LSWS_LEDGER, else
+ * $XDG_DATA_HOME/lsws/ledger.sqlite (~/.local/share/lsws/...). A
+ * postgresql:// URI is LSWS_ERR_UNSUPPORTED in this build. operator_name and
+ * station (NULL: $USER, the host name) sign the records this process makes. */
+int lsws_ledger_open(const char *where, const char *operator_name, const char *station,
+                     struct lsws_ledger **out, struct lsws_error *err);
+void lsws_ledger_close(struct lsws_ledger *l);
+const char *lsws_ledger_where(const struct lsws_ledger *l); /* for messages */
+const char *lsws_ledger_backend(const struct lsws_ledger *l); /* "sqlite" */
+/* Who this ledger's claims belong to: "station|host|pid|run", one per open. */
+const char *lsws_ledger_owner(const struct lsws_ledger *l);
+
+enum lsws_claim {
+    LSWS_CLAIM_NONE = 0,   /* nothing recorded: begin a new record (lsws_ledger_begin) */
+    LSWS_CLAIM_RESUME = 1, /* an interrupted record is now ours: write its settings again */
+    LSWS_CLAIM_DONE = 2,   /* provisioned with this template already (rec: that record) */
+    LSWS_CLAIM_HELD = 3,   /* a live process or station holds the unit: leave it */
+};
+#define LSWS_CLAIM_FORCE 0x1u /* DONE does not count: provision again */
+/* What the ledger holds for unit sn and template_hash, in one transaction:
+ * an open record (pending or unknown) whose holder is gone (its lease ran
+ * out, or it was a process of this host that no longer runs) is taken
+ * over, atomically, and comes back as RESUME in rec. */
+int lsws_ledger_claim(struct lsws_ledger *l, const char *sn, const char *template_hash, unsigned flags,
+                      struct lsws_ledger_record *rec, enum lsws_claim *out, struct lsws_error *err);
+/* Records rec (state PENDING, its settings filled) as a new claim, durably,
+ * before anything is written to the unit; sets rec->id, owner, lease,
+ * operator, station, started. LSWS_ERR_BUSY when another process claimed
+ * the unit for this template meanwhile. */
+int lsws_ledger_begin(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
+/* Records the outcome of a claim of ours (state, outcome, error, network,
+ * changes, backup), durably. */
+int lsws_ledger_finish(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
+
+struct lsws_ledger_filter {
+    const char *sn;       /* NULL: every unit */
+    int64_t id;           /* 0: any */
+    int state;            /* -1: any, else enum lsws_ledger_state */
+    int latest;           /* 1: only the newest record of each unit */
+};
+/* Calls fn for each matching record, oldest first (rec valid during the call). */
+int lsws_ledger_each(struct lsws_ledger *l, const struct lsws_ledger_filter *f,
+                     int (*fn)(const struct lsws_ledger_record *rec, void *ctx), void *ctx,
+                     struct lsws_error *err);
+
+/* Exports for network servers, from the newest ok record of each unit:
+ * The Things Stack CSV (semicolon-separated) and JSON stream, ChirpStack v4
+ * JSON (LoRaWAN 1.0.x: the AppKey in nwk_key), and a plain CSV. */
+enum lsws_export_format { LSWS_EXPORT_TTS_CSV, LSWS_EXPORT_TTS_JSON, LSWS_EXPORT_CHIRPSTACK, LSWS_EXPORT_CSV };
+/* "tts-csv", "tts-json", "chirpstack", "csv"; -1 when unknown. */
+int lsws_export_format_by_name(const char *name);
+const char *lsws_export_format_name(enum lsws_export_format f);
+struct lsws_export_opts {
+    const char *frequency_plan; /* The Things Stack frequency_plan_id for every unit; NULL: from the band */
+    size_t units;               /* out: units exported */
+    size_t skipped;             /* out: ok units left out (ABP: no AppKey to register) */
+};
+/* The export as text in *out (heap, holds keys). A unit whose frequency
+ * plan cannot be told from its band and channels is an error naming it
+ * (give frequency_plan). */
+int lsws_ledger_export(struct lsws_ledger *l, enum lsws_export_format f, struct lsws_export_opts *o, char **out,
+                       size_t *len, struct lsws_error *err);
+
+/* ---- batch provisioning (lib/batch.c) -------------------------------------------- */
+/* One unit at a time, whatever finds the units (a URI list, a discovery
+ * sweep, a tap loop): identify, skip if provisioned, fill the template,
+ * record the settings, back up, write one transaction, verify, record the
+ * result. The caller opens each session and renders each result. */
+
+struct lsws_batch_opts {
+    const struct lsws_tpl *tpl;        /* selected; placeholders allowed */
+    const char *template_name;         /* for the ledger */
+    const struct lsws_manifest *manifest; /* NULL: none */
+    const char *const *generate;       /* names to generate per unit (16 random bytes, hex) */
+    size_t n_generate;
+    struct lsws_ledger *ledger;
+    unsigned flags;                    /* LSWS_BATCH_* */
+};
+#define LSWS_BATCH_FORCE 0x1u /* provision units the ledger says are done */
+
+enum lsws_batch_status {
+    LSWS_UNIT_OK = 0,      /* provisioned (written and verified, or held the settings already) */
+    LSWS_UNIT_SKIPPED = 1, /* provisioned with this template before; nothing written */
+    LSWS_UNIT_HELD = 2,    /* another live process or station is provisioning it */
+    LSWS_UNIT_FAILED = 3,  /* not provisioned: see rc, err and the txn outcome */
+};
+struct lsws_batch_result {
+    enum lsws_batch_status status;
+    int resumed;                /* an interrupted record was finished */
+    int rc;                     /* LSWS_OK, or why it failed */
+    struct lsws_error err;
+    struct lsws_txn *txn;       /* the transaction (NULL when none was planned); owned */
+    struct lsws_ledger_record rec; /* the ledger record (id 0 when none was made) */
+    int again;                  /* this run provisioned the unit already (tapped twice) */
+    int ledger_failed;          /* the ledger could not record: stop, write no more units */
+};
+void lsws_batch_result_release(struct lsws_batch_result *r);
+
+struct lsws_batch;
+/* Checks the job before any unit: every placeholder has a source (the
+ * unit's SN and DEV_EUI, a manifest column filled in every row, or a
+ * generated name), no name has two, and each generated name is a
+ * placeholder or a 16-byte key setting of the model ("app_key" is
+ * lorawan.app_key). *out is freed with lsws_batch_free. */
+int lsws_batch_new(const struct lsws_batch_opts *opts, struct lsws_batch **out, struct lsws_error *err);
+void lsws_batch_free(struct lsws_batch *b);
+/* The template hash the ledger records (the selection's, lsws_tpl_hash). */
+const char *lsws_batch_hash(const struct lsws_batch *b);
+/* Provisions the unit on client c (authenticated; identity info, reached
+ * as uri). Fills res (release it); returns res->rc. When the ledger itself
+ * fails, res->ledger_failed is set: the caller must stop, since it can no
+ * longer record what it writes. */
+int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct lsws_device_info *info,
+                    const char *uri, struct lsws_batch_result *res);
+/* Names of enum lsws_txn_outcome: "planned", "nothing", "verified", ... */
+const char *lsws_txn_outcome_name(enum lsws_txn_outcome o);
 
 /* ---- uplink telemetry (lib/uplink*.c) ---------------------------------- */
 /* Uplink telemetry: what a WS523 or CTH01 sends over LoRaWAN (periodic data,
@@ -908,14 +1339,14 @@ int lsws_history_fetch(struct lsws_client *c, const struct lsws_device_info *inf
 int lsws_history_checkpoint_info(const char *checkpoint, struct lsws_history_result *res,
                                  struct lsws_error *err);
 
-enum lsws_export_format {
-    LSWS_EXPORT_CSV = 0,   /* RFC 4180, one header row (lsws_csv_*) */
-    LSWS_EXPORT_JSONL = 1, /* one JSON object per record, the names of lsws decode --json */
+enum lsws_history_format {
+    LSWS_HISTORY_CSV = 0,   /* RFC 4180, one header row (lsws_csv_*) */
+    LSWS_HISTORY_JSONL = 1, /* one JSON object per record, the names of lsws decode --json */
 };
 /* Writes the records of a complete checkpoint to path atomically (a
  * temporary file beside it, then rename), mode 0644. Times are ISO 8601 in
  * UTC ("Z") when utc, else at tz_minutes from UTC. */
-int lsws_history_write(const char *checkpoint, const char *path, enum lsws_export_format format,
+int lsws_history_write(const char *checkpoint, const char *path, enum lsws_history_format format,
                        int utc, int tz_minutes, struct lsws_error *err);
 
 /* Times: Unix seconds ("1770369441") or ISO 8601 ("2026-02-06",

@@ -3,16 +3,21 @@
 # Run as root (or with sudo). Safe to run again.
 set -eu
 # build: compiler, CMake, jansson (JSON), libserialport (serial transport),
-# libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32)
-# libcsv (history export; it has no pkg-config file: CMake finds it by name)
+# libcsv (manifests, history export; it has no pkg-config file), SQLite (the provisioning ledger),
+# libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32),
+# libnfc (NFC transport; libnfc-bin: nfc-list, which the NFC test runs),
+# libsystemd (sd-bus: the BLE transport and lsws-sim --ble), libbluetooth
+# (Bluetooth address parsing)
 # tests: cmocka, clang + its sanitizer/fuzzer runtimes, python3 (test
 # helpers), groff/zsh/fish (the docs test renders the man page and checks
-# every completion file with its own shell)
+# every completion file with its own shell), dbus (the BLE tests run a
+# private dbus-daemon; they never use the machine's system bus or bluetoothd)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev libserialport-dev libssl-dev zlib1g-dev libcsv-dev
+  libjansson-dev libserialport-dev libcsv-dev libsqlite3-dev libssl-dev zlib1g-dev libnfc-dev libnfc-bin
+  libsystemd-dev libbluetooth-dev
   libcmocka-dev clang libclang-rt-14-dev python3
-  groff-base man-db zsh fish
+  groff-base man-db zsh fish dbus
 "
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: run as root (sudo $0)" >&2

@@ -17,6 +17,7 @@ echo "== benchmarks (figures only: bench/README.md)"
 build/bench_decode gen build/bench-payloads.txt 100000 10000
 build/bench_decode run build/bench-payloads.txt >/dev/null
 [ -x build/bench_link ] && sh bench/link.sh build
+build/bench_batch 200
 [ -x build/bench_upgrade ] && sh bench/upgrade.sh build 32768
 [ -x build/bench_history ] && sh bench/history.sh build 200
 

@@ -24,7 +24,7 @@
 #include <string.h>
 #include <time.h>
 
-#define IDLE_MS 180000u   /* CTH01: BLE ends after 3 minutes without data */
+#define IDLE_MS LSWS_SIM_IDLE_MS /* CTH01: BLE ends after 3 minutes without data (sim.h) */
 #define AUTH_FAILURES 5   /* failures in a row before logins are refused */
 #define LOCKOUT_MS 60000  /* for this long */
 #define TXN_MAX LSWS_TXN_BYTES
@@ -754,8 +754,11 @@ static void merge_and_store(struct lsws_sim *sim, struct reply *r, const struct 
         refuse(sim, r, 0xffff, "%s", err.msg);
         return;
     }
-    if (apply(sim, r, merged) < 0)
+    sim->st.writes++; /* saved with the settings: one rename */
+    if (apply(sim, r, merged) < 0) {
+        sim->st.writes--;
         return;
+    }
     sim->stats.writes++;
     detail(sim, "applied %zu settings (%zu changed)", lsws_config_count(delta), changed);
     answer(r, LSWS_ST_OK, NULL, 0);

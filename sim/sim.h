@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lsws.h"
 
@@ -177,6 +178,50 @@ int lsws_sim_pty_open(int *master, char *path, size_t n, struct lsws_error *err)
  * port ends the session (lsws_sim_disconnect); serving goes on for the next
  * one. LSWS_OK on those ends, LSWS_ERR_IO on an I/O error. */
 int lsws_sim_pty_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_pty_opts *opts,
+                       struct lsws_error *err);
+
+
+/* ---- Bluetooth LE: org.bluez on a D-Bus bus (sim/bluez.c) ---------------------- */
+/* lsws-sim --ble owns org.bluez on the system bus (or the bus in
+ * DBUS_SYSTEM_BUS_ADDRESS: tests use a private one) and publishes an adapter
+ * and one or more hubs with the lsws GATT service (LSWS_BLE_*_UUID in lsws.h,
+ * docs/protocol.md "BLE", docs/ble.md), answering through lsws_sim_serve
+ * like every other transport. */
+/* CTH01: the hub ends a connection after 3 minutes without data (guide,
+ * "Access the Device Using Bluetooth"). */
+#define LSWS_SIM_IDLE_MS 180000u
+
+struct lsws_sim_ble_opts {
+    struct lsws_sim_faults faults; /* applied per hub, frames counted per hub */
+    const char *adapter;      /* adapter name, "hci0" */
+    int no_adapter;           /* own org.bluez but publish no adapter */
+    int powered_off;          /* the adapter starts powered off */
+    unsigned mtu;             /* ATT MTU, 23..517 (247) */
+    unsigned interval_us;     /* connection interval: at most one fragment each way per interval (7500); 0: unpaced */
+    unsigned resolve_ms;      /* from connection to ServicesResolved (15) */
+    int never_resolve;        /* services are never resolved */
+    int refuse_connect;       /* every connection attempt is refused */
+    int no_acquire;           /* no AcquireWrite/AcquireNotify: WriteValue and StartNotify only */
+    int shared;               /* clients share one connection, as programs on one computer do */
+    unsigned long drop_link_after;    /* drop the link after executing request N, before answering; 0: never */
+    unsigned long drop_link_fragment; /* drop the link when client fragment N arrives (it is lost); 0: never */
+    unsigned clock_scale;     /* the device's clock runs this many times faster (1): idle timeout, lockout */
+    int rssi;                 /* RSSI of the first hub, dBm (-48); each next hub 6 dB less */
+    unsigned scan_delay_ms;   /* from StartDiscovery until the first hub is seen (40) */
+    int verbose;
+    volatile sig_atomic_t *stop;
+};
+void lsws_sim_ble_opts_init(struct lsws_sim_ble_opts *o);
+/* Parses one option as lsws-sim takes it ("mtu", "247"; names with '-' or '_'). */
+int lsws_sim_ble_option(struct lsws_sim_ble_opts *o, const char *name, const char *value, struct lsws_error *err);
+/* The serial number of hub i (0-based) of a fleet whose first hub has sn:
+ * digits 5-11 (the Bluetooth name's) counted up by i. */
+void lsws_sim_ble_fleet_sn(const char *sn, unsigned i, char out[17]);
+/* Serves the hubs sims[0..n) as org.bluez until *stop. Once the name is
+ * owned, writes one line per hub to ready ("hci0 24:E1:24:41:80:93
+ * CTH01-F418093"; "no adapter" with no_adapter) and flushes it. LSWS_OK when
+ * stopped; LSWS_ERR_IO with a message when the bus cannot be used. */
+int lsws_sim_ble_serve(struct lsws_sim *const *sims, size_t n, const struct lsws_sim_ble_opts *o, FILE *ready,
                        struct lsws_error *err);
 
 #endif

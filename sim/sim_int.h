@@ -31,6 +31,7 @@ struct sim_state {
     int64_t clock_offset;     /* seconds added to the host clock (CTH01) */
     unsigned login_failures;  /* wrong passwords in a row */
     int64_t lockout_until_ms; /* logins refused until this Unix time (ms); 0: none */
+    unsigned long writes;     /* WRITE transactions applied over the unit's life ("writes") */
     uint16_t fw_version;      /* firmware committed by an upgrade; 0: the factory one */
     struct lsws_config *cfg;
     int clock_set;            /* CTH01: TIME_SYNC (or a recorded history) set the clock */

@@ -4,7 +4,7 @@
  *   {"lsws_sim_state": 1, "comment": "...", "model": "ws523",
  *    "sn": "6762d21130962038", "dev_eui": "24e1241130962038",
  *    "factory_band": "EU868", "clock_offset": 0,
- *    "login_failures": 2, "lockout_until_ms": 1770369441000,
+ *    "login_failures": 2, "lockout_until_ms": 1770369441000, "writes": 3,
  *    "settings": {"lorawan.app_eui": "24e124c0002a0001", ...}}
  *
  * "settings" uses the template value forms (docs/templates.md) and holds
@@ -17,7 +17,10 @@
  * Unix time in ms until which logins are refused; wall clock, as a
  * monotonic clock does not survive the process) belong to the unit, not to
  * one process. A missing key is 0, and they are written only while not 0,
- * so files stay readable by an lsws-sim that does not know them.
+ * so files stay readable by an lsws-sim that does not know them. "writes"
+ * counts the WRITE transactions the unit applied (saved with the settings
+ * they changed, in one rename), so a test can tell a unit written once from
+ * one written twice; it is written only while not 0 too.
  *
  * "firmware_version" ("0109": the vendor's 16-bit version in 4 hex digits,
  * major byte first) is the firmware an upgrade committed (firmware.c); it is
@@ -44,6 +47,7 @@
 #define STATE_MAX_BYTES (1024 * 1024)
 #define FAILURES_MAX 1000000          /* "login_failures": a sane bound, not a rule */
 #define UNIX_MS_MAX (1ll << 50)       /* "lockout_until_ms": about the year 37000 */
+#define WRITES_MAX (1ll << 50)        /* "writes": a sane bound */
 
 /* Serial numbers of the guides' basic-information examples: WS523 guide
  * v1.3 ch.6 (ff16 6762d21130962038), CTH01 guide ch.5 (db 6527f41809380000). */
@@ -261,7 +265,7 @@ static int load_settings(const char *path, json_t *settings, struct lsws_config 
 static const char *const top_keys[] = {"lsws_sim_state", "comment",        "model",
                                        "sn",             "dev_eui",        "factory_band",
                                        "clock_offset",   "login_failures", "lockout_until_ms",
-                                       "firmware_version", "settings",     "clock_set",
+                                       "writes",         "firmware_version", "settings",     "clock_set",
                                        "history",        NULL};
 
 /* An optional integer from 0 to max: 0 when the key is missing (a file of
@@ -382,10 +386,11 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"clock_offset\" must be an integer number of seconds", path);
     st->clock_offset = json_integer_value(clock);
-    long long failures, until;
+    long long failures, until, writes;
     int rc;
     if ((rc = optional_count(path, root, "login_failures", FAILURES_MAX, &failures, err)) != LSWS_OK ||
-        (rc = optional_count(path, root, "lockout_until_ms", UNIX_MS_MAX, &until, err)) != LSWS_OK)
+        (rc = optional_count(path, root, "lockout_until_ms", UNIX_MS_MAX, &until, err)) != LSWS_OK ||
+        (rc = optional_count(path, root, "writes", WRITES_MAX, &writes, err)) != LSWS_OK)
         return rc;
     st->login_failures = (unsigned)failures;
     st->lockout_until_ms = until;
@@ -398,6 +403,7 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         sim_hist_release(&st->hist);
         return rc;
     }
+    st->writes = (unsigned long)writes;
     json_t *fwv = json_object_get(root, "firmware_version");
     st->fw_version = 0;
     if (fwv) {
@@ -534,6 +540,8 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
         json_object_set_new(root, "login_failures", json_integer(st->login_failures));
     if (st->lockout_until_ms)
         json_object_set_new(root, "lockout_until_ms", json_integer(st->lockout_until_ms));
+    if (st->writes)
+        json_object_set_new(root, "writes", json_integer((json_int_t)st->writes));
     if (st->fw_version) {
         char v[5];
         snprintf(v, sizeof v, "%04x", (unsigned)st->fw_version);

@@ -9,6 +9,12 @@ static const struct lsws_transport *const transports[] = {
 #ifdef LSWS_HAVE_SERIAL
     &lsws_transport_serial,
 #endif
+#ifdef LSWS_HAVE_BLE
+    &lsws_transport_ble,
+#endif
+#ifdef LSWS_HAVE_NFC
+    &lsws_transport_nfc,
+#endif
 };
 
 const struct lsws_transport *lsws_transport_at(size_t i)

@@ -2,13 +2,15 @@
  * lsws itself, the embedded default that needs no hardware.
  *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&max_msg=N&<fault>=...]
  *   [&history_records=N&history_start=T] (CTH01 stored history, docs/simulator.md)
- * Without state=, the device keeps its state in the user's state directory
+ * With LSWS_SIM_DIR, discovery finds every state file in that directory
+ * (a fleet of units). Without state=, the device keeps its state in the user's state directory
  * ($XDG_STATE_HOME/lsws, else ~/.local/state/lsws), one file per model, so
  * a write survives between runs as it would on a real unit. Faults are the
  * simulator's (sim/sim.h); with no framing in-process, a corrupted frame is
  * one the link CRC would reject, so it reaches the client as a loss. */
 #include "transport.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,11 +182,76 @@ static int sim_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_
     return LSWS_OK;
 }
 
+/* A fleet of simulated units: with LSWS_SIM_DIR set, every state file
+ * DIR/NAME.json is a unit, found as sim:MODEL?state=DIR/NAME.json, in name
+ * order (docs/simulator.md). Files that are not state files are left out. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int discover_dir(const char *dir, lsws_found_fn *found, void *ctx, struct lsws_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "LSWS_SIM_DIR '%s': %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int rc = LSWS_OK;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json") != 0 ||
+            strpbrk(de->d_name, "?&=%"))
+            continue;
+        if (n == cap) {
+            char **more = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof *names);
+            if (!more) {
+                rc = lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+                break;
+            }
+            names = more;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (rc == LSWS_OK)
+        qsort(names, n, sizeof *names, by_name);
+    for (size_t i = 0; i < n && rc == LSWS_OK; i++) {
+        struct lsws_found dev = {.rssi = LSWS_FOUND_NO_RSSI, .model = -1};
+        char path[900];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        json_t *root = json_load_file(path, 0, NULL);
+        json_t *model = json_object_get(root, "model"), *sn = json_object_get(root, "sn");
+        const struct lsws_model *m = json_is_string(model) ? lsws_model_by_name(json_string_value(model)) : NULL;
+        if (m && json_is_integer(json_object_get(root, "lsws_sim_state")) && json_is_string(sn)) {
+            snprintf(dev.uri, sizeof dev.uri, "sim:%s?state=%s", m->name, path);
+            dev.model = (int)m->id;
+            snprintf(dev.sn, sizeof dev.sn, "%s", json_string_value(sn));
+            snprintf(dev.name, sizeof dev.name, "%s", names[i]);
+            if (found(&dev, ctx))
+                i = n;
+        }
+        json_decref(root);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
 /* The simulated units of each model, as they are now (from their state
  * files): their identity is known without a radio exchange. */
 static int sim_discover(int timeout_ms, lsws_found_fn *found, void *ctx, struct lsws_error *err)
 {
     (void)timeout_ms;
+    const char *dir = getenv("LSWS_SIM_DIR");
+    if (dir && *dir)
+        return discover_dir(dir, found, ctx, err);
     static const char *const models[] = {"ws523", "cth01"};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
         struct lsws_found dev = {.rssi = LSWS_FOUND_NO_RSSI, .model = -1};

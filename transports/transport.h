@@ -10,5 +10,11 @@ extern const struct lsws_transport lsws_transport_sim;
 #ifdef LSWS_HAVE_SERIAL
 extern const struct lsws_transport lsws_transport_serial;
 #endif
+#ifdef LSWS_HAVE_BLE
+extern const struct lsws_transport lsws_transport_ble;
+#endif
+#ifdef LSWS_HAVE_NFC
+extern const struct lsws_transport lsws_transport_nfc;
+#endif
 
 #endif

@@ -26,6 +26,7 @@ chmod +x "$LSWS"
 
 SIM_PID=
 start_sim() {
+    : >"$TMP/sim.out" # here, not in the child: the loop must not read the previous pty's name
     "$SIM" "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
     SIM_PID=$!
     for _ in $(seq 100); do

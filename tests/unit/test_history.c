@@ -936,7 +936,7 @@ static int export_to(const char *uri, unsigned kind, uint32_t since, uint32_t un
     int rc = lsws_history_fetch(c, &info, &job, res, err);
     lsws_client_close(c);
     if (rc == LSWS_OK) {
-        rc = lsws_history_write(ck, out, LSWS_EXPORT_CSV, 1, 0, err);
+        rc = lsws_history_write(ck, out, LSWS_HISTORY_CSV, 1, 0, err);
         if (rc == LSWS_OK)
             unlink(ck);
     }

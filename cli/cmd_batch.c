@@ -1,0 +1,415 @@
+/* lsws batch TEMPLATE [URI...] [--all]: provisions many units from one
+ * template, each recorded in the ledger (lib/batch.c does the work for
+ * one unit; this file finds the units, opens each session and renders
+ * each result).
+ *
+ * Where units come from is a source: the URI operands, or a sweep of every
+ * transport's discovery (--all: each sim: unit, each serial adapter; each
+ * BLE hub in range once the BLE transport has discovery). A tap loop (NFC
+ * --loop with --wait: each card tapped in turn) is a third source of the
+ * same shape: a `next` that blocks until the reader sees a card; a unit
+ * tapped twice is told by the ledger (res.again), so no source needs to
+ * remember the units it gave. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GENERATE_MAX 16
+#define MANIFEST_MAX (64u << 20)
+#define SCAN_TIMEOUT_MS 2000
+
+/* ---- sources of units ---- */
+
+struct source {
+    /* The next unit's URI into uri[0..n): 1, or 0 when there are no more
+     * (or the stop flag is set: a tap loop waits until then). */
+    int (*next)(struct source *src, char *uri, size_t n);
+    size_t total; /* units known in advance, 0 when not (a tap loop) */
+    char **uris;
+    size_t n, at;
+};
+
+static int next_listed(struct source *src, char *uri, size_t n)
+{
+    if (src->at >= src->n)
+        return 0;
+    snprintf(uri, n, "%s", src->uris[src->at++]);
+    return 1;
+}
+
+static int found_one(const struct lsws_found *dev, void *ctx)
+{
+    struct source *src = ctx;
+    char **more = realloc(src->uris, (src->n + 1) * sizeof *more);
+    if (!more)
+        return 1;
+    src->uris = more;
+    if ((src->uris[src->n] = strdup(dev->uri)))
+        src->n++;
+    return 0;
+}
+
+/* --all: every transport whose scan is not intrusive, as lsws list does. */
+static int sweep(struct lsws_cli *cli, struct source *src)
+{
+    const struct lsws_transport *t;
+    for (size_t i = 0; (t = lsws_transport_at(i)); i++) {
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        if (!t->discover || (t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
+            continue;
+        if (t->discover(SCAN_TIMEOUT_MS, found_one, src, &err) != LSWS_OK)
+            cli_warn(cli, "cannot scan %s: %s", t->scheme, err.msg);
+    }
+    src->next = next_listed;
+    src->total = src->n;
+    return EXIT_OK;
+}
+
+/* ---- stopping between units ---- */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1; /* SA_RESETHAND: a second Ctrl-C ends the process at once */
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND; /* the unit under way finishes */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- options ---- */
+
+struct batch_opts {
+    const char *manifest, *ledger, *operator_name, *station;
+    int all, force;
+    const char *generate[GENERATE_MAX];
+    size_t n_generate;
+};
+
+static int on_option(const char *name, const char *value, void *ctx)
+{
+    struct batch_opts *o = ctx;
+    if (strcmp(name, "manifest") == 0)
+        o->manifest = value;
+    else if (strcmp(name, "ledger") == 0)
+        o->ledger = value;
+    else if (strcmp(name, "operator") == 0)
+        o->operator_name = value;
+    else if (strcmp(name, "station") == 0)
+        o->station = value;
+    else if (strcmp(name, "all") == 0)
+        o->all = 1;
+    else if (strcmp(name, "force") == 0)
+        o->force = 1;
+    else if (strcmp(name, "generate") == 0) {
+        if (o->n_generate == GENERATE_MAX)
+            return cli_error(EXIT_USAGE, "at most %d --generate names", GENERATE_MAX);
+        o->generate[o->n_generate++] = value;
+    }
+    return EXIT_OK;
+}
+
+/* ---- rendering ---- */
+
+static const char *const status_names[] = {
+    [LSWS_UNIT_OK] = "ok", [LSWS_UNIT_SKIPPED] = "skipped", [LSWS_UNIT_HELD] = "held", [LSWS_UNIT_FAILED] = "failed"};
+
+struct counts {
+    size_t units, ok, skipped, held, failed;
+};
+
+static int progress_shown(const struct lsws_cli *cli)
+{
+    return !cli->json && !cli->quiet && isatty(STDERR_FILENO);
+}
+
+static void progress(const struct lsws_cli *cli, size_t i, size_t total, const char *uri, const struct counts *c)
+{
+    if (!progress_shown(cli))
+        return;
+    if (total)
+        fprintf(stderr, "\r\033[K[%zu/%zu] %zu ok, %zu failed: %.60s", i + 1, total, c->ok, c->failed, uri);
+    else
+        fprintf(stderr, "\r\033[K[%zu] %zu ok, %zu failed: %.60s", i + 1, c->ok, c->failed, uri);
+    fflush(stderr);
+}
+
+static void clear_progress(const struct lsws_cli *cli)
+{
+    if (progress_shown(cli)) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+}
+
+static void put_text_or_null(struct cli_record *r, const char *key, const char *value)
+{
+    cli_put_known(r, key, value);
+    cli_field_json_only(r);
+}
+
+/* One line per unit: a sentence in text, a JSON Lines object with --json. */
+static int report_unit(struct lsws_cli *cli, const char *uri, const struct session *s,
+                       const struct lsws_batch_result *res, const char *open_error)
+{
+    struct cli_record *r = cli_record_new();
+    const char *status = open_error ? "failed" : status_names[res->status];
+    char eui[17] = "";
+    if (s)
+        lsws_hex_format(s->info.dev_eui, 8, eui);
+    cli_put_str(r, "device", uri);
+    cli_field_json_only(r);
+    cli_put_str(r, "status", status);
+    cli_field_json_only(r);
+    put_text_or_null(r, "sn", s ? s->info.sn : NULL);
+    put_text_or_null(r, "dev_eui", eui);
+    put_text_or_null(r, "model", s ? s->model->name : NULL);
+    const struct lsws_txn *t = res ? res->txn : NULL;
+    cli_put_bool(r, "resumed", res && res->resumed);
+    cli_field_json_only(r);
+    cli_put_bool(r, "again", res && res->again);
+    cli_field_json_only(r);
+    put_text_or_null(r, "outcome", t && res->status != LSWS_UNIT_SKIPPED ? lsws_txn_outcome_name(t->outcome) : NULL);
+    struct cli_record *changed = cli->json ? cli_put_table(r, "changed") : NULL; /* text: the count */
+    for (size_t k = 0; changed && t && k < t->n_changes; k++) {
+        struct cli_record *row = cli_table_row(changed);
+        cli_put_str(row, "key", t->model->settings[t->changes[k].idx].key);
+    }
+    if (res && res->rec.id)
+        cli_put_int(r, "record", res->rec.id);
+    else
+        cli_put_known(r, "record", NULL);
+    cli_field_json_only(r);
+    put_text_or_null(r, "backup", t ? t->backup : NULL);
+    const char *error = open_error ? open_error
+                        : res && res->rc != LSWS_OK ? (res->err.msg[0] ? res->err.msg : lsws_strerror(res->rc))
+                                                    : NULL;
+    put_text_or_null(r, "error", error);
+    char what[320];
+    size_t n = t ? t->n_changes : 0;
+    if (open_error)
+        snprintf(what, sizeof what, "%s", open_error);
+    else if (res->status == LSWS_UNIT_SKIPPED)
+        snprintf(what, sizeof what, res->again ? "this run provisioned it already (record %lld): given twice?"
+                                               : "provisioned with this template already (record %lld)",
+                 (long long)res->rec.id);
+    else if (res->status == LSWS_UNIT_HELD)
+        snprintf(what, sizeof what, "another process or station is provisioning it (%.120s)", res->rec.owner);
+    else if (res->status == LSWS_UNIT_OK && t && t->outcome == LSWS_TXN_NOTHING)
+        snprintf(what, sizeof what, "held these settings already%s (record %lld)",
+                 res->resumed ? ": the interrupted write had been applied" : "", (long long)res->rec.id);
+    else if (res->status == LSWS_UNIT_OK)
+        snprintf(what, sizeof what, "%zu setting%s written and verified%s (record %lld)", n, n == 1 ? "" : "s",
+                 res->resumed ? ", resumed" : "", (long long)res->rec.id);
+    else
+        snprintf(what, sizeof what, "%s%s", error ? error : "failed",
+                 res->rec.id ? "" : " (no record)");
+    cli_put_line(r, "%-8s %-5s %-16s  %s  %s", res && res->again ? "again" : status, s ? s->model->name : "-",
+                 s ? s->info.sn : "-", what, uri);
+    return cli_print(cli, r, CLI_COMPACT);
+}
+
+static int report_summary(struct lsws_cli *cli, const struct counts *c, int interrupted, struct lsws_ledger *l)
+{
+    if (cli->json) {
+        /* {"summary": {...}}: the last JSON line */
+        json_t *o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:b, s:s}}", "summary", "units", (json_int_t)c->units,
+                              "ok", (json_int_t)c->ok, "skipped", (json_int_t)c->skipped, "held", (json_int_t)c->held,
+                              "failed", (json_int_t)c->failed, "interrupted", interrupted, "ledger",
+                              lsws_ledger_where(l));
+        if (!o)
+            return cli_fail(EXIT_FAILED, LSWS_ERR_NOMEM, "out of memory");
+        json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        putchar('\n');
+        fflush(stdout);
+        json_decref(o);
+        return EXIT_OK;
+    }
+    struct cli_record *r = cli_record_new();
+    cli_put_line(r, "%s%zu unit%s: %zu ok, %zu skipped, %zu held elsewhere, %zu failed; ledger %s",
+                 interrupted ? "interrupted after " : "", c->units, c->units == 1 ? "" : "s", c->ok, c->skipped,
+                 c->held, c->failed, lsws_ledger_where(l));
+    return cli_print(cli, r, 0);
+}
+
+/* ---- the batch ---- */
+
+static int load_manifest(const char *file, struct lsws_manifest **m)
+{
+    char *text;
+    size_t len;
+    int rc = cli_read_file(file, MANIFEST_MAX, &text, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    int lrc = lsws_manifest_parse(text, len, m, &err);
+    explicit_bzero(text, len);
+    free(text);
+    return lrc == LSWS_OK ? EXIT_OK : cli_file_error(EXIT_FAILED, file, &err);
+}
+
+/* With a manifest and the units known in advance, each unit's row is
+ * found before anything is written: a row that matches two units, a unit
+ * that two rows name, or a unit with no row refuses the whole batch. (A
+ * tap loop cannot know its units in advance: lsws_batch_unit checks each
+ * one before writing it.) Identifying needs no password. */
+static int check_manifest_units(struct lsws_cli *cli, struct source *src, const struct lsws_manifest *m,
+                                const char *file)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < src->n; i++) {
+        struct session s;
+        if (session_open_uri(cli, &s, src->uris[i], 0, 0) != EXIT_OK)
+            continue; /* reported again when its turn comes */
+        char eui[17];
+        size_t row;
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        lsws_hex_format(s.info.dev_eui, 8, eui);
+        if (lsws_manifest_find(m, s.info.sn, eui, &row, &err) != LSWS_OK) {
+            cli_file_error(EXIT_FAILED, file, &err);
+            bad++;
+        }
+        session_close(&s);
+    }
+    if (bad)
+        return cli_fail(EXIT_FAILED, LSWS_ERR_INVALID, "%s: %zu unit%s without exactly one row: nothing was written",
+                        file, bad, bad == 1 ? "" : "s");
+    return EXIT_OK;
+}
+
+/* One unit: open, provision, report. Returns EXIT_FAILED when the ledger
+ * failed (the batch must stop), else EXIT_OK. */
+static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const char *uri, size_t i, size_t total,
+                    struct counts *c)
+{
+    struct session s;
+    int rc = session_open_uri(cli, &s, uri, 1, 0);
+    c->units++;
+    if (rc != EXIT_OK) {
+        c->failed++;
+        report_unit(cli, uri, NULL, NULL, "cannot open the unit (see above)");
+        return EXIT_OK;
+    }
+    progress(cli, i, total, uri, c);
+    struct lsws_batch_result res;
+    lsws_batch_unit(b, s.client, &s.info, uri, &res);
+    clear_progress(cli);
+    report_unit(cli, uri, &s, &res, NULL);
+    switch (res.status) {
+    case LSWS_UNIT_OK:
+        c->ok++;
+        break;
+    case LSWS_UNIT_SKIPPED:
+        c->skipped++;
+        break;
+    case LSWS_UNIT_HELD:
+        c->held++;
+        break;
+    case LSWS_UNIT_FAILED:
+        c->failed++;
+        break;
+    }
+    rc = EXIT_OK;
+    if (res.ledger_failed)
+        rc = cli_fail(EXIT_FAILED, res.rc, "the ledger cannot record: %s; stopping before the next unit", res.err.msg);
+    lsws_batch_result_release(&res);
+    session_close(&s);
+    return rc;
+}
+
+int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
+{
+    struct batch_opts o = {0};
+    int rc = cli_options(cli, on_option, &o);
+    if (rc != EXIT_OK)
+        return rc;
+    if (argc < 1)
+        return cli_error(EXIT_USAGE, "batch needs a TEMPLATE, then URIs or --all");
+    if (o.all == (argc > 1))
+        return cli_error(EXIT_USAGE, "batch needs URIs or --all (not both)");
+    for (int i = 1; i < argc; i++) {
+        struct lsws_uri uri;
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        int lrc = lsws_uri_parse(argv[i], &uri, &err);
+        if (lrc != LSWS_OK)
+            return cli_fail(EXIT_USAGE, lrc, "%s", err.msg);
+    }
+    struct lsws_tpl *tpl = NULL;
+    struct lsws_manifest *manifest = NULL;
+    struct lsws_ledger *ledger = NULL;
+    struct lsws_batch *b = NULL;
+    struct source src = {.next = next_listed, .uris = argv + 1, .n = (size_t)argc - 1, .total = (size_t)argc - 1};
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    if ((rc = cli_load_tpl(argv[0], LSWS_TPL_PLACEHOLDERS, &tpl)) != EXIT_OK ||
+        (rc = cli_select(cli, argv[0], tpl)) != EXIT_OK)
+        goto out;
+    if (o.manifest && (rc = load_manifest(o.manifest, &manifest)) != EXIT_OK)
+        goto out;
+    int lrc = lsws_ledger_open(o.ledger, o.operator_name, o.station, &ledger, &err);
+    if (lrc != LSWS_OK) {
+        rc = cli_fail(EXIT_FAILED, lrc, "%s", err.msg);
+        goto out;
+    }
+    struct lsws_batch_opts bo = {.tpl = tpl, .template_name = argv[0], .manifest = manifest,
+                                 .generate = o.generate, .n_generate = o.n_generate, .ledger = ledger,
+                                 .flags = o.force ? LSWS_BATCH_FORCE : 0};
+    if ((lrc = lsws_batch_new(&bo, &b, &err)) != LSWS_OK) {
+        rc = err.line && o.manifest ? cli_file_error(EXIT_FAILED, o.manifest, &err) : cli_fail(EXIT_USAGE, lrc, "%s", err.msg);
+        goto out;
+    }
+    if (o.all) {
+        src.uris = NULL;
+        src.n = 0;
+        sweep(cli, &src);
+        if (!src.n) {
+            rc = cli_fail(EXIT_NODEV, LSWS_ERR_NODEV, "--all found no units");
+            goto out;
+        }
+    }
+    if (manifest && (rc = check_manifest_units(cli, &src, manifest, o.manifest)) != EXIT_OK)
+        goto out;
+    catch_signals();
+    struct counts c = {0};
+    char uri[LSWS_URI_MAX];
+    for (size_t i = 0; !stop && src.next(&src, uri, sizeof uri); i++)
+        if ((rc = one_unit(cli, b, uri, i, src.total, &c)) != EXIT_OK)
+            break;
+    clear_progress(cli);
+    int interrupted = stop && rc == EXIT_OK;
+    int src_rc = report_summary(cli, &c, interrupted, ledger);
+    if (rc == EXIT_OK && src_rc != EXIT_OK)
+        rc = src_rc;
+    if (rc == EXIT_OK && c.failed)
+        rc = cli_fail(EXIT_PARTIAL, LSWS_ERR_DEVICE, "%zu of %zu units failed (see the ledger: lsws ledger list)",
+                      c.failed, c.units);
+    else if (rc == EXIT_OK && interrupted)
+        rc = cli_fail(EXIT_PARTIAL, LSWS_ERR_INVALID, "interrupted: %zu units done, the rest not started", c.units);
+out:
+    if (src.uris != argv + 1) { /* a sweep's own list */
+        for (size_t i = 0; i < src.n; i++)
+            free(src.uris[i]);
+        free(src.uris);
+    }
+    lsws_batch_free(b);
+    lsws_ledger_close(ledger);
+    lsws_manifest_free(manifest);
+    lsws_tpl_free(tpl);
+    return rc;
+}

@@ -1,0 +1,287 @@
+/* Serving the PN532 emulator (sim/pn532.c) on a pseudo-terminal: what a
+ * USB-serial PN532 reader looks like to libnfc's pn532_uart driver.
+ *
+ * Each host command is acknowledged (ACK frame), then answered when the
+ * chip says (air time, the card's latency, a delay fault); a host ACK
+ * aborts the command under way, as does a new command; a NACK asks for the
+ * last answer again. The link model paces the UART at link_bps both ways
+ * (a frame is handled once its last byte would have arrived). A client
+ * closing the port switches the field off: the card's session ends. */
+#include "pn532.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+struct server {
+    struct lsws_pn532 *chip;
+    int fd;
+    const struct lsws_sim_nfc_opts *o;
+    unsigned long sent;
+    int connected;
+    struct lsws_pn532_deframer d;
+    /* the answer under way */
+    int pending, waiting;
+    uint64_t due_us;
+    uint8_t frame[LSWS_PN532_FRAME_MAX];
+    size_t len;
+    /* the last answer sent, for a NACK */
+    uint8_t last[LSWS_PN532_FRAME_MAX];
+    size_t last_len;
+};
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int stopped(const struct server *s)
+{
+    return s->o->stop && *s->o->stop;
+}
+
+static void sleep_us(const struct server *s, uint64_t us)
+{
+    while (us && !stopped(s)) {
+        uint64_t step = us > 50000 ? 50000 : us;
+        struct timespec ts = {0, (long)(step * 1000)};
+        nanosleep(&ts, NULL);
+        us -= step;
+    }
+}
+
+static void say(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct server *s, const char *fmt, ...)
+{
+    if (!s->o->verbose)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lsws-sim: nfc: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static int write_all(const struct server *s, const uint8_t *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(s->fd, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {s->fd, POLLOUT, 0};
+            if (poll(&p, 1, 2000) > 0 && (p.revents & POLLOUT))
+                continue;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends bytes at link_bps. 1 when disconnect_after was reached (the
+ * reader is unplugged: the master is closed), -1 when they could not be
+ * written. */
+static int send_paced(struct server *s, const uint8_t *buf, size_t len)
+{
+    const struct lsws_sim_faults *f = &s->o->faults;
+    size_t chunk = f->link_bps ? (f->link_bps / 100 ? f->link_bps / 100 : 1) : len;
+    for (size_t pos = 0; pos < len;) {
+        size_t n = len - pos < chunk ? len - pos : chunk;
+        int last = 0;
+        if (f->disconnect_after && s->sent + n >= f->disconnect_after) {
+            n = f->disconnect_after - s->sent;
+            last = 1;
+        }
+        if (f->link_bps)
+            sleep_us(s, (uint64_t)n * 1000000u / f->link_bps);
+        if (n && write_all(s, buf + pos, n) < 0)
+            return -1;
+        s->sent += n;
+        pos += n;
+        if (last) {
+            say(s, "%lu bytes sent: the reader is unplugged (disconnect_after)", s->sent);
+            tcdrain(s->fd);
+            close(s->fd);
+            s->fd = -1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int send_answer(struct server *s)
+{
+    s->pending = s->waiting = 0;
+    memcpy(s->last, s->frame, s->len);
+    s->last_len = s->len;
+    return send_paced(s, s->frame, s->len);
+}
+
+static void abort_pending(struct server *s, const char *why)
+{
+    if (!s->pending && !s->waiting)
+        return;
+    say(s, "the command under way is aborted (%s)", why);
+    s->pending = s->waiting = 0;
+}
+
+/* One frame from the host. Returns 1 when the reader was unplugged. */
+static int on_frame(struct server *s, const struct lsws_pn532_frame *f, size_t wire_len)
+{
+    const struct lsws_sim_faults *l = &s->o->faults;
+    uint64_t arrived = mono_us();
+    /* The frame took its wire time to arrive over the UART (the pty handed
+     * it over at once). */
+    if (l->link_bps)
+        sleep_us(s, (uint64_t)wire_len * 1000000u / l->link_bps);
+    if (lsws_pn532_stalled(s->chip))
+        return 0;
+    switch (f->kind) {
+    case LSWS_PN532_ACK:
+        abort_pending(s, "ACK from the host");
+        return 0;
+    case LSWS_PN532_NACK:
+        say(s, "NACK: the last answer again");
+        return s->last_len ? send_paced(s, s->last, s->last_len) : 0;
+    case LSWS_PN532_ERROR:
+        return 0;
+    default:
+        break;
+    }
+    abort_pending(s, "a new command");
+    struct lsws_pn532_reply r;
+    lsws_pn532_command(s->chip, f, arrived / 1000u, &r);
+    int rc = 0;
+    if (r.ack && (rc = send_paced(s, lsws_pn532_ack, sizeof lsws_pn532_ack)) != 0)
+        return rc;
+    if (r.wait_card) {
+        s->waiting = 1;
+        return 0;
+    }
+    if (!r.answer)
+        return 0;
+    memcpy(s->frame, r.frame, r.len);
+    s->len = r.len;
+    s->pending = 1;
+    s->due_us = mono_us() + r.delay_us;
+    return 0;
+}
+
+/* Timers: a card coming back, an answer falling due. 1 when unplugged. */
+static int on_time(struct server *s)
+{
+    int toggle = s->o->toggle && *s->o->toggle;
+    if (toggle)
+        *s->o->toggle = 0;
+    struct lsws_pn532_reply r;
+    if (lsws_pn532_tick(s->chip, mono_us() / 1000u, toggle, s->waiting, &r)) {
+        memcpy(s->frame, r.frame, r.len);
+        s->len = r.len;
+        s->waiting = 0;
+        s->pending = 1;
+        s->due_us = mono_us() + r.delay_us;
+    }
+    if (s->pending && mono_us() >= s->due_us)
+        return send_answer(s) == 1;
+    return 0;
+}
+
+static int poll_timeout(const struct server *s)
+{
+    int ms = 200;
+    if (s->pending) {
+        uint64_t now = mono_us();
+        ms = s->due_us > now ? (int)((s->due_us - now + 999) / 1000) : 0;
+    }
+    uint64_t ev = lsws_pn532_next_event(s->chip);
+    if (ev || s->waiting || (s->o->toggle && *s->o->toggle)) {
+        if (ms > 10)
+            ms = 10;
+    }
+    return ms;
+}
+
+int lsws_sim_nfc_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_nfc_opts *o, struct lsws_error *err)
+{
+    struct server s = {.fd = *master, .o = o};
+    int rc = lsws_pn532_new(sim, o, &s.chip, err);
+    if (rc != LSWS_OK)
+        return rc;
+    lsws_pn532_deframer_init(&s.d);
+    uint8_t buf[4096];
+    while (!stopped(&s)) {
+        if (on_time(&s))
+            goto unplugged;
+        struct pollfd p = {s.fd, POLLIN, 0};
+        int n = poll(&p, 1, poll_timeout(&s));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "poll: %s", strerror(errno));
+            break;
+        }
+        if (n == 0)
+            continue;
+        if (p.revents & POLLIN) {
+            ssize_t got = read(s.fd, buf, sizeof buf);
+            if (got > 0) {
+                if (!s.connected)
+                    say(&s, "a client opened the port");
+                s.connected = 1;
+                for (size_t off = 0; off < (size_t)got;) {
+                    struct lsws_pn532_frame f;
+                    struct lsws_error ferr;
+                    size_t used = 0;
+                    lsws_error_clear(&ferr);
+                    int fr = lsws_pn532_feed(&s.d, buf + off, (size_t)got - off, &used, &f, &ferr);
+                    off += used;
+                    if (fr < 0)
+                        say(&s, "bad frame dropped: %s", ferr.msg);
+                    else if (fr == 1 && on_frame(&s, &f, f.kind == LSWS_PN532_INFO ? f.len + (f.extended ? 11 : 8) : 6))
+                        goto unplugged;
+                }
+                continue;
+            }
+            if (got < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
+        } else if (!(p.revents & (POLLHUP | POLLERR))) {
+            continue;
+        }
+        /* No client has the port open. */
+        if (s.connected) {
+            s.connected = 0;
+            s.pending = s.waiting = 0;
+            lsws_pn532_host_gone(s.chip);
+            lsws_pn532_deframer_init(&s.d);
+            say(&s, "the client closed the port: the field is off");
+            if (o->once)
+                break;
+        }
+        sleep_us(&s, 2000);
+    }
+    if (o->verbose) {
+        struct lsws_pn532_stats st;
+        lsws_pn532_stats(s.chip, &st);
+        fprintf(stderr, "lsws-sim: nfc: %lu commands, %lu APDUs, %lu messages\n", st.commands, st.apdus, st.messages);
+    }
+    lsws_pn532_free(s.chip);
+    return rc;
+unplugged:
+    lsws_pn532_free(s.chip);
+    *master = -1;
+    return LSWS_OK;
+}
