@@ -13,12 +13,20 @@
  *
  * Usage: bench_history LSWS-SIM LSWS [RECORDS [BYTES_PER_S [LATENCY_MS]]]
  * (bench/history.sh preloads the pty shim for lsws: libserialport cannot
- * open a pseudo-terminal on its own, docs/serial.md). */
+ * open a pseudo-terminal on its own, docs/serial.md).
+ *
+ *        bench_history --ble LSWS-SIM LSWS [RECORDS [MTU [INTERVAL_MS]]]
+ * does the same over the real BLE transport against lsws-sim --ble on a
+ * private dbus-daemon it starts (never the machine's system bus), whose link
+ * model carries at most one fragment (MTU - 3 bytes) each way per connection
+ * interval: the bound is then the records' bytes in whole fragments, one per
+ * interval (MTU 247, 7.5 ms: 32.5 kB/s). */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -84,6 +92,78 @@ static pid_t start_sim(const char *sim, const char *state, unsigned bps, unsigne
     return pid;
 }
 
+/* A private dbus-daemon in dir (as bench_ble starts one); its address goes
+ * to DBUS_SYSTEM_BUS_ADDRESS for lsws and lsws-sim. */
+static pid_t start_bus(const char *dir)
+{
+    char conf[128], sock[128], arg[200];
+    snprintf(conf, sizeof conf, "%s/bus.conf", dir);
+    snprintf(sock, sizeof sock, "%s/bus", dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fputs("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+          " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+          "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>\n"
+          "<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>"
+          "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
+          f);
+    fclose(f);
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        char cf[200], addr[200];
+        int null = open("/dev/null", O_WRONLY);
+        dup2(fds[1], 1);
+        dup2(null, 2);
+        close(fds[0]);
+        snprintf(cf, sizeof cf, "--config-file=%s", conf);
+        snprintf(addr, sizeof addr, "--address=unix:path=%s", sock);
+        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", addr, "--print-address", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *out = fdopen(fds[0], "r");
+    char line[300];
+    int ok = out && fgets(line, sizeof line, out) != NULL;
+    if (out)
+        fclose(out);
+    snprintf(arg, sizeof arg, "unix:path=%s", sock);
+    setenv("DBUS_SYSTEM_BUS_ADDRESS", arg, 1);
+    unsetenv("DBUS_SESSION_BUS_ADDRESS");
+    return ok ? pid : -1;
+}
+
+/* lsws-sim --ble serving the hub of state; its address in addr. */
+static pid_t start_ble_sim(const char *sim, const char *state, unsigned mtu, const char *interval, char *addr)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        char m[16];
+        snprintf(m, sizeof m, "%u", mtu);
+        dup2(fds[1], 1);
+        close(fds[0]);
+        unsetenv("LD_PRELOAD");
+        execl(sim, sim, "--ble", "--model", "cth01", "--state", state, "--mtu", m, "--interval", interval,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[128];
+    if (!f || !fgets(line, sizeof line, f) || sscanf(line, "%*s %17s", addr) != 1)
+        return -1;
+    fclose(f);
+    return pid;
+}
+
 static long count_lines(const char *path, unsigned long long *bytes)
 {
     FILE *f = fopen(path, "r");
@@ -105,13 +185,20 @@ static long count_lines(const char *path, unsigned long long *bytes)
 
 int main(int argc, char **argv)
 {
+    int ble = argc > 1 && strcmp(argv[1], "--ble") == 0;
+    if (ble) {
+        argv++;
+        argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_history LSWS-SIM LSWS [RECORDS [BYTES_PER_S [LATENCY_MS]]]\n");
+        fprintf(stderr, "usage: bench_history LSWS-SIM LSWS [RECORDS [BYTES_PER_S [LATENCY_MS]]]\n"
+                        "       bench_history --ble LSWS-SIM LSWS [RECORDS [MTU [INTERVAL_MS]]]\n");
         return 2;
     }
     const char *sim = argv[1], *lsws = argv[2];
     unsigned records = argc > 3 ? (unsigned)atoi(argv[3]) : 20000;
-    unsigned bps = argc > 4 ? (unsigned)atoi(argv[4]) : 11520;
+    unsigned bps = argc > 4 ? (unsigned)atoi(argv[4]) : ble ? 247 : 11520;   /* BLE: the MTU */
+    const char *interval = argc > 5 ? argv[5] : "7.5";
     unsigned latency = argc > 5 ? (unsigned)atoi(argv[5]) : 2;
     const char *preload = getenv("LD_PRELOAD");
     char dir[] = "/tmp/lsws-bench-history-XXXXXX";
@@ -151,12 +238,30 @@ int main(int argc, char **argv)
     }
     store_bytes /= 2; /* hex */
 
-    pid_t spid = start_sim(sim, state, bps, latency, pty, sizeof pty);
+    pid_t bus = -1, spid;
+    if (ble) {
+        char addr[32];
+        if ((bus = start_bus(dir)) < 0) {
+            fprintf(stderr, "bench_history: cannot start a private dbus-daemon (apt-get install dbus)\n");
+            return 1;
+        }
+        spid = start_ble_sim(sim, state, bps, interval, addr);
+        snprintf(dev, sizeof dev, "ble:%s", addr);
+        /* The hub known to bluetoothd first, as after `lsws list --ble`. */
+        char *info[] = {(char *)lsws, "-q", "-d", dev, "info", NULL};
+        if (spid < 0 || run(info, NULL, 1, NULL, NULL) != 0) {
+            fprintf(stderr, "bench_history: cannot reach the BLE hub\n");
+            return 1;
+        }
+        preload = NULL;
+    } else {
+        spid = start_sim(sim, state, bps, latency, pty, sizeof pty);
+        snprintf(dev, sizeof dev, "serial:%s", pty);
+    }
     if (spid < 0) {
         fprintf(stderr, "bench_history: cannot start %s\n", sim);
         return 1;
     }
-    snprintf(dev, sizeof dev, "serial:%s", pty);
     char *export[] = {(char *)lsws, "-q", "-d", dev, "history", "-o", out, NULL};
     struct rusage ru;
     double t0 = now_s();
@@ -164,15 +269,25 @@ int main(int argc, char **argv)
     double secs = now_s() - t0;
     kill(spid, SIGTERM);
     waitpid(spid, NULL, 0);
+    if (bus > 0) {
+        kill(bus, SIGTERM);
+        waitpid(bus, NULL, 0);
+    }
     unsigned long long csv_bytes;
     long rows = count_lines(out, &csv_bytes);
     if (rc != 0 || rows != (long)records + 1) {
         fprintf(stderr, "bench_history: lsws history failed (exit %d, %ld rows)\n", rc, rows);
         return 1;
     }
-    double bound = (double)store_bytes / bps;
+    double iv = atof(interval) / 1e3;
+    /* BLE: whole MTU - 3 fragments, one per interval. */
+    double bound = ble ? (double)((store_bytes + bps - 4) / (bps - 3)) * iv : (double)store_bytes / bps;
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    printf("link: %u bytes/s each way (115200 baud 8N1 = 11520), %u ms latency per frame\n", bps, latency);
+    if (ble)
+        printf("BLE link: lsws-sim --ble, MTU %u, %s ms connection interval, one fragment (%u bytes) each way per "
+               "interval\n", bps, interval, bps - 3);
+    else
+        printf("link: %u bytes/s each way (115200 baud 8N1 = 11520), %u ms latency per frame\n", bps, latency);
     printf("%u full periodic records (%llu bytes of records, %.0f per record), CSV %.1f MB\n", records, store_bytes,
            (double)store_bytes / records, (double)csv_bytes / 1e6);
     printf("lsws history -o: %.1f s, bound %.1f s (the records' bytes at the link rate), ratio %.3f\n", secs, bound,

@@ -321,15 +321,13 @@ struct hresp {
     int status; /* -1: no answer */
 };
 
-/* One HISTORY exchange; device statuses that concern history get their own words. */
-static int hx(struct lsws_client *c, const uint8_t *req, size_t len, struct hresp *resp, struct lsws_error *err)
+/* Device statuses that concern history, in their own words. */
+static int history_error(struct lsws_client *c, int status, int rc, struct lsws_error *err)
 {
-    int rc = lsws_client_call(c, LSWS_OP_HISTORY, req, len, &resp->status, resp->payload, sizeof resp->payload,
-                              &resp->len, err);
-    if (rc == LSWS_OK || resp->status < 0)
+    if (rc == LSWS_OK || status < 0)
         return rc;
     const char *uri = lsws_client_uri(c);
-    switch (resp->status) {
+    switch (status) {
     case LSWS_ST_STORAGE_OFF:
         return lsws_fail(err, LSWS_ERR_DEVICE, SIZE_MAX,
                          "'%s' has data storage disabled (storage.enabled is false): it keeps no history", uri);
@@ -344,6 +342,14 @@ static int hx(struct lsws_client *c, const uint8_t *req, size_t len, struct hres
     default:
         return rc;
     }
+}
+
+/* One HISTORY exchange. */
+static int hx(struct lsws_client *c, const uint8_t *req, size_t len, struct hresp *resp, struct lsws_error *err)
+{
+    int rc = lsws_client_call(c, LSWS_OP_HISTORY, req, len, &resp->status, resp->payload, sizeof resp->payload,
+                              &resp->len, err);
+    return history_error(c, resp->status, rc, err);
 }
 
 static int check_kind(unsigned kind, struct lsws_error *err)
@@ -392,62 +398,138 @@ struct fetch {
     void *ctx;
 };
 
-static int fetch_answer(struct lsws_client *c, struct fetch *f, struct lsws_error *err)
+/* The request for the page at offset. */
+static size_t page_request(const struct fetch *f, uint32_t offset, size_t max, uint8_t *req)
 {
-    size_t max = lsws_client_max_msg(c);
+    uint8_t *p = req;
+    *p++ = f->query;
+    *p++ = f->kind;
+    p = put32(p, f->a);
+    if (f->query == LSWS_HQ_RANGE)
+        p = put32(p, f->b);
+    p = put32(p, offset);
+    *p++ = (uint8_t)max;
+    *p++ = (uint8_t)(max >> 8);
+    return (size_t)(p - req);
+}
+
+/* Checks a page (the answer's bytes from f->have) and takes its bytes. */
+static int take_page(struct fetch *f, const uint8_t *h, size_t len, struct lsws_error *err)
+{
+    if (len < LSWS_HISTORY_PAGE_HEAD)
+        return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "history page of %zu bytes: no page header", len);
+    uint32_t total = get32(h), off = get32(h + 7);
+    unsigned records = (unsigned)h[4] | (unsigned)h[5] << 8;
+    int more = h[6] != 0;
+    size_t n = len - LSWS_HISTORY_PAGE_HEAD;
+    if (h[6] > 1 || records > LSWS_HISTORY_QUERY_MAX || total > ANSWER_MAX || (total && !records) ||
+        (!total && records))
+        return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX,
+                         "history answer of %u records in %u bytes: more than a query answers", records, total);
+    if (f->have == 0) {
+        f->total = total;
+        f->records = records;
+        f->more = more;
+        free(f->buf);
+        f->buf = total ? malloc(total) : NULL;
+        if (total && !f->buf)
+            return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    } else if (total != f->total || records != f->records || more != f->more) {
+        return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "history answer changed between pages");
+    }
+    if (off != f->have || n > f->total - f->have || (n == 0 && f->have < f->total))
+        return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX,
+                         "history page at %u with %zu bytes: expected bytes from %zu of %zu", off, n, f->have,
+                         f->total);
+    if (n)
+        memcpy(f->buf + f->have, h + LSWS_HISTORY_PAGE_HEAD, n);
+    f->have += n;
+    return f->on_page ? f->on_page(f, f->ctx, err) : LSWS_OK;
+}
+
+/* The pages after the first, several in flight (lsws_client_pipeline): the
+ * device fills every page but the last to the same size, so their offsets
+ * are known. A page that comes shorter ends the pipeline (PAGE_SHORT) and
+ * the rest is asked for one page at a time. */
+#define PIPELINE_WINDOW 4
+#define PAGE_SHORT 1
+struct pipe {
+    struct fetch *f;
+    size_t from, page, max;
+};
+
+static int pipe_build(void *ctx, unsigned i, uint8_t *payload, size_t cap, size_t *len)
+{
+    struct pipe *p = ctx;
+    (void)cap;
+    *len = page_request(p->f, (uint32_t)(p->from + (size_t)i * p->page), p->max, payload);
+    return LSWS_OK;
+}
+
+static int pipe_take(void *ctx, unsigned i, const uint8_t *payload, size_t len, struct lsws_error *err)
+{
+    struct pipe *p = ctx;
+    size_t before = p->f->have;
+    if (len >= LSWS_HISTORY_PAGE_HEAD && get32(payload + 7) != p->from + (size_t)i * p->page)
+        return PAGE_SHORT; /* an earlier page was short: these offsets are not the device's */
+    int rc = take_page(p->f, payload, len, err);
+    if (rc == LSWS_OK && p->f->have - before != p->page && p->f->have != p->f->total)
+        return PAGE_SHORT;
+    return rc;
+}
+
+/* The page size to ask for: the session's largest message, or on a BLE link
+ * the largest that fills whole fragments (a 1024-byte message takes 5
+ * fragments of 244 bytes at MTU 247, the fifth a sixth full; 970 bytes
+ * take 4, all full: docs/protocol.md, "BLE"). */
+static size_t page_max(struct lsws_client *c)
+{
+    size_t max = lsws_client_max_msg(c), frag = lsws_client_fragment(c);
     if (max > 0xffff)
         max = 0xffff;
-    f->total = f->have = 0;
-    for (unsigned pages = 0;; pages++) {
-        uint8_t req[16], *p = req;
-        *p++ = f->query;
-        *p++ = f->kind;
-        p = put32(p, f->a);
-        if (f->query == LSWS_HQ_RANGE)
-            p = put32(p, f->b);
-        p = put32(p, (uint32_t)f->have);
-        *p++ = (uint8_t)max;
-        *p++ = (uint8_t)(max >> 8);
-        struct hresp resp;
-        int rc = hx(c, req, (size_t)(p - req), &resp, err);
-        if (rc != LSWS_OK)
-            return rc;
-        if (resp.len < LSWS_HISTORY_PAGE_HEAD)
-            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "history page of %zu bytes: no page header", resp.len);
-        const uint8_t *h = resp.payload;
-        uint32_t total = get32(h), off = get32(h + 7);
-        unsigned records = (unsigned)h[4] | (unsigned)h[5] << 8;
-        int more = h[6] != 0;
-        size_t n = resp.len - LSWS_HISTORY_PAGE_HEAD;
-        if (h[6] > 1 || records > LSWS_HISTORY_QUERY_MAX || total > ANSWER_MAX || (total && !records) ||
-            (!total && records))
-            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX,
-                             "history answer of %u records in %u bytes: more than a query answers", records, total);
-        if (f->have == 0) {
-            f->total = total;
-            f->records = records;
-            f->more = more;
-            free(f->buf);
-            f->buf = total ? malloc(total) : NULL;
-            if (total && !f->buf)
-                return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
-        } else if (total != f->total || records != f->records || more != f->more) {
-            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "history answer changed between pages");
+    if (!frag || strncmp(lsws_client_uri(c), "ble:", 4) != 0)
+        return max;
+    size_t best = max, best_n = lsws_ble_fragment_count(max, frag);
+    for (size_t m = max; best_n && m > max / 2 && m >= LSWS_MSG_MIN; m--) {
+        size_t n = lsws_ble_fragment_count(m, frag);
+        if (n && m * best_n > best * n) { /* more message bytes per fragment */
+            best = m;
+            best_n = n;
         }
-        if (off != f->have || n > f->total - f->have || (n == 0 && f->have < f->total))
-            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX,
-                             "history page at %u with %zu bytes: expected bytes from %zu of %zu", off, n, f->have,
-                             f->total);
-        if (n)
-            memcpy(f->buf + f->have, h + LSWS_HISTORY_PAGE_HEAD, n);
-        f->have += n;
-        if (f->on_page && (rc = f->on_page(f, f->ctx, err)) != LSWS_OK)
-            return rc;
-        if (f->have == f->total)
-            return LSWS_OK;
-        if (pages > ANSWER_MAX / 16)
-            return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "history answer keeps paging");
     }
+    return best;
+}
+
+static int fetch_answer(struct lsws_client *c, struct fetch *f, struct lsws_error *err)
+{
+    size_t max = page_max(c);
+    f->total = f->have = 0;
+    int pipelined = 0;
+    for (unsigned pages = 0; pages <= ANSWER_MAX / 16; pages++) {
+        uint8_t req[16];
+        struct hresp resp;
+        int rc = hx(c, req, page_request(f, (uint32_t)f->have, max, req), &resp, err);
+        size_t before = f->have;
+        if (rc == LSWS_OK)
+            rc = take_page(f, resp.payload, resp.len, err);
+        if (rc != LSWS_OK || f->have == f->total)
+            return rc;
+        if (!pipelined) {
+            /* The first page's size is every page's: the rest, pipelined. */
+            pipelined = 1;
+            struct pipe p = {.f = f, .from = f->have, .page = f->have - before, .max = max};
+            unsigned n = (unsigned)((f->total - f->have + p.page - 1) / p.page);
+            int status;
+            rc = lsws_client_pipeline(c, LSWS_OP_HISTORY, n, PIPELINE_WINDOW, pipe_build, pipe_take, &p, &status,
+                                      err);
+            if (rc != PAGE_SHORT && (rc = history_error(c, status, rc, err)) != LSWS_OK)
+                return rc;
+            if (f->have == f->total)
+                return LSWS_OK;
+            /* A short page: the device's pages are not all one size; one at a time. */
+        }
+    }
+    return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "history answer keeps paging");
 }
 
 static int query(struct lsws_client *c, uint8_t q, unsigned kind, uint32_t a, uint32_t b, lsws_history_fn *fn,

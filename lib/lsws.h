@@ -674,6 +674,8 @@ void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *st
 /* The largest message this session sends: the smallest of LSWS_MSG_MAX,
  * the link's limit and the device's. */
 size_t lsws_client_max_msg(const struct lsws_client *c);
+/* The fragment the link cuts messages into (struct lsws_link_limits), 0 when it does not. */
+size_t lsws_client_fragment(const struct lsws_client *c);
 /* The URI the client was opened on, for messages. */
 const char *lsws_client_uri(const struct lsws_client *c);
 /* 1 when the last failed request may have been executed by the device (an
@@ -687,6 +689,21 @@ int lsws_client_maybe_applied(const struct lsws_client *c);
  * device's message), or the link's error. */
 int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
                      uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err);
+/* Requests in flight together, for reads that may run more than once (the
+ * pages of a history answer): up to window requests of op are out at a
+ * time, so a link with a long round trip (BLE's connection interval) keeps
+ * carrying answers. build(ctx, i, ...) makes the payload of request i of n;
+ * take(ctx, i, ...) gets the payload of its OK answer, in order i = 0..n-1.
+ * A missing answer gets every unanswered request sent again (at most the
+ * client's attempts). The first answer that is not OK stops it: *status is
+ * that status and its mapped error is returned. A window of 1 is one
+ * request at a time, as NFC links always are. */
+#define LSWS_PIPELINE_MAX 8
+int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned window,
+                         int (*build)(void *ctx, unsigned i, uint8_t *payload, size_t cap, size_t *len),
+                         int (*take)(void *ctx, unsigned i, const uint8_t *payload, size_t len,
+                                     struct lsws_error *err),
+                         void *ctx, int *status, struct lsws_error *err);
 
 #define LSWS_MSG_MIN 64 /* the smallest maximum message a device may announce */
 
