@@ -541,7 +541,6 @@ static int query(struct lsws_client *c, uint8_t q, unsigned kind, uint32_t a, ui
         rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "history range from %u to %u: it ends before it starts", a, b);
     if (rc == LSWS_OK)
         rc = fetch_answer(c, &f, err);
-    size_t records = 0;
     if (rc == LSWS_OK) {
         struct lsws_error serr;
         lsws_error_clear(&serr);
@@ -551,7 +550,6 @@ static int query(struct lsws_client *c, uint8_t q, unsigned kind, uint32_t a, ui
     }
     if (rc == LSWS_OK)
         rc = split(kind, f.buf, f.total, 0, fn, ctx, NULL, err);
-    (void)records;
     if (rc == LSWS_OK && ans) {
         ans->records = f.records;
         ans->bytes = (uint32_t)f.total;
