@@ -10,8 +10,11 @@
 #define PAYLOAD_MAX (128 * 1024) /* a page of 300 full CTH01 history records fits */
 #define OUT_MAX (64 * 1024)      /* the text of one record: at most LSWS_UPLINK_MAX readings */
 
+int decode_csv(struct lsws_cli *cli, enum lsws_model_id model, int argc, char **argv); /* cli/decode_csv.c */
+
 struct decode_ctx {
     enum lsws_model_id model;
+    int csv;
     struct lsws_cli *cli;
     enum lsws_model_id found;  /* the model it decoded as */
     unsigned json_state;       /* lsws_uplink_json_stream */
@@ -29,6 +32,8 @@ static int on_option(const char *name, const char *value, void *arg)
         if (!m)
             return EXIT_USAGE;
         ctx->model = m->id;
+    } else if (strcmp(name, "csv") == 0) {
+        ctx->csv = 1;
     }
     return EXIT_OK;
 }
@@ -116,9 +121,12 @@ int cmd_decode(int argc, char **argv, struct lsws_cli *cli)
     ctx.model = LSWS_MODEL_COUNT;
     ctx.cli = cli;
     ctx.many = 0;
+    ctx.csv = 0;
     int rc = cli_options(cli, on_option, &ctx);
     if (rc != EXIT_OK)
         return rc;
+    if (ctx.csv)
+        return decode_csv(cli, ctx.model, argc, argv);
     if (argc == 0)
         return decode_stdin(&ctx);
     ctx.many = argc > 1;

@@ -31,7 +31,8 @@ function __lsws_words
                 set skip 2
                 continue
             case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz \
-                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time
+                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time \
+                -k --kind --since --until
                 set skip 1
                 continue
             case '-*'
@@ -148,6 +149,7 @@ complete -c lsws -n 'not __lsws_command' -a batch -d 'provision many units from 
 complete -c lsws -n 'not __lsws_command' -a ledger -d 'list or show provisioning records, export units and keys'
 complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
 complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
+complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
 # Global options (before or after the command)
@@ -167,6 +169,7 @@ complete -c lsws -s V -l version -d 'show the version'
 
 # decode [--model MODEL] [HEX...]
 complete -c lsws -n '__lsws_using decode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01 (default: detect)'
+complete -c lsws -n '__lsws_using decode' -l csv -d 'write CSV, the columns of lsws history'
 
 # encode --model MODEL [--base FILE] KEY=VALUE...
 complete -c lsws -n '__lsws_using encode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
@@ -240,6 +243,16 @@ complete -c lsws -n '__lsws_using ledger' -s f -l format -x -a 'tts-csv tts-json
 complete -c lsws -n '__lsws_using ledger' -s o -l output -r -F -d 'write the export to FILE (mode 0600)'
 complete -c lsws -n '__lsws_using ledger' -l frequency-plan -x -d 'The Things Stack frequency plan for every unit'
 
+# history [--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]
+complete -c lsws -n '__lsws_using history' -s k -l kind -x -a 'alarm periodic monthly-energy monthly-extremes' -d 'kind of stored records'
+complete -c lsws -n '__lsws_using history' -l since -x -d 'from this time (Unix seconds or ISO 8601)'
+complete -c lsws -n '__lsws_using history' -l until -x -d 'to this time, inclusive'
+complete -c lsws -n '__lsws_using history' -l tz -x -a 'UTC device' -d "times in UTC, the device's zone or UTC+HH:MM"
+complete -c lsws -n '__lsws_using history' -s o -l output -r -F -d 'export to FILE (CSV, or JSON Lines with --json)'
+complete -c lsws -n '__lsws_using history' -l at -x -d 'show the record nearest TIME'
+complete -c lsws -n '__lsws_using history' -l clear -d 'delete the stored records of --kind'
+complete -c lsws -n '__lsws_using history' -l columns -d 'list the CSV columns and exit'
+
 # upgrade [--force] [--dry-run] FIRMWARE
 complete -c lsws -n '__lsws_needs_sub upgrade' -F
 complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
@@ -250,4 +263,4 @@ complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an im
 complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
 
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help'

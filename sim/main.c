@@ -54,6 +54,12 @@ static void usage(FILE *out)
           "                            without it the state lives in memory only; several\n"
           "                            simulators may share FILE (locked with FILE.lock)\n"
           "      --max-msg BYTES       the unit's largest message, 64-1024 (default 1024)\n"
+          "      --history-records N   CTH01: the unit has recorded N periodic records (and\n"
+          "                            their alarms and monthly summaries); kept in --state\n"
+          "      --history-start T     the first one's time (Unix or ISO 8601; default: the\n"
+          "                            last one is now)\n"
+          "      --history-dump KIND   print the stored records of KIND (alarm, periodic,\n"
+          "                            monthly-energy, monthly-extremes) in hex, then exit\n"
           "      --drop N,...          ignore request frames N,... (counted from 1)\n"
           "      --corrupt N,...       answer frames N,... with a bad CRC\n"
           "      --delay N,...         answer frames N,... after --delay-ms\n"
@@ -264,13 +270,17 @@ int main(int argc, char **argv)
            O_FW_BAD, O_FW_REFUSE, O_FW_DROP, O_FW_CORRUPT, O_MAKE_FW, O_FW_VERSION, O_HW_MIN, O_HW_MAX,
            O_SIZE, O_NAME, O_BLE, O_COUNT, O_NO_ADAPTER, O_POWERED_OFF, O_NEVER_RESOLVE, O_REFUSE_CONNECT,
            O_NO_ACQUIRE, O_SHARED, O_BLE_OPT, O_NFC, O_CARD, O_CARD_AWAY, O_CARD_LEAVES, O_CARD_LEAVES_DURING,
-           O_CARD_RETURNS, O_TAPS, O_STALL_AFTER, O_AIR_KBPS, O_NFC_MAX_MSG, O_NFC_FRAGMENT };
+           O_CARD_RETURNS, O_TAPS, O_STALL_AFTER, O_AIR_KBPS, O_NFC_MAX_MSG, O_NFC_FRAGMENT, O_HIST_RECORDS,
+           O_HIST_START, O_HIST_DUMP };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
         {"sn", required_argument, NULL, 's'},
         {"state", required_argument, NULL, 'f'},
         {"max-msg", required_argument, NULL, O_MAX_MSG},
+        {"history-records", required_argument, NULL, O_HIST_RECORDS},
+        {"history-start", required_argument, NULL, O_HIST_START},
+        {"history-dump", required_argument, NULL, O_HIST_DUMP},
         {"drop", required_argument, NULL, O_DROP},
         {"corrupt", required_argument, NULL, O_CORRUPT},
         {"delay", required_argument, NULL, O_DELAY},
@@ -337,7 +347,7 @@ int main(int argc, char **argv)
     unsigned n_units = 0;
     struct lsws_error err;
     struct make_fw mk = {0};
-    int c, li = -1;
+    int c, li = -1, dump = -1;
     lsws_sim_ble_opts_init(&bo);
     lsws_error_clear(&err);
     opterr = 0;
@@ -363,6 +373,17 @@ int main(int argc, char **argv)
         case O_MAX_MSG:
             if (lsws_sim_parse_max_msg(optarg, &so.max_msg, &err) != LSWS_OK)
                 return fail_usage("%s", err.msg);
+            break;
+        case O_HIST_RECORDS:
+        case O_HIST_START:
+            if (lsws_sim_parse_history(&so, c == O_HIST_RECORDS ? "history_records" : "history_start", optarg,
+                                       &err) != LSWS_OK)
+                return fail_usage("%s", err.msg);
+            break;
+        case O_HIST_DUMP:
+            if ((dump = lsws_history_kind_find(optarg)) < 0)
+                return fail_usage("--history-dump: unknown kind '%s' (alarm, periodic, monthly-energy, "
+                                  "monthly-extremes)", optarg);
             break;
         case O_DROP: fault = "drop"; break;
         case O_CORRUPT: fault = "corrupt"; break;
@@ -505,6 +526,10 @@ int main(int argc, char **argv)
     if (!ble && (count > 1 || bo.no_adapter || bo.powered_off || bo.never_resolve || bo.refuse_connect ||
                  bo.no_acquire || bo.shared))
         return fail_usage("--count and the Bluetooth options need --ble");
+    if (so.history_start_set && !so.history_records_set)
+        return fail_usage("--history-start needs --history-records");
+    if (ble && dump >= 0)
+        return fail_usage("--history-dump prints and exits: not with --ble");
     if (ble)
         return serve_ble(&so, &po, &bo, (unsigned)count);
 
@@ -512,6 +537,13 @@ int main(int argc, char **argv)
     if (lsws_sim_new(&so, &sim, &err) != LSWS_OK) {
         fprintf(stderr, "lsws-sim: %s\n", err.msg);
         return 1;
+    }
+    if (dump >= 0) {
+        int drc = lsws_sim_history_dump(sim, (unsigned)dump, stdout, &err);
+        if (drc != LSWS_OK || fflush(stdout) != 0)
+            fprintf(stderr, "lsws-sim: %s\n", drc != LSWS_OK ? err.msg : "cannot write the records");
+        lsws_sim_free(sim);
+        return drc == LSWS_OK ? 0 : 1;
     }
     if (n_taps) {
         /* --taps: unit 1 is the one --sn and --state describe; unit n counts
