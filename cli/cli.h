@@ -6,6 +6,8 @@
 
 #include "lsws.h"
 
+#include <signal.h>
+
 /* Exit codes (documented in lsws(1), EXIT STATUS). */
 enum cli_exit {
     EXIT_OK = 0,
@@ -48,6 +50,7 @@ struct lsws_cli {
     int timeout_ms;            /* --timeout: per-exchange reply timeout, 0 = transport default */
     int deadline_ms;           /* --deadline: total time for the command, 0 = CLI_DEFAULT_DEADLINE_MS */
     int wait_ms;               /* --wait: for the device to come into reach (NFC card), ms; -1 without end */
+    const volatile sig_atomic_t *cancel; /* set by a signal: stop waiting for a device (batch --loop) */
     const char *device;        /* -d URI, else $LSWS_DEVICE */
     const char *password_file; /* --password-file */
 

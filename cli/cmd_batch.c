@@ -1,25 +1,29 @@
-/* lsws batch TEMPLATE [URI...] [--all]: provisions many units from one
+/* lsws batch TEMPLATE [URI...] [--all | --loop]: provisions many units from one
  * template, each recorded in the ledger (lib/batch.c does the work for
  * one unit; this file finds the units, opens each session and renders
  * each result).
  *
  * Where units come from is a source: the URI operands, or a sweep of every
- * transport's discovery (--all: each sim: unit, each serial adapter; each
- * BLE hub in range once the BLE transport has discovery). A tap loop (NFC
- * --loop with --wait: each card tapped in turn) is a third source of the
- * same shape: a `next` that blocks until the reader sees a card; a unit
- * tapped twice is told by the ledger (res.again), so no source needs to
- * remember the units it gave. */
+ * transport's discovery (--all: each sim: unit, each serial adapter, each
+ * BLE hub in range). A tap loop (--loop, NFC: each card held to the reader
+ * in turn) is a third source of the same shape: its `next` gives the
+ * reader's URI again and again, the unit's open waits for a card (--wait),
+ * and after the unit the loop waits for the card to leave the field
+ * (lsws_client_present) before it takes the next. A unit tapped twice is
+ * told by the ledger (res.again), so no source remembers the units it gave. */
 #include "cli.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define GENERATE_MAX 16
 #define MANIFEST_MAX (64u << 20)
 #define SCAN_TIMEOUT_MS 2000
+#define TAP_POLL_MS 100   /* --loop: is the card still in the field? */
+#define TAP_RETRY_MS 1000 /* --loop: after a card that cannot be opened */
 
 /* ---- sources of units ---- */
 
@@ -28,6 +32,7 @@ struct source {
      * (or the stop flag is set: a tap loop waits until then). */
     int (*next)(struct source *src, char *uri, size_t n);
     size_t total; /* units known in advance, 0 when not (a tap loop) */
+    int tap;      /* a tap loop: wait for each unit to come and to go */
     char **uris;
     size_t n, at;
 };
@@ -37,6 +42,17 @@ static int next_listed(struct source *src, char *uri, size_t n)
     if (src->at >= src->n)
         return 0;
     snprintf(uri, n, "%s", src->uris[src->at++]);
+    return 1;
+}
+
+/* --loop: the reader again, for the next card; none once stopped. */
+static volatile sig_atomic_t stop;
+
+static int next_tap(struct source *src, char *uri, size_t n)
+{
+    if (stop)
+        return 0;
+    snprintf(uri, n, "%s", src->uris[0]);
     return 1;
 }
 
@@ -52,8 +68,9 @@ static int found_one(const struct lsws_found *dev, void *ctx)
     return 0;
 }
 
-/* --all: every transport whose scan is not intrusive, as lsws list does. */
-static int sweep(struct lsws_cli *cli, struct source *src)
+/* --all: every transport whose scan is not intrusive, as lsws list does
+ * (Bluetooth LE for scan_ms: each hub in range). */
+static int sweep(struct lsws_cli *cli, struct source *src, int scan_ms)
 {
     const struct lsws_transport *t;
     for (size_t i = 0; (t = lsws_transport_at(i)); i++) {
@@ -61,7 +78,10 @@ static int sweep(struct lsws_cli *cli, struct source *src)
         lsws_error_clear(&err);
         if (!t->discover || (t->flags & LSWS_TRANSPORT_SCAN_INTRUSIVE))
             continue;
-        if (t->discover(SCAN_TIMEOUT_MS, found_one, src, &err) != LSWS_OK)
+        int is_ble = strcmp(t->scheme, "ble") == 0;
+        int rc = t->discover(is_ble ? scan_ms : SCAN_TIMEOUT_MS, found_one, src, &err);
+        /* No bluetoothd or no adapter: no hubs, as lsws list says nothing of a bus it lacks. */
+        if (rc != LSWS_OK && !(is_ble && rc == LSWS_ERR_NODEV))
             cli_warn(cli, "cannot scan %s: %s", t->scheme, err.msg);
     }
     src->next = next_listed;
@@ -70,8 +90,6 @@ static int sweep(struct lsws_cli *cli, struct source *src)
 }
 
 /* ---- stopping between units ---- */
-
-static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
 {
@@ -94,7 +112,8 @@ static void catch_signals(void)
 
 struct batch_opts {
     const char *manifest, *ledger, *operator_name, *station;
-    int all, force;
+    int all, force, loop;
+    int scan_ms;
     const char *generate[GENERATE_MAX];
     size_t n_generate;
 };
@@ -112,6 +131,14 @@ static int on_option(const char *name, const char *value, void *ctx)
         o->station = value;
     else if (strcmp(name, "all") == 0)
         o->all = 1;
+    else if (strcmp(name, "scan-time") == 0) {
+        char *end;
+        long sec = strtol(value, &end, 10);
+        if (!*value || *end || sec < 1 || sec > 600)
+            return cli_error(EXIT_USAGE, "--scan-time takes seconds from 1 to 600, not '%s'", value);
+        o->scan_ms = (int)sec * 1000;
+    } else if (strcmp(name, "loop") == 0)
+        o->loop = 1;
     else if (strcmp(name, "force") == 0)
         o->force = 1;
     else if (strcmp(name, "generate") == 0) {
@@ -128,7 +155,7 @@ static const char *const status_names[] = {
     [LSWS_UNIT_OK] = "ok", [LSWS_UNIT_SKIPPED] = "skipped", [LSWS_UNIT_HELD] = "held", [LSWS_UNIT_FAILED] = "failed"};
 
 struct counts {
-    size_t units, ok, skipped, held, failed;
+    size_t units, ok, skipped, held, failed, again;
 };
 
 static int progress_shown(const struct lsws_cli *cli)
@@ -144,6 +171,16 @@ static void progress(const struct lsws_cli *cli, size_t i, size_t total, const c
         fprintf(stderr, "\r\033[K[%zu/%zu] %zu ok, %zu failed: %.60s", i + 1, total, c->ok, c->failed, uri);
     else
         fprintf(stderr, "\r\033[K[%zu] %zu ok, %zu failed: %.60s", i + 1, c->ok, c->failed, uri);
+    fflush(stderr);
+}
+
+/* A tap loop's running count, while it waits for a card to come or go. */
+static void tap_progress(const struct lsws_cli *cli, const struct counts *c, const char *what)
+{
+    if (!progress_shown(cli))
+        return;
+    fprintf(stderr, "\r\033[K%zu tapped: %zu ok, %zu twice, %zu failed: %s", c->units, c->ok, c->again, c->failed,
+            what);
     fflush(stderr);
 }
 
@@ -219,17 +256,19 @@ static int report_unit(struct lsws_cli *cli, const char *uri, const struct sessi
                  res->rec.id ? "" : " (no record)");
     cli_put_line(r, "%-8s %-5s %-16s  %s  %s", res && res->again ? "again" : status, s ? s->model->name : "-",
                  s ? s->info.sn : "-", what, uri);
-    return cli_print(cli, r, CLI_COMPACT);
+    int rc = cli_print(cli, r, CLI_COMPACT);
+    fflush(stdout); /* a line per unit as it is done, also into a pipe or file */
+    return rc;
 }
 
 static int report_summary(struct lsws_cli *cli, const struct counts *c, int interrupted, struct lsws_ledger *l)
 {
     if (cli->json) {
         /* {"summary": {...}}: the last JSON line */
-        json_t *o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:b, s:s}}", "summary", "units", (json_int_t)c->units,
-                              "ok", (json_int_t)c->ok, "skipped", (json_int_t)c->skipped, "held", (json_int_t)c->held,
-                              "failed", (json_int_t)c->failed, "interrupted", interrupted, "ledger",
-                              lsws_ledger_where(l));
+        json_t *o = json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}}", "summary", "units",
+                              (json_int_t)c->units, "ok", (json_int_t)c->ok, "skipped", (json_int_t)c->skipped,
+                              "again", (json_int_t)c->again, "held", (json_int_t)c->held, "failed",
+                              (json_int_t)c->failed, "interrupted", interrupted, "ledger", lsws_ledger_where(l));
         if (!o)
             return cli_fail(EXIT_FAILED, LSWS_ERR_NOMEM, "out of memory");
         json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -239,9 +278,12 @@ static int report_summary(struct lsws_cli *cli, const struct counts *c, int inte
         return EXIT_OK;
     }
     struct cli_record *r = cli_record_new();
-    cli_put_line(r, "%s%zu unit%s: %zu ok, %zu skipped, %zu held elsewhere, %zu failed; ledger %s",
+    char twice[48] = "";
+    if (c->again)
+        snprintf(twice, sizeof twice, " (%zu given twice)", c->again);
+    cli_put_line(r, "%s%zu unit%s: %zu ok, %zu skipped%s, %zu held elsewhere, %zu failed; ledger %s",
                  interrupted ? "interrupted after " : "", c->units, c->units == 1 ? "" : "s", c->ok, c->skipped,
-                 c->held, c->failed, lsws_ledger_where(l));
+                 twice, c->held, c->failed, lsws_ledger_where(l));
     return cli_print(cli, r, 0);
 }
 
@@ -292,20 +334,57 @@ static int check_manifest_units(struct lsws_cli *cli, struct source *src, const 
     return EXIT_OK;
 }
 
+/* A tap loop, after a unit: wait until its card leaves the field (or a
+ * signal stops the loop), so the card still lying on the reader is not taken
+ * for the next tap. */
+static void wait_gone(struct lsws_cli *cli, struct session *s, const struct counts *c)
+{
+    tap_progress(cli, c, "take the unit away");
+    while (!stop) {
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        if (lsws_client_present(s->client, &err) != LSWS_OK)
+            break;
+        struct timespec ts = {0, TAP_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    clear_progress(cli);
+}
+
 /* One unit: open, provision, report. Returns EXIT_FAILED when the ledger
- * failed (the batch must stop), else EXIT_OK. */
-static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const char *uri, size_t i, size_t total,
-                    struct counts *c)
+ * failed (the batch must stop), else EXIT_OK. In a tap loop, *end is set
+ * when no card will come (stopped, --wait passed, the reader went away),
+ * with the exit status in *end_rc. */
+static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const struct source *src, const char *uri, size_t i,
+                    struct counts *c, int *end, int *end_rc)
 {
     struct session s;
+    if (src->tap)
+        tap_progress(cli, c, "hold the next unit to the reader");
     int rc = session_open_uri(cli, &s, uri, 1, 0);
+    if (src->tap)
+        clear_progress(cli);
+    if (rc != EXIT_OK && src->tap && (stop || rc == EXIT_NODEV)) {
+        /* Stopped while waiting, --wait SECONDS passed with no card, or the
+         * reader went away (the message said which): the loop ends. */
+        *end = 1;
+        *end_rc = stop || cli->wait_ms > 0 ? EXIT_OK : rc;
+        return EXIT_OK;
+    }
     c->units++;
     if (rc != EXIT_OK) {
         c->failed++;
         report_unit(cli, uri, NULL, NULL, "cannot open the unit (see above)");
+        if (src->tap) {
+            /* A card that is no WS523, or will not log in: the session is
+             * gone, so it cannot be watched leaving; look again later. */
+            struct timespec ts = {TAP_RETRY_MS / 1000, (TAP_RETRY_MS % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         return EXIT_OK;
     }
-    progress(cli, i, total, uri, c);
+    if (!src->tap)
+        progress(cli, i, src->total, uri, c);
     struct lsws_batch_result res;
     lsws_batch_unit(b, s.client, &s.info, uri, &res);
     clear_progress(cli);
@@ -316,6 +395,7 @@ static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const char *uri,
         break;
     case LSWS_UNIT_SKIPPED:
         c->skipped++;
+        c->again += res.again != 0;
         break;
     case LSWS_UNIT_HELD:
         c->held++;
@@ -328,20 +408,46 @@ static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const char *uri,
     if (res.ledger_failed)
         rc = cli_fail(EXIT_FAILED, res.rc, "the ledger cannot record: %s; stopping before the next unit", res.err.msg);
     lsws_batch_result_release(&res);
+    if (src->tap && rc == EXIT_OK)
+        wait_gone(cli, &s, c);
     session_close(&s);
     return rc;
 }
 
 int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
 {
-    struct batch_opts o = {0};
+    struct batch_opts o = {.scan_ms = SCAN_TIMEOUT_MS};
     int rc = cli_options(cli, on_option, &o);
     if (rc != EXIT_OK)
         return rc;
     if (argc < 1)
-        return cli_error(EXIT_USAGE, "batch needs a TEMPLATE, then URIs or --all");
-    if (o.all == (argc > 1))
-        return cli_error(EXIT_USAGE, "batch needs URIs or --all (not both)");
+        return cli_error(EXIT_USAGE, "batch needs a TEMPLATE, then URIs, --all or --loop");
+    const char *reader = NULL; /* --loop: -d URI, $LSWS_DEVICE, or the one operand */
+    if (o.scan_ms != SCAN_TIMEOUT_MS && !o.all)
+        return cli_error(EXIT_USAGE, "--scan-time goes with --all");
+    if (o.loop) {
+        if (o.all)
+            return cli_error(EXIT_USAGE, "--loop and --all: choose one");
+        if (argc > 2)
+            return cli_error(EXIT_USAGE, "--loop takes one reader (-d URI or one URI), not %d", argc - 1);
+        reader = argc == 2 ? argv[1] : cli->device ? cli->device : getenv("LSWS_DEVICE");
+        if (!reader || !*reader)
+            return cli_error(EXIT_USAGE, "--loop needs the reader: -d nfc:... or one URI");
+        struct lsws_uri uri;
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        int lrc = lsws_uri_parse(reader, &uri, &err);
+        if (lrc != LSWS_OK)
+            return cli_fail(EXIT_USAGE, lrc, "%s", err.msg);
+        if (!uri.transport->present)
+            return cli_error(EXIT_USAGE, "--loop needs a transport that sees a unit come and go (nfc:), not '%s'",
+                             reader);
+        if (!cli->wait_ms)
+            cli->wait_ms = -1; /* each card: as long as it takes */
+        cli->cancel = &stop;
+    } else if (o.all == (argc > 1)) {
+        return cli_error(EXIT_USAGE, "batch needs URIs, --all or --loop (one of them)");
+    }
     for (int i = 1; i < argc; i++) {
         struct lsws_uri uri;
         struct lsws_error err;
@@ -355,6 +461,9 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     struct lsws_ledger *ledger = NULL;
     struct lsws_batch *b = NULL;
     struct source src = {.next = next_listed, .uris = argv + 1, .n = (size_t)argc - 1, .total = (size_t)argc - 1};
+    char *reader_uri[1] = {(char *)reader};
+    if (o.loop)
+        src = (struct source){.next = next_tap, .uris = reader_uri, .n = 0, .tap = 1};
     struct lsws_error err;
     lsws_error_clear(&err);
     if ((rc = cli_load_tpl(argv[0], LSWS_TPL_PLACEHOLDERS, &tpl)) != EXIT_OK ||
@@ -377,7 +486,7 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     if (o.all) {
         src.uris = NULL;
         src.n = 0;
-        sweep(cli, &src);
+        sweep(cli, &src, o.scan_ms);
         if (!src.n) {
             rc = cli_fail(EXIT_NODEV, LSWS_ERR_NODEV, "--all found no units");
             goto out;
@@ -388,11 +497,15 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     catch_signals();
     struct counts c = {0};
     char uri[LSWS_URI_MAX];
-    for (size_t i = 0; !stop && src.next(&src, uri, sizeof uri); i++)
-        if ((rc = one_unit(cli, b, uri, i, src.total, &c)) != EXIT_OK)
+    int end = 0, end_rc = EXIT_OK;
+    for (size_t i = 0; !stop && !end && src.next(&src, uri, sizeof uri); i++)
+        if ((rc = one_unit(cli, b, &src, uri, i, &c, &end, &end_rc)) != EXIT_OK)
             break;
     clear_progress(cli);
-    int interrupted = stop && rc == EXIT_OK;
+    /* A tap loop ends with Ctrl-C: that is its normal end, not an interruption. */
+    int interrupted = stop && rc == EXIT_OK && !src.tap;
+    if (rc == EXIT_OK && end_rc != EXIT_OK)
+        rc = end_rc;
     int src_rc = report_summary(cli, &c, interrupted, ledger);
     if (rc == EXIT_OK && src_rc != EXIT_OK)
         rc = src_rc;
@@ -402,7 +515,7 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     else if (rc == EXIT_OK && interrupted)
         rc = cli_fail(EXIT_PARTIAL, LSWS_ERR_INVALID, "interrupted: %zu units done, the rest not started", c.units);
 out:
-    if (src.uris != argv + 1) { /* a sweep's own list */
+    if (src.uris != argv + 1 && !src.tap) { /* a sweep's own list */
         for (size_t i = 0; i < src.n; i++)
             free(src.uris[i]);
         free(src.uris);

@@ -57,8 +57,11 @@ static void input_init(struct input *in, const char *kind, unsigned long pos)
     in->from_server = 0;
 }
 
+int decode_csv(struct lsws_cli *cli, enum lsws_model_id model, int argc, char **argv); /* cli/decode_csv.c */
+
 struct decode_ctx {
     enum lsws_model_id model; /* --model, or LSWS_MODEL_COUNT: detect */
+    int csv;                  /* --csv: cli/decode_csv.c writes the history columns */
     struct lsws_cli *cli;
     int base64, with_input;
     struct model_map map;
@@ -833,6 +836,8 @@ static int on_option(const char *name, const char *value, void *arg)
         ctx->base64 = 1;
     } else if (strcmp(name, "with-input") == 0) {
         ctx->with_input = 1;
+    } else if (strcmp(name, "csv") == 0) {
+        ctx->csv = 1;
     }
     return EXIT_OK;
 }
@@ -844,10 +849,20 @@ int cmd_decode(int argc, char **argv, struct lsws_cli *cli)
     ctx.model = LSWS_MODEL_COUNT;
     ctx.cli = cli;
     int rc = cli_options(cli, on_option, &ctx);
-    if (rc == EXIT_OK)
-        rc = argc == 0 ? decode_stdin(&ctx) : EXIT_OK;
-    else
+    if (rc == EXIT_OK && ctx.csv) {
+        /* CSV rows are history records of hex payloads: no input forms or
+         * JSON members to go with them. */
+        if (ctx.base64 || ctx.with_input || ctx.map.cap)
+            rc = cli_error(EXIT_USAGE, "--csv takes hex payloads: not with --base64, --with-input "
+                                       "or --model-map");
+        else
+            rc = decode_csv(cli, ctx.model, argc, argv);
         argc = 0;
+    } else if (rc == EXIT_OK) {
+        rc = argc == 0 ? decode_stdin(&ctx) : EXIT_OK;
+    } else {
+        argc = 0;
+    }
     if (argc) {
         ctx.many = argc > 1;
         for (int i = 0; i < argc && !ctx.write_error; i++) {

@@ -26,6 +26,7 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli);
 int cmd_ledger(int argc, char **argv, struct lsws_cli *cli);
 int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
+int cmd_history(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
     {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0, nfc: (default: $LSWS_DEVICE)"},
@@ -49,6 +50,7 @@ static const struct cli_option decode_options[] = {
     {"model-map", 0, "FILE", "DevEUI -> model for network server messages: 'DEVEUI MODEL' lines"},
     {"base64", 0, NULL, "payloads are base64 (as network servers deliver them), not hex"},
     {"with-input", 0, NULL, "JSON: each object also gives the payload as \"hex\""},
+    {"csv", 0, NULL, "write CSV, the columns of 'lsws history' (see lsws history --columns)"},
     {0},
 };
 static const struct cli_option encode_options[] = {
@@ -125,6 +127,17 @@ static const char *const firmware_subcommands[] = {"info", NULL};
     "then reconnects and reads the new version. Interrupted (a dropped link,\n"                    \
     "Ctrl-C), the same command again resumes where the unit's staged copy ends; the\n"            \
     "unit runs its old firmware until then. --deadline defaults to 3600 s here."
+static const struct cli_option history_options[] = {
+    {"kind", 'k', "KIND", "alarm, periodic (default), monthly-energy or monthly-extremes"},
+    {"since", 0, "TIME", "from this time (Unix seconds or ISO 8601; default: the oldest record)"},
+    {"until", 0, "TIME", "to this time, inclusive (default: the device clock when the export began)"},
+    {"tz", 0, "ZONE", "times in UTC (default), 'device' (the device's time zone) or UTC+HH:MM"},
+    {"output", 'o', "FILE", "export to FILE: CSV, or JSON Lines with --json; resumable"},
+    {"at", 0, "TIME", "show the record nearest TIME, within one reporting interval"},
+    {"clear", 0, NULL, "delete the stored records of --kind (all kinds without it); after -o, once it is written"},
+    {"columns", 0, NULL, "list the CSV columns and exit"},
+    {0},
+};
 
 static const struct cli_option backup_options[] = {
     {"output", 'o', "FILE", "write the backup to FILE (mode 0600; - for stdout)"},
@@ -145,7 +158,9 @@ static const struct cli_option diff_options[] = {
     {0},
 };
 static const struct cli_option batch_options[] = {
-    {"all", 0, NULL, "every unit a discovery finds (each sim: unit, each serial adapter)"},
+    {"all", 0, NULL, "every unit a discovery finds (each sim: unit, each serial adapter, each BLE hub in range)"},
+    {"loop", 0, NULL, "a tap loop: each NFC card held to the reader in turn, until Ctrl-C (with --wait)"},
+    {"scan-time", 0, "SECONDS", "with --all, how long to scan for Bluetooth LE hubs (default 2)"},
     {"manifest", 'M', "FILE", "per-unit values for ${VAR} placeholders (CSV keyed by sn or dev_eui)"},
     {"generate", 'g', "NAME", "a random 128-bit key per unit for ${NAME} or the key NAME (repeatable)"},
     {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
@@ -177,6 +192,7 @@ int check_restore(int argc, char **argv, struct lsws_cli *cli);
 int check_diff(int argc, char **argv, struct lsws_cli *cli);
 int check_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int check_firmware(int argc, char **argv, struct lsws_cli *cli);
+int check_history(int argc, char **argv, struct lsws_cli *cli);
 
 #define LOGIN (CMD_DEVICE | CMD_AUTH)
 /* How get and keys read their arguments (lib/keys.c, lsws_model_match). */
@@ -187,7 +203,7 @@ int check_firmware(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_command cli_commands[] = {
     {"decode", cmd_decode, .max_args = CLI_ANY_ARGS,
-     .synopsis = "[--model MODEL] [--model-map FILE] [--base64] [--with-input] [PAYLOAD...]",
+     .synopsis = "[--model MODEL] [--model-map FILE] [--base64] [--with-input] [--csv] [PAYLOAD...]",
      .summary = "decode uplink payloads (arguments, or one per line on stdin)",
      .notes = DECODE_NOTES, .options = decode_options},
     {"encode", cmd_encode, .max_args = CLI_ANY_ARGS,
@@ -235,7 +251,7 @@ const struct cli_command cli_commands[] = {
               "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
      .options = diff_options},
     {"batch", cmd_batch, .needs = CMD_WRITES, .max_args = CLI_ANY_ARGS,
-     .synopsis = "TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
+     .synopsis = "TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
      .summary = "provision many units from one template, each recorded in the ledger",
      .notes = "Each unit: identify, skip if provisioned with this template, fill placeholders, record the\n"
               "settings, back up, write, verify, record the result. Ctrl-C stops between units.\n"
@@ -249,6 +265,15 @@ const struct cli_command cli_commands[] = {
      .notes = UPGRADE_NOTES, .options = upgrade_options},
     {"firmware", cmd_firmware, .max_args = 2, .check = check_firmware, .synopsis = "info FILE",
      .summary = "show and check a firmware image's header", .subcommands = firmware_subcommands},
+    {"history", cmd_history, .needs = LOGIN, .check = check_history,
+     .synopsis = "[--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]",
+     .summary = "show, export (resumable) or clear the CTH01's stored records",
+     .notes = "Without -o, --at or --clear: how many records of each kind the device holds.\n"
+              "-o FILE fetches every record of the kind in the range into FILE.checkpoint,\n"
+              "then writes FILE (CSV, or JSON Lines with --json) atomically; run the same\n"
+              "command again after an interruption and it continues where it stopped.\n"
+              "--clear deletes stored records (asks first unless --yes).",
+     .options = history_options},
     {"help", cmd_help, .max_args = 1, .synopsis = "[COMMAND]", .summary = "show help for lsws or a command"},
     {0},
 };

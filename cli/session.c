@@ -138,7 +138,8 @@ int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri_te
     int prc = lsws_uri_parse(s->uri, &uri, &err);
     if (prc != LSWS_OK)
         return cli_fail(EXIT_USAGE, prc, "%s", err.msg);
-    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL, .wait_ms = cli->wait_ms};
+    struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL, .wait_ms = cli->wait_ms,
+                                 .cancel = cli->cancel};
     int rc = lsws_client_open(&uri, &opts, &s->client, &err);
     /* A device that is there but not one lsws speaks to (an NFC card that
      * is not a WS523: LSWS_ERR_MODEL) fails; anything else is unavailable. */

@@ -10,7 +10,7 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help"
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help"
 _lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
@@ -18,7 +18,7 @@ _lsws_bands="EU868 US915 AU915 CN470 AS923 KR920 IN865 RU864"
 _lsws_devices="sim:ws523 sim:cth01 serial: nfc: nfc:pn532_uart: nfc:acr122_usb ble:"
 
 # Options of each command (long and short), and subcommands.
-_lsws_opts_decode="--model -m --model-map --base64 --with-input"
+_lsws_opts_decode="--model -m --model-map --base64 --with-input --csv"
 _lsws_opts_encode="--model -m --base -b --list -l"
 _lsws_opts_template="--model -m --band -b --output -o"
 _lsws_opts_keys="--model -m"
@@ -27,16 +27,18 @@ _lsws_opts_time="--at --tz"
 _lsws_opts_backup="--output -o --no-secrets --list"
 _lsws_opts_restore="--last --dry-run --only --exclude"
 _lsws_opts_diff="--only --exclude"
-_lsws_opts_batch="--all --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
+_lsws_opts_batch="--all --loop --scan-time --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
 _lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
 _lsws_opts_upgrade="--force --dry-run"
+_lsws_opts_history="--kind -k --since --until --tz --output -o --at --clear --columns"
+_lsws_history_kinds="alarm periodic monthly-energy monthly-extremes"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
 _lsws_subs_firmware="info"
 _lsws_subs_ledger="list show export"
 _lsws_formats="tts-csv tts-json chirpstack csv"
 
-# What option $2 of command $1 takes: MODEL, BAND, FILE, URI, FORMAT, ARG (a
+# What option $2 of command $1 takes: MODEL, BAND, FILE, URI, FORMAT, KIND, ZONE, ARG (a
 # value with nothing to offer), OPTNUM (an optional number in the next word), or
 # nothing for a flag or an unknown option.
 _lsws_optarg()
@@ -55,9 +57,13 @@ _lsws_optarg()
         ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
         ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz | list:--scan-time) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time | batch:--scan-time) echo ARG ;;
         restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
         batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
+        history:--kind | history:-k) echo KIND ;;
+        history:--output | history:-o) echo FILE ;;
+        history:--since | history:--until | history:--at) echo ARG ;;
+        history:--tz) echo ZONE ;;
     esac
 }
 
@@ -104,6 +110,8 @@ _lsws_add_optarg()
         MODEL) _lsws_add "$_lsws_models" "$2" ;;
         BAND) _lsws_add "$_lsws_bands" "$2" ;;
         FORMAT) _lsws_add "$_lsws_formats" "$2" ;;
+        KIND) _lsws_add "$_lsws_history_kinds" "$2" ;;
+        ZONE) _lsws_add "UTC device" "$2" ;;
         FILE) _lsws_add_files "$2" ;;
         URI)
             if [[ $2 == serial:* ]]; then

@@ -31,7 +31,8 @@ function __lsws_words
                 set skip 2
                 continue
             case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz \
-                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time --model-map
+                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time \
+                -k --kind --since --until --model-map
                 set skip 1
                 continue
             case '-*'
@@ -163,6 +164,7 @@ complete -c lsws -n 'not __lsws_command' -a batch -d 'provision many units from 
 complete -c lsws -n 'not __lsws_command' -a ledger -d 'list or show provisioning records, export units and keys'
 complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
 complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
+complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
 complete -c lsws -n 'not __lsws_command' -a help -d 'show help for lsws or a command'
 
 # Global options (before or after the command)
@@ -180,11 +182,12 @@ complete -c lsws -l show-secrets -d 'print keys and passwords instead of redacti
 complete -c lsws -s h -l help -d 'show help'
 complete -c lsws -s V -l version -d 'show the version'
 
-# decode [--model MODEL] [--model-map FILE] [--base64] [--with-input] [PAYLOAD...]
+# decode [--model MODEL] [--model-map FILE] [--base64] [--with-input] [--csv] [PAYLOAD...]
 complete -c lsws -n '__lsws_using decode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01 (default: detect)'
 complete -c lsws -n '__lsws_using decode' -l model-map -r -F -d 'DevEUI -> model for network server messages'
 complete -c lsws -n '__lsws_using decode' -l base64 -d 'payloads are base64, not hex'
 complete -c lsws -n '__lsws_using decode' -l with-input -d 'JSON: each object also gives the payload as hex'
+complete -c lsws -n '__lsws_using decode' -l csv -d 'write CSV, the columns of lsws history'
 
 # encode --model MODEL [--base FILE] ACTION [OPERAND...]|KEY=VALUE... | --list
 complete -c lsws -n '__lsws_using encode' -s m -l model -x -a 'ws523 ws52x cth01' -d 'ws523 or cth01'
@@ -236,10 +239,12 @@ complete -c lsws -n '__lsws_using diff' -F
 complete -c lsws -n '__lsws_using diff' -l only -x -d 'compare only the settings matching PATTERN'
 complete -c lsws -n '__lsws_using diff' -l exclude -x -d 'leave out the settings matching PATTERN'
 
-# batch TEMPLATE [URI...] [--all] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]
+# batch TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]
 complete -c lsws -n '__lsws_using batch; and not __lsws_sub >/dev/null' -F
 complete -c lsws -n '__lsws_using batch; and __lsws_sub >/dev/null' -a '(__lsws_devices)'
 complete -c lsws -n '__lsws_using batch' -l all -d 'every unit a discovery finds'
+complete -c lsws -n '__lsws_using batch' -l loop -d 'a tap loop: each NFC card held to the reader in turn'
+complete -c lsws -n '__lsws_using batch' -l scan-time -x -d 'with --all, how long to scan for Bluetooth LE hubs'
 complete -c lsws -n '__lsws_using batch' -s M -l manifest -r -F -d 'per-unit values (CSV keyed by sn or dev_eui)'
 complete -c lsws -n '__lsws_using batch' -s g -l generate -x -d 'a random 128-bit key per unit for ${NAME}'
 complete -c lsws -n '__lsws_using batch' -l only -x -d 'apply only the settings matching PATTERN'
@@ -258,6 +263,16 @@ complete -c lsws -n '__lsws_using ledger' -s f -l format -x -a 'tts-csv tts-json
 complete -c lsws -n '__lsws_using ledger' -s o -l output -r -F -d 'write the export to FILE (mode 0600)'
 complete -c lsws -n '__lsws_using ledger' -l frequency-plan -x -d 'The Things Stack frequency plan for every unit'
 
+# history [--kind KIND] [--since TIME] [--until TIME] [--tz ZONE] [-o FILE] [--at TIME] [--clear]
+complete -c lsws -n '__lsws_using history' -s k -l kind -x -a 'alarm periodic monthly-energy monthly-extremes' -d 'kind of stored records'
+complete -c lsws -n '__lsws_using history' -l since -x -d 'from this time (Unix seconds or ISO 8601)'
+complete -c lsws -n '__lsws_using history' -l until -x -d 'to this time, inclusive'
+complete -c lsws -n '__lsws_using history' -l tz -x -a 'UTC device' -d "times in UTC, the device's zone or UTC+HH:MM"
+complete -c lsws -n '__lsws_using history' -s o -l output -r -F -d 'export to FILE (CSV, or JSON Lines with --json)'
+complete -c lsws -n '__lsws_using history' -l at -x -d 'show the record nearest TIME'
+complete -c lsws -n '__lsws_using history' -l clear -d 'delete the stored records of --kind'
+complete -c lsws -n '__lsws_using history' -l columns -d 'list the CSV columns and exit'
+
 # upgrade [--force] [--dry-run] FIRMWARE
 complete -c lsws -n '__lsws_needs_sub upgrade' -F
 complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
@@ -268,4 +283,4 @@ complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an im
 complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
 
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help'

@@ -22,6 +22,7 @@ struct lsws_client {
     double deadline; /* ms on the monotonic clock; 0: none */
     int deadline_total;
     size_t link_max, device_max;
+    size_t link_frag; /* the link's fragment size; 0: uncut */
     int maybe_applied;
     int reconnecting;
     char password[16]; /* for reconnect; "" when not authenticated */
@@ -36,6 +37,7 @@ static const char *const op_names[] = {
     [LSWS_OP_WRITE] = "write",       [LSWS_OP_RESET] = "reset",     [LSWS_OP_REBOOT] = "reboot",
     [LSWS_OP_TIME_SYNC] = "time-sync", [LSWS_OP_PASSWORD] = "password",
     [LSWS_OP_FW_BEGIN] = "fw-begin", [LSWS_OP_FW_DATA] = "fw-data",  [LSWS_OP_FW_END] = "fw-end",
+    [LSWS_OP_HISTORY] = "history",
 };
 
 static const char *op_name(uint8_t op)
@@ -78,6 +80,7 @@ static int open_link(struct lsws_client *c, struct lsws_error *err)
     if (c->t->limits)
         c->t->limits(c->h, &lim);
     c->link_max = lim.max_msg >= LSWS_MSG_MIN && lim.max_msg < LSWS_MSG_MAX ? lim.max_msg : LSWS_MSG_MAX;
+    c->link_frag = lim.fragment;
     return LSWS_OK;
 }
 
@@ -134,6 +137,16 @@ void lsws_client_close(struct lsws_client *c)
     free(c);
 }
 
+int lsws_client_present(struct lsws_client *c, struct lsws_error *err)
+{
+    if (!c->t->present)
+        return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s transport cannot tell whether '%s' is still "
+                         "in reach", c->t->scheme, c->uri.text);
+    if (!c->h)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': the link is down", c->uri.text);
+    return c->t->present(c->h, err);
+}
+
 void lsws_client_set_log(struct lsws_client *c, void (*log)(void *ctx, const char *line), void *ctx)
 {
     c->log = log;
@@ -169,6 +182,11 @@ size_t lsws_client_max_msg(const struct lsws_client *c)
     if (c->device_max < m)
         m = c->device_max;
     return m;
+}
+
+size_t lsws_client_fragment(const struct lsws_client *c)
+{
+    return c->link_frag;
 }
 
 const char *lsws_client_uri(const struct lsws_client *c)
@@ -554,6 +572,130 @@ static int simple(struct lsws_client *c, uint8_t op, const uint8_t *payload, siz
 {
     struct lsws_msg resp;
     return exchange(c, op, payload, len, &resp, err);
+}
+
+/* ---- requests in flight together (lib/history.c's pages) ----------------------------- */
+
+int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned window,
+                         int (*build)(void *ctx, unsigned i, uint8_t *payload, size_t cap, size_t *len),
+                         int (*take)(void *ctx, unsigned i, const uint8_t *payload, size_t len,
+                                     struct lsws_error *err),
+                         void *ctx, int *status, struct lsws_error *err)
+{
+    *status = -1;
+    if (!c->h)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': link closed", c->uri.text);
+    /* An NFC reader exchanges one APDU at a time: one request in flight. */
+    if (window < 1 || strcmp(c->t->scheme, "nfc") == 0)
+        window = 1;
+    if (window > LSWS_PIPELINE_MAX)
+        window = LSWS_PIPELINE_MAX;
+    struct slot {
+        uint8_t req[LSWS_MSG_MAX];
+        size_t req_len;
+        uint8_t resp[LSWS_MSG_MAX];
+        size_t resp_len;
+        int answered;
+        double sent_at;
+    } *q = calloc(window, sizeof *q);
+    if (!q)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    uint8_t base = (uint8_t)(c->seq + 1);
+    unsigned sent = 0, done = 0;
+    int attempt = 1, rc = LSWS_OK;
+    double waiting_since = now_ms();
+    c->maybe_applied = 0;
+    while (done < n && rc == LSWS_OK) {
+        /* As many requests out as the window holds. */
+        while (sent < n && sent < done + window && rc == LSWS_OK) {
+            struct slot *s = &q[sent % window];
+            uint8_t payload[LSWS_MSG_MAX];
+            size_t plen = 0;
+            if ((rc = build(ctx, sent, payload, sizeof payload, &plen)) != LSWS_OK)
+                break;
+            if (lsws_msg_encode((uint8_t)(base + sent), op, -1, payload, plen, s->req, sizeof s->req, &s->req_len) !=
+                    LSWS_OK ||
+                s->req_len > lsws_client_max_msg(c)) {
+                rc = lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "%s request larger than the %zu bytes '%s' takes",
+                               op_name(op), lsws_client_max_msg(c), c->uri.text);
+                break;
+            }
+            s->answered = 0;
+            s->sent_at = now_ms();
+            if ((rc = c->t->send(c->h, s->req, s->req_len, err)) != LSWS_OK)
+                break;
+            c->stats.msg_bytes_out += s->req_len;
+            c->seq = (uint8_t)(base + sent);
+            sent++;
+        }
+        if (rc != LSWS_OK)
+            break;
+        /* The next answer, within the timeout and the deadline. */
+        double t = now_ms();
+        int limit = c->timeout_ms - (int)(t - waiting_since);
+        if (c->deadline && c->deadline - t < limit)
+            limit = (int)(c->deadline - t) + 1;
+        if (c->deadline && c->deadline <= t) {
+            rc = deadline_passed(c, err);
+            break;
+        }
+        size_t got = 0;
+        rc = limit > 0 ? c->t->recv(c->h, c->rx, sizeof c->rx, &got, limit, err) : LSWS_ERR_TIMEOUT;
+        if (rc == LSWS_ERR_TIMEOUT) {
+            /* The oldest answer is missing: every unanswered request again,
+             * with its own seq (pages are read again, never applied twice). */
+            log_exchange(c, op, q[done % window].req_len, 0, now_ms() - waiting_since, attempt, -1);
+            if (++attempt > c->attempts) {
+                rc = lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer to %s after %d attempts of %d ms",
+                               op_name(op), c->attempts, c->timeout_ms);
+                break;
+            }
+            rc = LSWS_OK;
+            for (unsigned i = done; i < sent && rc == LSWS_OK; i++) {
+                struct slot *s = &q[i % window];
+                if (s->answered)
+                    continue;
+                c->stats.retries++;
+                if ((rc = c->t->send(c->h, s->req, s->req_len, err)) == LSWS_OK)
+                    c->stats.msg_bytes_out += s->req_len;
+            }
+            waiting_since = now_ms();
+            continue;
+        }
+        if (rc != LSWS_OK)
+            break;
+        c->stats.msg_bytes_in += got;
+        struct lsws_msg m;
+        struct lsws_error merr;
+        if (lsws_msg_decode(c->rx, got, &m, &merr) != LSWS_OK || !m.response || m.op != op)
+            continue; /* not an answer to these */
+        /* Its place among the requests in flight: seqs count up from base. */
+        unsigned k = done + (uint8_t)(m.seq - (uint8_t)(base + done));
+        if (k >= sent || q[k % window].answered)
+            continue; /* not ours, or a duplicate */
+        struct slot *s = &q[k % window];
+        c->stats.exchanges++;
+        log_exchange(c, op, s->req_len, got, now_ms() - s->sent_at, attempt, m.status);
+        if (m.status != LSWS_ST_OK) {
+            *status = m.status;
+            rc = status_error(&m, err);
+            break;
+        }
+        memcpy(s->resp, m.payload, m.len);
+        s->resp_len = m.len;
+        s->answered = 1;
+        /* Answers are taken in order. */
+        while (done < sent && q[done % window].answered && rc == LSWS_OK) {
+            rc = take(ctx, done, q[done % window].resp, q[done % window].resp_len, err);
+            done++;
+            attempt = 1;
+            waiting_since = now_ms();
+        }
+    }
+    if (rc == LSWS_OK)
+        *status = LSWS_ST_OK;
+    free(q);
+    return rc;
 }
 
 int lsws_client_password(struct lsws_client *c, const char *new_password, struct lsws_error *err)

@@ -110,3 +110,71 @@ int lsws_file_write(const char *path, const void *data, size_t len, unsigned mod
         return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write '%s': %s", path, strerror(e));
     return LSWS_OK;
 }
+
+int lsws_file_begin(const char *path, unsigned mode, FILE **out, char **tmp, struct lsws_error *err)
+{
+    *out = NULL;
+    *tmp = NULL;
+    int rc = check_target(path, err);
+    if (rc != LSWS_OK)
+        return rc;
+    size_t plen = strlen(path);
+    char *name = malloc(plen + 16);
+    if (!name)
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    snprintf(name, plen + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(name);
+    if (fd < 0) {
+        int e = errno;
+        free(name);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot create '%s': %s", path, strerror(e));
+    }
+    FILE *f = fchmod(fd, (mode_t)mode) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        close(fd);
+        unlink(name);
+        free(name);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot create '%s': %s", path, strerror(e));
+    }
+    *out = f;
+    *tmp = name;
+    return LSWS_OK;
+}
+
+int lsws_file_commit(FILE *f, char *tmp, const char *path, struct lsws_error *err)
+{
+    int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    int rc;
+    if (!bad && (rc = check_target(path, err)) != LSWS_OK) {
+        unlink(tmp);
+        free(tmp);
+        return rc;
+    }
+    if (!bad && rename(tmp, path) < 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad)
+        unlink(tmp);
+    else
+        sync_dir(path);
+    free(tmp);
+    if (bad)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    return LSWS_OK;
+}
+
+void lsws_file_abort(FILE *f, char *tmp)
+{
+    if (f)
+        fclose(f);
+    if (tmp)
+        unlink(tmp);
+    free(tmp);
+}

@@ -9,8 +9,10 @@
 #ifndef LSWS_H
 #define LSWS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -334,7 +336,7 @@ enum lsws_op {
     LSWS_OP_FW_BEGIN = 0x10,  /* flags (1) + image description (47) -> next offset (4) + slot size (4) */
     LSWS_OP_FW_DATA = 0x11,   /* offset (4) + CRC-32 (4) + bytes -> next offset (4) */
     LSWS_OP_FW_END = 0x12,    /* verify, commit, reboot -> firmware version (2) */
-    LSWS_OP_HISTORY = 0x20,   /* designed, not yet served: docs/protocol.md */
+    LSWS_OP_HISTORY = 0x20,   /* CTH01 stored history: query (1) + kind (1) + ...; docs/protocol.md */
 };
 
 enum lsws_proto_status {
@@ -349,13 +351,28 @@ enum lsws_proto_status {
     LSWS_ST_UNSUPPORTED = 8,   /* not on this model or firmware */
     LSWS_ST_STORAGE = 9,       /* could not persist */
     LSWS_ST_SEQUENCE = 10,     /* WRITE continuation without a transaction; FW_DATA/FW_END
-                                  at another offset than the device expects */
+                                  at another offset than the device expects; HISTORY page
+                                  of a query that is not open */
     LSWS_ST_CHECKSUM = 11,     /* FW_DATA chunk or FW_END image fails its checksum */
+    LSWS_ST_STORAGE_OFF = 12,  /* HISTORY: data storage is disabled (storage.enabled) */
+    LSWS_ST_NO_CLOCK = 13,     /* HISTORY: the device clock was never set */
 };
 #define LSWS_FW_BEGIN_FORCE 0x01 /* FW_BEGIN flags: the same or an older version may be installed */
 #define LSWS_WRITE_MORE 0x01  /* WRITE flags: more frames of this transaction follow */
 #define LSWS_WRITE_FIRST 0x02 /* WRITE flags: the first frame of a transaction */
 #define LSWS_READ_DONE 0xffff /* READ cursor: nothing more */
+
+/* HISTORY requests: the first payload byte names the query, as the CTH01's
+ * own commands (CTH01 guide ch.5 "Commands for Historical Data Query"),
+ * the second the kind of data (byte 1 of those commands). */
+#define LSWS_HQ_STATUS 0x00 /* lsws's own: what the store holds in a time range */
+#define LSWS_HQ_POINT 0x5b  /* the record nearest a time, within one reporting interval */
+#define LSWS_HQ_RANGE 0x5c  /* the records of a time range, at most 300 per query */
+#define LSWS_HQ_STOP 0x5d   /* stop the query being answered */
+#define LSWS_HQ_CLEAR 0x5e  /* clear the stored data of one kind */
+#define LSWS_HISTORY_QUERY_MAX 300   /* records in the answer of one range query (5c) */
+#define LSWS_HISTORY_CAPACITY 20000  /* records the CTH01 stores (ch.4 "Export the Local Data") */
+#define LSWS_HISTORY_PAGE_HEAD 11    /* answer bytes (4) records (2) more (1) offset (4) */
 
 const char *lsws_proto_status_text(int status);
 
@@ -589,6 +606,9 @@ struct lsws_link_opts {
      * to be presented to the reader), in ms: 0 not at all, -1 without end.
      * Transports whose devices cannot come and go ignore it. */
     int wait_ms;
+    /* Set (by a signal handler) to stop such a wait early: open() then fails
+     * with LSWS_ERR_NODEV. NULL: the wait runs its course. */
+    const volatile sig_atomic_t *cancel;
 };
 
 /* What a link can carry: the largest application message (header
@@ -635,6 +655,10 @@ struct lsws_transport {
     int (*discover)(int timeout_ms, lsws_found_fn *found, void *ctx, struct lsws_error *err);
     /* Optional: bytes sent and received on the wire so far (framing included). */
     void (*wire_bytes)(void *h, unsigned long *sent, unsigned long *received);
+    /* Optional: whether the device is still in reach (an NFC card still in
+     * the reader's field), without a protocol exchange: LSWS_OK when it is,
+     * LSWS_ERR_NODEV when it left. Absent: the transport cannot tell. */
+    int (*present)(void *h, struct lsws_error *err);
     int timeout_ms; /* default reply timeout */
 };
 
@@ -661,6 +685,11 @@ void lsws_client_close(struct lsws_client *c);
  * was authenticated, authenticates again with the same password. For long
  * jobs after LSWS_ERR_NODEV or a timeout. */
 int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err);
+/* Whether the device is still in reach (lsws_transport.present): LSWS_OK,
+ * LSWS_ERR_NODEV when it left (or the link is down), LSWS_ERR_UNSUPPORTED
+ * when the transport cannot tell. A tap loop waits with it for a card to
+ * leave before it takes the next. */
+int lsws_client_present(struct lsws_client *c, struct lsws_error *err);
 /* log(ctx, line) receives one line per exchange (op, bytes, time, retries) for -v. */
 void lsws_client_set_log(struct lsws_client *c, void (*log)(void *ctx, const char *line), void *ctx);
 /* Per-exchange reply timeout and attempts (0 keeps the current value). */
@@ -672,6 +701,8 @@ void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *st
 /* The largest message this session sends: the smallest of LSWS_MSG_MAX,
  * the link's limit and the device's. */
 size_t lsws_client_max_msg(const struct lsws_client *c);
+/* The fragment the link cuts messages into (struct lsws_link_limits), 0 when it does not. */
+size_t lsws_client_fragment(const struct lsws_client *c);
 /* The URI the client was opened on, for messages. */
 const char *lsws_client_uri(const struct lsws_client *c);
 /* 1 when the last failed request may have been executed by the device (an
@@ -685,6 +716,21 @@ int lsws_client_maybe_applied(const struct lsws_client *c);
  * device's message), or the link's error. */
 int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
                      uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err);
+/* Requests in flight together, for reads that may run more than once (the
+ * pages of a history answer): up to window requests of op are out at a
+ * time, so a link with a long round trip (BLE's connection interval) keeps
+ * carrying answers. build(ctx, i, ...) makes the payload of request i of n;
+ * take(ctx, i, ...) gets the payload of its OK answer, in order i = 0..n-1.
+ * A missing answer gets every unanswered request sent again (at most the
+ * client's attempts). The first answer that is not OK stops it: *status is
+ * that status and its mapped error is returned. A window of 1 is one
+ * request at a time, as NFC links always are. */
+#define LSWS_PIPELINE_MAX 8
+int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned window,
+                         int (*build)(void *ctx, unsigned i, uint8_t *payload, size_t cap, size_t *len),
+                         int (*take)(void *ctx, unsigned i, const uint8_t *payload, size_t len,
+                                     struct lsws_error *err),
+                         void *ctx, int *status, struct lsws_error *err);
 
 #define LSWS_MSG_MIN 64 /* the smallest maximum message a device may announce */
 
@@ -718,6 +764,14 @@ int lsws_client_time_sync(struct lsws_client *c, uint32_t unix_time, int16_t tz_
  * follows a symbolic link: -o /dev/null must not replace the device node. */
 int lsws_file_write(const char *path, const void *data, size_t len, unsigned mode,
                     struct lsws_error *err);
+/* A file written as a stream, then put in place atomically as
+ * lsws_file_write does: lsws_file_begin opens a temporary file beside path
+ * (mode) as *out, with its name in *tmp (heap); lsws_file_commit flushes,
+ * syncs, closes and renames it over path (refusing a path that is not a
+ * regular file); lsws_file_abort closes and removes it. Both free *tmp. */
+int lsws_file_begin(const char *path, unsigned mode, FILE **out, char **tmp, struct lsws_error *err);
+int lsws_file_commit(FILE *f, char *tmp, const char *path, struct lsws_error *err);
+void lsws_file_abort(FILE *f, char *tmp);
 /* The per-user state directory, $XDG_STATE_HOME/lsws[/sub] (else
  * ~/.local/state/lsws[/sub]), created mode 0700 if missing. */
 int lsws_state_dir(const char *sub, char *buf, size_t n, struct lsws_error *err);
@@ -1274,6 +1328,169 @@ int lsws_action_encode(enum lsws_model_id model, const struct lsws_action *a, in
 int lsws_action_argc(const struct lsws_action *a);
 /* ---- end of uplink telemetry ------------------------------------------- */
 
+/* ---- CTH01 stored history (lib/history.c, lib/history_csv.c) ------------ */
+/* The CTH01 stores up to 20,000 records when data storage is enabled (CTH01
+ * guide ch.4 "Export the Local Data") and answers historical data queries
+ * (ch.5 "Commands for Historical Data Query") for a time point (5b) or a
+ * time range (5c, at most 300 records per query), stops a query (5d) and
+ * clears what it stored (5e), each for one kind of data. lsws carries them
+ * in the HISTORY operation (docs/protocol.md); records are the guide's `ed`
+ * records, which lsws_uplink_decode_each decodes. docs/history.md. */
+
+enum lsws_history_kind {          /* byte 1 of 5b, 5c, 5d, 5e */
+    LSWS_HK_ALARM = 0,            /* 00 Alarm Data */
+    LSWS_HK_PERIODIC = 1,         /* 01 Periodically Data */
+    LSWS_HK_MONTHLY_ENERGY = 2,   /* 02 Monthly Energy Data */
+    LSWS_HK_MONTHLY_EXTREMES = 3, /* 03 Monthly Max./Min. Data */
+};
+#define LSWS_HK_COUNT 4
+/* "alarm", "periodic", "monthly-energy", "monthly-extremes"; NULL otherwise. */
+const char *lsws_history_kind_name(unsigned kind);
+/* The kind called name (as above), or -1. */
+int lsws_history_kind_find(const char *name);
+
+/* What the store holds of one kind, as the device answers HISTORY status. */
+struct lsws_history_status {
+    uint32_t count;       /* records with start <= timestamp <= end */
+    uint32_t first, last; /* the timestamps of the first and last of them; 0 when count is 0 */
+    uint32_t stored;      /* records of this kind in the store */
+    uint32_t capacity;    /* records of this kind the store keeps; older ones are overwritten */
+    uint32_t interval;    /* the reporting interval in seconds (a time point query's tolerance) */
+};
+int lsws_history_status(struct lsws_client *c, unsigned kind, uint32_t start, uint32_t end,
+                        struct lsws_history_status *st, struct lsws_error *err);
+
+/* One record: its bytes (one `ed` record, or several with one header: the
+ * guide sends a monthly summary as one `ed` per command) and its time.
+ * rec is valid during the call only; non-zero stops the walk and is returned. */
+typedef int lsws_history_fn(void *ctx, const uint8_t *rec, size_t len, uint32_t timestamp);
+
+struct lsws_history_answer {
+    uint32_t records; /* records in the answer */
+    uint32_t bytes;   /* their bytes */
+    int more;         /* the range holds records after the last one of the answer */
+};
+
+/* Cuts bytes (the answer of a query) into records, checking that each
+ * decodes as a CTH01 history record of kind: consecutive `ed` records with
+ * the same mode, timestamp and 40xx tag are one record, but an alarm is a
+ * record of its own. Timestamps must not go back. Errors carry the byte
+ * offset; on_record may be NULL (only checks). */
+int lsws_history_split(unsigned kind, const uint8_t *bytes, size_t len, lsws_history_fn *on_record,
+                       void *ctx, struct lsws_error *err);
+
+/* One range query (5c): the first at most LSWS_HISTORY_QUERY_MAX records of
+ * kind with start <= timestamp <= end, in time order; records that share a
+ * timestamp come in the same order in every answer. The answer is fetched
+ * in pages that fit the session's largest message and handed to on_record
+ * record by record once it is complete. ans may be NULL. Storage disabled
+ * and a clock never set are LSWS_ERR_DEVICE with a message saying so. */
+int lsws_history_range(struct lsws_client *c, unsigned kind, uint32_t start, uint32_t end,
+                       lsws_history_fn *on_record, void *ctx, struct lsws_history_answer *ans,
+                       struct lsws_error *err);
+/* The time point query (5b): the records stored at the time nearest to t,
+ * if it is within one reporting interval of t (the earlier one on a tie);
+ * several when they share it (a month's minimum and maximum). No record
+ * there is no error: ans->records is 0. */
+int lsws_history_point(struct lsws_client *c, unsigned kind, uint32_t t, lsws_history_fn *on_record,
+                       void *ctx, struct lsws_history_answer *ans, struct lsws_error *err);
+/* Stop (5d): the device drops the query of kind it is answering. */
+int lsws_history_stop(struct lsws_client *c, unsigned kind, struct lsws_error *err);
+/* Clear (5e): the device deletes every stored record of kind. */
+int lsws_history_clear(struct lsws_client *c, unsigned kind, struct lsws_error *err);
+
+/* A resumable export: every record of kind with since <= timestamp <= until
+ * goes into a checkpoint file, query by query, so that a run cut short (the
+ * link dropped, Ctrl-C, a kill) loses nothing: the next run with the same
+ * checkpoint continues after its last record, and no record is fetched
+ * twice or missed. The output is then written from the checkpoint. */
+typedef int lsws_history_progress_fn(void *ctx, uint32_t done, uint32_t total);
+struct lsws_history_job {
+    unsigned kind;
+    uint32_t since, until;  /* until 0: the device's clock when the export began */
+    const char *checkpoint; /* path of the checkpoint file */
+    /* Called after each query with the records fetched and expected; a
+     * non-zero return stops the export (LSWS_ERR_IO "interrupted"), keeping
+     * what was fetched. May be NULL. */
+    lsws_history_progress_fn *progress;
+    void *progress_ctx;
+    unsigned reconnects;    /* link losses in a row to recover from by reconnecting (0: 3) */
+};
+struct lsws_history_result {
+    uint32_t records, first, last;   /* in the checkpoint: the export */
+    uint32_t resumed;                /* records that were there from an earlier run */
+    uint32_t since, until;           /* the range, as the checkpoint holds it */
+    unsigned reconnects;             /* link losses recovered from */
+    struct lsws_history_status device; /* the device's own answer for the range */
+    int complete;                    /* fetched, and checked against the device's answer */
+};
+/* Runs the job on the device of c (identified as info: the checkpoint
+ * belongs to one unit and one job; another one's is refused). Returns
+ * LSWS_OK once the checkpoint holds the whole range and its count, first
+ * and last timestamp equal the device's own answer (res->complete). */
+int lsws_history_fetch(struct lsws_client *c, const struct lsws_device_info *info,
+                       const struct lsws_history_job *job, struct lsws_history_result *res,
+                       struct lsws_error *err);
+/* Reads a checkpoint's header and records without a device (res). */
+int lsws_history_checkpoint_info(const char *checkpoint, struct lsws_history_result *res,
+                                 struct lsws_error *err);
+
+enum lsws_history_format {
+    LSWS_HISTORY_CSV = 0,   /* RFC 4180, one header row (lsws_csv_*) */
+    LSWS_HISTORY_JSONL = 1, /* one JSON object per record, the names of lsws decode --json */
+};
+/* Writes the records of a complete checkpoint to path atomically (a
+ * temporary file beside it, then rename), mode 0644. Times are ISO 8601 in
+ * UTC ("Z") when utc, else at tz_minutes from UTC. */
+int lsws_history_write(const char *checkpoint, const char *path, enum lsws_history_format format,
+                       int utc, int tz_minutes, struct lsws_error *err);
+
+/* Times: Unix seconds ("1770369441") or ISO 8601 ("2026-02-06",
+ * "2026-02-06T09:17", "2026-02-06T09:17:21Z", "...+01:00"; no offset is
+ * UTC), 1970..2106. */
+int lsws_time_parse(const char *text, uint32_t *out, struct lsws_error *err);
+/* "2026-02-06T09:17:21Z" (utc) or "2026-02-06T10:17:21+01:00"; the
+ * snprintf contract. */
+size_t lsws_time_format(uint32_t t, int utc, int tz_minutes, char *buf, size_t cap);
+
+/* ---- the CSV layout of uplinks and history records (lib/history_csv.c) ---- */
+/* One layout serves `lsws history` and `lsws decode --csv`: a header row
+ * whose names carry units (current_ch1_A, voltage_l1_V,
+ * active_energy_import_ch1_Wh), with only the columns the records fill,
+ * in a fixed order; then one row per record, and one per alarm. Written in
+ * two passes over the same records: the first finds the columns, the second
+ * writes (CRLF line ends, every field quoted, as libcsv's csv_fwrite does). */
+struct lsws_csv;
+/* *out is freed with lsws_csv_free; pass 1 begins. */
+int lsws_csv_new(enum lsws_model_id model, struct lsws_csv **out);
+void lsws_csv_free(struct lsws_csv *csv);
+/* Feeds one record (a streamed record of lsws_uplink_decode_each, or a
+ * whole decoded payload). Records with the same mode, timestamp and 40xx
+ * tag fed in a row are one row, until lsws_csv_break. */
+int lsws_csv_feed(struct lsws_csv *csv, const struct lsws_uplink *rec, struct lsws_error *err);
+/* The end of one payload or one stored record: the next feed starts a row. */
+int lsws_csv_break(struct lsws_csv *csv, struct lsws_error *err);
+/* Ends pass 1 and starts pass 2: writes the header row to out, where the
+ * rows of the same records fed again go. Times as lsws_time_format. */
+int lsws_csv_rows(struct lsws_csv *csv, FILE *out, int utc, int tz_minutes, struct lsws_error *err);
+/* Ends pass 2: writes the last row. */
+int lsws_csv_finish(struct lsws_csv *csv, struct lsws_error *err);
+/* Readings of the records fed in pass 1 that have no column (basic
+ * information, settings, replies), and rows written in pass 2. */
+size_t lsws_csv_skipped(const struct lsws_csv *csv);
+size_t lsws_csv_row_count(const struct lsws_csv *csv);
+
+/* The column reference: one entry per quantity; NULL past the end. name
+ * is the column name with "N" for the channel where channels is not 0
+ * ("current_chN_A"); reading is the lsws decode name. */
+struct lsws_csv_column {
+    const char *name;
+    const char *reading;
+    unsigned channels; /* 0: one column */
+    const char *what;
+};
+const struct lsws_csv_column *lsws_csv_column_at(enum lsws_model_id model, size_t i);
+/* ---- end of history --------------------------------------------------------- */
 /* ---- firmware images (lib/firmware.c; docs/firmware.md) ------------------- */
 /* An image is a 128-byte header and the payload the unit runs. The header
  * says which model and hardware versions the payload is built for, its

@@ -18,6 +18,8 @@ static const char *const status_texts[] = {
     [LSWS_ST_STORAGE] = "device could not store the change",
     [LSWS_ST_SEQUENCE] = "out of sequence",
     [LSWS_ST_CHECKSUM] = "checksum mismatch",
+    [LSWS_ST_STORAGE_OFF] = "data storage is disabled",
+    [LSWS_ST_NO_CLOCK] = "the device clock is not set",
 };
 
 const char *lsws_proto_status_text(int status)

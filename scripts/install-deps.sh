@@ -3,7 +3,7 @@
 # Run as root (or with sudo). Safe to run again.
 set -eu
 # build: compiler, CMake, jansson (JSON), libserialport (serial transport),
-# libcsv (manifests; it has no pkg-config file), SQLite (the provisioning ledger),
+# libcsv (manifests, history export; it has no pkg-config file), SQLite (the provisioning ledger),
 # libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32),
 # libnfc (NFC transport; libnfc-bin: nfc-list, which the NFC test runs),
 # libsystemd (sd-bus: the BLE transport and lsws-sim --ble), libbluetooth

@@ -73,6 +73,18 @@ struct lsws_sim {
     int txn_open;
     uint8_t *txn;
     size_t txn_len;
+    /* CTH01 history: the records (built when first asked for) and the
+     * query being answered in this session */
+    struct sim_store *store;
+    struct {
+        int open;
+        uint8_t query, kind;
+        uint32_t a, b;
+        uint8_t *bytes;
+        size_t len;
+        uint32_t records;
+        int more;
+    } hq;
     /* the last request and its response, for identical retries */
     int cached;
     uint8_t creq[LSWS_MSG_MAX], cresp[LSWS_MSG_MAX];
@@ -145,6 +157,21 @@ int lsws_sim_parse_max_msg(const char *text, unsigned *out, struct lsws_error *e
     return LSWS_OK;
 }
 
+static uint32_t device_time(const struct lsws_sim *sim);
+
+/* --history-records: records the history unless the unit holds it already
+ * (then what was cleared of it stays cleared). 1 when st changed. */
+static int seed_history(struct lsws_sim *sim, const struct lsws_sim_opts *opts, struct lsws_error *err)
+{
+    if (!opts->history_records_set)
+        return 0;
+    if (sim_hist_same(&sim->st, opts->history_records, opts->history_start_set, opts->history_start))
+        return 0;
+    int rc = sim_hist_seed(&sim->st, opts->history_records, opts->history_start_set, opts->history_start,
+                           device_time(sim), err);
+    return rc == LSWS_OK ? 1 : rc;
+}
+
 /* Loads the unit from the state file, or creates the file with the factory
  * state, under the exclusive lock so that two simulators starting on a
  * new file create it once. */
@@ -153,7 +180,7 @@ static int open_state(struct lsws_sim *sim, const struct lsws_sim_opts *opts, co
 {
     /* A lock that cannot be taken (a read-only directory) does not stop a
      * unit being loaded; creating one fails below with the reason. */
-    int locked = sim_file_lock(&sim->file, NULL) == LSWS_OK;
+    int locked = sim_file_lock(&sim->file, NULL) == LSWS_OK, created = 0;
     int rc = sim_state_load(&sim->file, &sim->st, err);
     if (rc == LSWS_OK) {
         /* The file is the unit: options may only repeat what it says. */
@@ -168,7 +195,14 @@ static int open_state(struct lsws_sim *sim, const struct lsws_sim_opts *opts, co
     } else if (rc == LSWS_ERR_NODEV) {
         sim->st.id = *want;
         snprintf(sim->st.factory_band, sizeof sim->st.factory_band, "%s", band->name);
-        if ((rc = sim_factory_config(&sim->st, &sim->st.cfg, err)) == LSWS_OK)
+        rc = sim_factory_config(&sim->st, &sim->st.cfg, err);
+        created = 1;
+    }
+    if (rc == LSWS_OK) {
+        int seeded = seed_history(sim, opts, err);
+        if (seeded < 0)
+            rc = seeded;
+        else if (seeded || created)
             rc = sim_state_save(&sim->file, &sim->st, NULL, err);
     }
     if (locked)
@@ -220,6 +254,9 @@ int lsws_sim_new(const struct lsws_sim_opts *opts, struct lsws_sim **out, struct
         sim->st.id = want;
         snprintf(sim->st.factory_band, sizeof sim->st.factory_band, "%s", band->name);
         rc = sim_factory_config(&sim->st, &sim->st.cfg, err);
+        int seeded = rc == LSWS_OK ? seed_history(sim, opts, err) : 0;
+        if (seeded < 0)
+            rc = seeded;
     }
     if (rc != LSWS_OK)
         goto fail;
@@ -231,10 +268,19 @@ fail:
     return rc;
 }
 
+static void drop_query(struct lsws_sim *sim)
+{
+    free(sim->hq.bytes);
+    memset(&sim->hq, 0, sizeof sim->hq);
+}
+
 void lsws_sim_free(struct lsws_sim *sim)
 {
     if (!sim)
         return;
+    drop_query(sim);
+    sim_store_free(sim->store);
+    sim_hist_release(&sim->st.hist);
     lsws_config_free(sim->st.cfg);
     lsws_config_free(sim->scratch);
     free(sim->cmds);
@@ -259,10 +305,66 @@ const char *lsws_sim_note(const struct lsws_sim *sim)
     return sim->note;
 }
 
+int lsws_sim_parse_history(struct lsws_sim_opts *o, const char *name, const char *value, struct lsws_error *err)
+{
+    if (strcmp(name, "history_records") == 0 || strcmp(name, "history-records") == 0) {
+        unsigned long v = 0;
+        size_t i = 0;
+        for (; i < 8 && value[i] >= '0' && value[i] <= '9'; i++)
+            v = v * 10 + (unsigned long)(value[i] - '0');
+        if (i == 0 || value[i] || v > SIM_HISTORY_RECORDS_MAX)
+            return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
+                             "history records: '%s' is not a number of records from 0 to %u", value,
+                             SIM_HISTORY_RECORDS_MAX);
+        o->history_records = (uint32_t)v;
+        o->history_records_set = 1;
+        return LSWS_OK;
+    }
+    struct lsws_error terr;
+    lsws_error_clear(&terr);
+    if (lsws_time_parse(value, &o->history_start, &terr) != LSWS_OK)
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "history start: %s", terr.msg);
+    o->history_start_set = 1;
+    return LSWS_OK;
+}
+
+struct dump_ctx {
+    FILE *out;
+    char *hex;
+};
+
+static int dump_one(void *arg, const uint8_t *rec, size_t len, uint32_t ts)
+{
+    struct dump_ctx *d = arg;
+    (void)ts;
+    lsws_hex_format(rec, len, d->hex);
+    return fprintf(d->out, "%s\n", d->hex) < 0 ? LSWS_ERR_IO : 0;
+}
+
+int lsws_sim_history_dump(struct lsws_sim *sim, unsigned kind, FILE *out, struct lsws_error *err)
+{
+    if (sim->st.model->id != LSWS_MODEL_CTH01 || kind >= LSWS_HK_COUNT)
+        return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "only a cth01 stores history");
+    if (!sim->store || !sim_store_matches(sim->store, &sim->st)) {
+        sim_store_free(sim->store);
+        sim->store = NULL;
+        int rc = sim_store_new(&sim->st, &sim->store, err);
+        if (rc != LSWS_OK)
+            return rc;
+    }
+    char hex[2 * 4096 + 1];
+    struct dump_ctx d = {out, hex};
+    int rc = sim_store_each(sim->store, &sim->st, kind, dump_one, &d, err);
+    if (rc > 0 || rc == LSWS_ERR_IO)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write the records");
+    return rc;
+}
+
 /* ---- sessions ------------------------------------------------------------------ */
 
 static void end_session(struct lsws_sim *sim, int forget_cache)
 {
+    drop_query(sim);
     sim->authed = 0;
     sim->txn_open = 0;
     sim->txn_len = 0;
@@ -381,6 +483,7 @@ static int refresh(struct lsws_sim *sim)
         return -1;
     }
     lsws_config_free(sim->st.cfg);
+    sim_hist_release(&sim->st.hist);
     sim->st = fresh;
     update_name(sim);
     return 0;
@@ -791,14 +894,188 @@ static void op_time_sync(struct lsws_sim *sim, struct reply *r, const uint8_t *p
     }
     cfg->values[sim->tz_idx].num = tz;
     int64_t old = sim->st.clock_offset;
+    int was_set = sim->st.clock_set;
     sim->st.clock_offset = (int64_t)t - (int64_t)time(NULL);
+    sim->st.clock_set = 1;
     if (apply(sim, r, cfg) < 0) {
         sim->st.clock_offset = old;
+        sim->st.clock_set = was_set;
     } else {
         answer_status(sim, r, LSWS_ST_OK, NULL);
         detail(sim, "clock set to %lu, UTC offset %d min", (unsigned long)t, tz);
     }
     end_change(sim);
+}
+
+
+/* ---- HISTORY (CTH01 ch.5 "Commands for Historical Data Query") ----------------------- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The records, built from the state as it is now. */
+static int store_ready(struct lsws_sim *sim, struct reply *r)
+{
+    if (sim->store && sim_store_matches(sim->store, &sim->st))
+        return 0;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    sim_store_free(sim->store);
+    sim->store = NULL;
+    if (sim_store_new(&sim->st, &sim->store, &err) != LSWS_OK) {
+        answer_status(sim, r, LSWS_ST_BUSY, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* A page of the open query from offset, as much as fits in max bytes. */
+static void history_page(struct lsws_sim *sim, struct reply *r, uint32_t offset, unsigned max)
+{
+    uint8_t out[LSWS_MSG_MAX];
+    size_t room = (r->cap < LSWS_MSG_MAX ? r->cap : LSWS_MSG_MAX);
+    if (max < room)
+        room = max;
+    room -= 4 + LSWS_HISTORY_PAGE_HEAD; /* response header, page header */
+    if (offset > sim->hq.len) {
+        answer_status(sim, r, LSWS_ST_BAD_REQUEST, "history: offset past the end of the answer");
+        return;
+    }
+    size_t n = sim->hq.len - offset < room ? sim->hq.len - offset : room;
+    put32(out, (uint32_t)sim->hq.len);
+    out[4] = (uint8_t)sim->hq.records;
+    out[5] = (uint8_t)(sim->hq.records >> 8);
+    out[6] = (uint8_t)sim->hq.more;
+    put32(out + 7, offset);
+    if (n)
+        memcpy(out + LSWS_HISTORY_PAGE_HEAD, sim->hq.bytes + offset, n);
+    detail(sim, "%s %s: %u records, bytes %u-%zu of %zu%s", sim->hq.query == LSWS_HQ_POINT ? "point" : "range",
+           lsws_history_kind_name(sim->hq.kind), sim->hq.records, offset, offset + n, sim->hq.len,
+           sim->hq.more ? ", more in the range" : "");
+    answer(r, LSWS_ST_OK, out, LSWS_HISTORY_PAGE_HEAD + n);
+}
+
+static void op_history(struct lsws_sim *sim, struct reply *r, const uint8_t *p, size_t n)
+{
+    static const uint8_t lens[256] = {[LSWS_HQ_STATUS] = 10, [LSWS_HQ_POINT] = 12, [LSWS_HQ_RANGE] = 16,
+                                      [LSWS_HQ_STOP] = 2, [LSWS_HQ_CLEAR] = 2};
+    if (sim->st.model->id != LSWS_MODEL_CTH01) {
+        answer_status(sim, r, LSWS_ST_UNSUPPORTED, "the WS523 stores no history");
+        return;
+    }
+    if (n < 2 || !lens[p[0]]) {
+        answer_status(sim, r, LSWS_ST_BAD_REQUEST,
+                      n < 2 ? "history: query and kind missing" : "history: unknown query (00, 5b-5e)");
+        return;
+    }
+    uint8_t q = p[0], kind = p[1];
+    if (kind >= LSWS_HK_COUNT) {
+        detail(sim, "history: kind %02x: expected 00-03", kind);
+        answer(r, LSWS_ST_BAD_REQUEST, NULL, 0);
+        return;
+    }
+    if (n != lens[q]) {
+        detail(sim, "history: query %02x takes %u bytes, not %zu", q, lens[q], n);
+        answer(r, LSWS_ST_BAD_REQUEST, NULL, 0);
+        return;
+    }
+    if (q == LSWS_HQ_STOP) {
+        int had = sim->hq.open && sim->hq.kind == kind;
+        if (had)
+            drop_query(sim);
+        answer_status(sim, r, LSWS_ST_OK, had ? "query stopped" : "no query of that kind to stop");
+        return;
+    }
+    if (q == LSWS_HQ_CLEAR) {
+        /* 5e: everything of that kind recorded until now is gone; stored
+         * with the unit, under the state file's lock. */
+        if (begin_change(sim) < 0) {
+            answer(r, LSWS_ST_STORAGE, NULL, 0);
+            return;
+        }
+        uint32_t old = sim->st.hist.cleared[kind], now = device_time(sim);
+        sim->st.hist.cleared[kind] = now ? now : 1;
+        if (persist(sim, sim->st.cfg) != LSWS_OK) {
+            sim->st.hist.cleared[kind] = old;
+            answer(r, LSWS_ST_STORAGE, NULL, 0);
+        } else {
+            if (sim->hq.open && sim->hq.kind == kind)
+                drop_query(sim);
+            answer_status(sim, r, LSWS_ST_OK, NULL);
+            detail(sim, "%s data cleared", lsws_history_kind_name(kind));
+        }
+        end_change(sim);
+        return;
+    }
+    /* "The prerequisites are that the device time is correct and the data
+     * storage function is enabled" (ch.5 Commands for Historical Data Query). */
+    int st_idx = lsws_model_find(sim->st.model, "storage.enabled");
+    if (st_idx < 0 || !sim->st.cfg->values[st_idx].num) {
+        answer_status(sim, r, LSWS_ST_STORAGE_OFF, "data storage is disabled (storage.enabled)");
+        return;
+    }
+    if (!sim->st.clock_set) {
+        answer_status(sim, r, LSWS_ST_NO_CLOCK, "the clock was never set (time sync)");
+        return;
+    }
+    if (store_ready(sim, r) < 0)
+        return;
+    uint32_t a = le32(p + 2), b = q == LSWS_HQ_RANGE ? le32(p + 6) : a;
+    if (q == LSWS_HQ_STATUS) {
+        struct lsws_history_status hs;
+        uint8_t out[20];
+        b = le32(p + 6);
+        sim_store_status(sim->store, &sim->st, kind, a, b, &hs);
+        put32(out, hs.count);
+        put32(out + 4, hs.first);
+        put32(out + 8, hs.last);
+        put32(out + 12, hs.stored);
+        put32(out + 16, hs.capacity);
+        detail(sim, "status %s: %u records in range, %u stored", lsws_history_kind_name(kind), hs.count, hs.stored);
+        answer(r, LSWS_ST_OK, out, sizeof out);
+        return;
+    }
+    const uint8_t *tail = p + (q == LSWS_HQ_RANGE ? 10 : 6);
+    uint32_t offset = le32(tail);
+    unsigned max = (unsigned)tail[4] | (unsigned)tail[5] << 8;
+    if (max < 4 + LSWS_HISTORY_PAGE_HEAD + 1) {
+        detail(sim, "history: pages of %u bytes cannot carry records", max);
+        answer(r, LSWS_ST_BAD_REQUEST, NULL, 0);
+        return;
+    }
+    if (q == LSWS_HQ_RANGE && a > b) {
+        answer_status(sim, r, LSWS_ST_BAD_REQUEST, "history: range starts after it ends");
+        return;
+    }
+    if (offset == 0) {
+        /* A new query: its answer is fixed now, whatever happens to the
+         * store while it is read (as the unit uploads what it found). */
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        drop_query(sim);
+        if (sim_store_answer(sim->store, &sim->st, kind, q == LSWS_HQ_POINT, a, b, &sim->hq.bytes, &sim->hq.len,
+                             &sim->hq.records, &sim->hq.more, &err) != LSWS_OK) {
+            answer_status(sim, r, LSWS_ST_BUSY, err.msg);
+            return;
+        }
+        sim->hq.open = 1;
+        sim->hq.query = q;
+        sim->hq.kind = kind;
+        sim->hq.a = a;
+        sim->hq.b = b;
+    } else if (!sim->hq.open || sim->hq.query != q || sim->hq.kind != kind || sim->hq.a != a || sim->hq.b != b) {
+        answer_status(sim, r, LSWS_ST_SEQUENCE, "history: a page of a query that is not open (start at offset 0)");
+        return;
+    }
+    history_page(sim, r, offset, max);
 }
 
 /* The login decision, on the unit's count of failures (sim->st), which it
@@ -1048,7 +1325,10 @@ static void dispatch(struct lsws_sim *sim, const uint8_t *req, size_t len, struc
     case LSWS_OP_FW_END:
         op_firmware(sim, r, m.op, m.payload, m.len);
         return;
-    default: /* history: designed, not served yet */
+    case LSWS_OP_HISTORY:
+        op_history(sim, r, m.payload, m.len);
+        return;
+    default:
         answer_status(sim, r, LSWS_ST_UNSUPPORTED, "not served by this simulator yet");
         return;
     }

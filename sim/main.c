@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define TAPS_MAX 64 /* --taps: units tapped in turn */
+
 enum { EXIT_USAGE = 2 };
 
 static volatile sig_atomic_t stop, toggle_card;
@@ -52,6 +54,12 @@ static void usage(FILE *out)
           "                            without it the state lives in memory only; several\n"
           "                            simulators may share FILE (locked with FILE.lock)\n"
           "      --max-msg BYTES       the unit's largest message, 64-1024 (default 1024)\n"
+          "      --history-records N   CTH01: the unit has recorded N periodic records (and\n"
+          "                            their alarms and monthly summaries); kept in --state\n"
+          "      --history-start T     the first one's time (Unix or ISO 8601; default: the\n"
+          "                            last one is now)\n"
+          "      --history-dump KIND   print the stored records of KIND (alarm, periodic,\n"
+          "                            monthly-energy, monthly-extremes) in hex, then exit\n"
           "      --drop N,...          ignore request frames N,... (counted from 1)\n"
           "      --corrupt N,...       answer frames N,... with a bad CRC\n"
           "      --delay N,...         answer frames N,... after --delay-ms\n"
@@ -102,6 +110,11 @@ static void usage(FILE *out)
           "      --card-leaves-during N  the card leaves while answering APDU N (the\n"
           "                            device acted; the answer is lost)\n"
           "      --card-returns MS     the card comes back MS after it left\n"
+          "      --taps LIST           several WS523s tapped in turn: LIST of unit numbers\n"
+          "                            (1,2,1,3); unit n counts the serial number up by\n"
+          "                            n-1 and keeps its state in FILE.n (--state FILE);\n"
+          "                            each time the card comes back it is the next\n"
+          "                            tap's unit; after the last tap none comes back\n"
           "      --stall-after N       the reader stops answering after APDU N\n"
           "      --air-kbps K          bit rate on air (106 for ISO 14443A; default: no air time)\n"
           "      --nfc-max-msg N       the largest message the card takes (64-1024)\n"
@@ -257,13 +270,17 @@ int main(int argc, char **argv)
            O_FW_BAD, O_FW_REFUSE, O_FW_DROP, O_FW_CORRUPT, O_MAKE_FW, O_FW_VERSION, O_HW_MIN, O_HW_MAX,
            O_SIZE, O_NAME, O_BLE, O_COUNT, O_NO_ADAPTER, O_POWERED_OFF, O_NEVER_RESOLVE, O_REFUSE_CONNECT,
            O_NO_ACQUIRE, O_SHARED, O_BLE_OPT, O_NFC, O_CARD, O_CARD_AWAY, O_CARD_LEAVES, O_CARD_LEAVES_DURING,
-           O_CARD_RETURNS, O_STALL_AFTER, O_AIR_KBPS, O_NFC_MAX_MSG, O_NFC_FRAGMENT };
+           O_CARD_RETURNS, O_TAPS, O_STALL_AFTER, O_AIR_KBPS, O_NFC_MAX_MSG, O_NFC_FRAGMENT, O_HIST_RECORDS,
+           O_HIST_START, O_HIST_DUMP };
     static const struct option longs[] = {
         {"model", required_argument, NULL, 'm'},
         {"band", required_argument, NULL, 'b'},
         {"sn", required_argument, NULL, 's'},
         {"state", required_argument, NULL, 'f'},
         {"max-msg", required_argument, NULL, O_MAX_MSG},
+        {"history-records", required_argument, NULL, O_HIST_RECORDS},
+        {"history-start", required_argument, NULL, O_HIST_START},
+        {"history-dump", required_argument, NULL, O_HIST_DUMP},
         {"drop", required_argument, NULL, O_DROP},
         {"corrupt", required_argument, NULL, O_CORRUPT},
         {"delay", required_argument, NULL, O_DELAY},
@@ -302,6 +319,7 @@ int main(int argc, char **argv)
         {"rssi", required_argument, NULL, O_BLE_OPT},
         {"scan-delay-ms", required_argument, NULL, O_BLE_OPT},
         {"nfc", no_argument, NULL, O_NFC},
+        {"taps", required_argument, NULL, O_TAPS},
         {"card", required_argument, NULL, O_CARD},
         {"card-away", no_argument, NULL, O_CARD_AWAY},
         {"card-leaves", required_argument, NULL, O_CARD_LEAVES},
@@ -324,9 +342,12 @@ int main(int argc, char **argv)
     struct lsws_sim_nfc_opts no = {.stop = &stop, .toggle = &toggle_card, .card = LSWS_NFC_CARD_WS523};
     const char *nfc_only = NULL; /* an NFC option given, for the check below */
     int nfc = 0;
+    unsigned taps[TAPS_MAX];
+    size_t n_taps = 0;
+    unsigned n_units = 0;
     struct lsws_error err;
     struct make_fw mk = {0};
-    int c, li = -1;
+    int c, li = -1, dump = -1;
     lsws_sim_ble_opts_init(&bo);
     lsws_error_clear(&err);
     opterr = 0;
@@ -352,6 +373,17 @@ int main(int argc, char **argv)
         case O_MAX_MSG:
             if (lsws_sim_parse_max_msg(optarg, &so.max_msg, &err) != LSWS_OK)
                 return fail_usage("%s", err.msg);
+            break;
+        case O_HIST_RECORDS:
+        case O_HIST_START:
+            if (lsws_sim_parse_history(&so, c == O_HIST_RECORDS ? "history_records" : "history_start", optarg,
+                                       &err) != LSWS_OK)
+                return fail_usage("%s", err.msg);
+            break;
+        case O_HIST_DUMP:
+            if ((dump = lsws_history_kind_find(optarg)) < 0)
+                return fail_usage("--history-dump: unknown kind '%s' (alarm, periodic, monthly-energy, "
+                                  "monthly-extremes)", optarg);
             break;
         case O_DROP: fault = "drop"; break;
         case O_CORRUPT: fault = "corrupt"; break;
@@ -422,6 +454,25 @@ int main(int argc, char **argv)
                 return fail_usage("--card-returns takes milliseconds from 1 to 600000, not '%s'", optarg);
             nfc_only = "--card-returns";
             break;
+        case O_TAPS: {
+            /* "1,2,1,3": unit numbers 1-64, at most TAPS_MAX taps */
+            char *end, *at = optarg;
+            n_taps = 0;
+            for (;;) {
+                unsigned long v = strtoul(at, &end, 10);
+                if (end == at || v < 1 || v > 64 || n_taps == TAPS_MAX || (*end && *end != ','))
+                    return fail_usage("--taps takes up to %d unit numbers from 1 to 64 (1,2,1,3), not '%s'", TAPS_MAX,
+                                      optarg);
+                taps[n_taps++] = (unsigned)v - 1;
+                if (v > n_units)
+                    n_units = (unsigned)v;
+                if (!*end)
+                    break;
+                at = end + 1;
+            }
+            nfc_only = "--taps";
+            break;
+        }
         case O_AIR_KBPS:
             if (number(optarg, 1, 10000, &no.air_bps) < 0)
                 return fail_usage("--air-kbps takes kbit/s from 1 to 10000, not '%s'", optarg);
@@ -475,13 +526,51 @@ int main(int argc, char **argv)
     if (!ble && (count > 1 || bo.no_adapter || bo.powered_off || bo.never_resolve || bo.refuse_connect ||
                  bo.no_acquire || bo.shared))
         return fail_usage("--count and the Bluetooth options need --ble");
+    if (so.history_start_set && !so.history_records_set)
+        return fail_usage("--history-start needs --history-records");
+    if (ble && dump >= 0)
+        return fail_usage("--history-dump prints and exits: not with --ble");
     if (ble)
         return serve_ble(&so, &po, &bo, (unsigned)count);
 
-    struct lsws_sim *sim;
+    struct lsws_sim *sim, *units[64] = {0};
     if (lsws_sim_new(&so, &sim, &err) != LSWS_OK) {
         fprintf(stderr, "lsws-sim: %s\n", err.msg);
         return 1;
+    }
+    if (dump >= 0) {
+        int drc = lsws_sim_history_dump(sim, (unsigned)dump, stdout, &err);
+        if (drc != LSWS_OK || fflush(stdout) != 0)
+            fprintf(stderr, "lsws-sim: %s\n", drc != LSWS_OK ? err.msg : "cannot write the records");
+        lsws_sim_free(sim);
+        return drc == LSWS_OK ? 0 : 1;
+    }
+    if (n_taps) {
+        /* --taps: unit 1 is the one --sn and --state describe; unit n counts
+         * the serial number up by n-1 and keeps its state in FILE.n. */
+        struct lsws_device_info first;
+        lsws_sim_info(sim, &first);
+        units[0] = sim;
+        for (unsigned i = 1; i < n_units; i++) {
+            struct lsws_sim_opts o = so;
+            char sn[17], state[1100];
+            lsws_sim_ble_fleet_sn(first.sn, i, sn);
+            o.sn = sn;
+            if (so.state_path) {
+                snprintf(state, sizeof state, "%s.%u", so.state_path, i + 1);
+                o.state_path = state;
+            }
+            if (lsws_sim_new(&o, &units[i], &err) != LSWS_OK) {
+                fprintf(stderr, "lsws-sim: %s\n", err.msg);
+                for (unsigned k = 0; k < i; k++)
+                    lsws_sim_free(units[k]);
+                return 1;
+            }
+        }
+        sim = units[taps[0]];
+        no.units = units;
+        no.taps = taps;
+        no.n_taps = n_taps;
     }
     char path[256];
     int master;
@@ -527,6 +616,10 @@ int main(int argc, char **argv)
     }
     if (master >= 0)
         close(master);
-    lsws_sim_free(sim);
+    if (n_taps)
+        for (unsigned i = 0; i < n_units; i++)
+            lsws_sim_free(units[i]);
+    else
+        lsws_sim_free(sim);
     return rc == LSWS_OK ? 0 : 1;
 }

@@ -229,6 +229,7 @@ struct lsws_pn532 {
     int field;           /* RF field on */
     int stalled;
     uint64_t returns_at; /* 0: not coming back by itself */
+    size_t tap;          /* --taps: the index of the unit in the field, or last there */
     uint8_t params;      /* SetParameters */
     uint8_t max_rty_passive;
     uint8_t regs[0x10000];
@@ -359,6 +360,26 @@ static void card_leaves(struct lsws_pn532 *p, uint64_t now, const char *why)
     p->present = 0;
     p->returns_at = p->o.returns_ms ? now + p->o.returns_ms : 0;
     say(p, "the card left the field (%s)%s", why, p->returns_at ? "; it comes back later" : "");
+}
+
+/* The card comes back into the field: with a sequence of taps, the next
+ * unit's card (its own UID), or none after the last. */
+static void card_enters(struct lsws_pn532 *p, const char *why)
+{
+    if (p->o.n_taps) {
+        if (p->tap + 1 >= p->o.n_taps) {
+            p->tap = p->o.n_taps;
+            say(p, "no more units to tap (%s)", why);
+            return;
+        }
+        p->sim = p->o.units[p->o.taps[++p->tap]];
+        ws523_uid(p->sim, p->uid);
+        p->listed_once = 0;
+        say(p, "unit %u (tap %zu) is in the field (%s)", p->o.taps[p->tap] + 1, p->tap + 1, why);
+    } else {
+        say(p, "the card is back in the field (%s)", why);
+    }
+    p->present = 1;
 }
 
 void lsws_pn532_host_gone(struct lsws_pn532 *p)
@@ -748,14 +769,12 @@ int lsws_pn532_tick(struct lsws_pn532 *p, uint64_t now, int toggle, int waiting,
             card_leaves(p, now, "SIGUSR1");
             p->returns_at = 0;
         } else {
-            p->present = 1;
-            say(p, "the card is back in the field (SIGUSR1)");
+            card_enters(p, "SIGUSR1");
         }
     }
     if (!p->present && p->returns_at && now >= p->returns_at) {
-        p->present = 1;
         p->returns_at = 0;
-        say(p, "the card is back in the field");
+        card_enters(p, "it came back");
     }
     if (!waiting || !can_list(p))
         return 0;

@@ -91,6 +91,13 @@ struct lsws_sim_nfc_opts {
     int verbose;           /* log commands, APDUs, card events to stderr */
     volatile sig_atomic_t *stop;   /* set to stop serving; may be NULL */
     volatile sig_atomic_t *toggle; /* set (SIGUSR1) to take the card away or put it back; may be NULL */
+    /* A sequence of units tapped one after another (--taps): the card in the
+     * field is units[taps[0]] at the start (the sim given to the chip must
+     * be that one), and each time the card comes back it is the next tap's
+     * unit; after the last tap no card comes back. n_taps 0: one unit. */
+    struct lsws_sim *const *units;
+    const unsigned *taps;
+    size_t n_taps;
 };
 
 struct lsws_pn532;

@@ -46,7 +46,25 @@ struct lsws_sim_opts {
     const char *state_path; /* JSON state file (mode 0600); NULL: state in memory only */
     unsigned max_msg;       /* largest message the unit takes and sends, header included:
                              * LSWS_SIM_MSG_MIN..LSWS_MSG_MAX; 0: LSWS_MSG_MAX */
+    /* CTH01 stored history (docs/simulator.md, "Stored history"): with
+     * history_records set, the unit has recorded that many periodic records
+     * (and the alarms and monthly summaries that came with them), from
+     * history_start if given, else ending now. A state file that already
+     * holds that history keeps it (and what was cleared of it). */
+    int history_records_set, history_start_set;
+    uint32_t history_records, history_start;
 };
+
+struct lsws_sim;
+
+/* Parses --history-records N (0 to 1,000,000) and --history-start T (Unix
+ * seconds or ISO 8601, lsws_time_parse), as lsws-sim and sim: URIs take them. */
+int lsws_sim_parse_history(struct lsws_sim_opts *o, const char *name, const char *value,
+                           struct lsws_error *err);
+/* Writes every record of kind the unit stores to out, one per line in hex,
+ * in time order, as the unit holds them (not through the protocol): the
+ * reference the tests compare exports with. */
+int lsws_sim_history_dump(struct lsws_sim *sim, unsigned kind, FILE *out, struct lsws_error *err);
 
 struct lsws_sim;
 

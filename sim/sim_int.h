@@ -8,6 +8,19 @@
 
 #include "sim.h"
 
+/* The CTH01's stored history as the state file keeps it (sim/history.c):
+ * not the records, which a seed and the unit's settings while it recorded
+ * determine, but what they are generated from, and what the unit did to
+ * them since (clears). docs/simulator.md, "Stored history". */
+struct sim_hist {
+    int seeded;                      /* 0: nothing was ever recorded */
+    uint32_t records;                /* periodic records recorded, one per reporting interval */
+    uint32_t start;                  /* the first one's time */
+    uint32_t seed;                   /* of the values */
+    uint32_t cleared[LSWS_HK_COUNT]; /* device time of the last clear of each kind; 0: never */
+    struct lsws_config *settings;    /* the unit's settings while it recorded; NULL unless seeded */
+};
+
 /* What survives a restart: the unit's identity, its factory band, the clock
  * offset, the failed logins and every setting (the password included, as
  * general.password). */
@@ -21,6 +34,8 @@ struct sim_state {
     unsigned long writes;     /* WRITE transactions applied over the unit's life ("writes") */
     uint16_t fw_version;      /* firmware committed by an upgrade; 0: the factory one */
     struct lsws_config *cfg;
+    int clock_set;            /* CTH01: TIME_SYNC (or a recorded history) set the clock */
+    struct sim_hist hist;     /* CTH01 stored history */
 };
 
 /* The state file as one process knows it. Every save writes a new file and
@@ -119,5 +134,44 @@ const char *sim_fw_path(const struct sim_fw *fw);
 struct sim_fw *sim_fw_of(struct lsws_sim *sim);
 void sim_fw_set_faults(struct sim_fw *fw, const struct lsws_sim_faults *f);
 int sim_fw_corrupts(struct sim_fw *fw, const struct lsws_sim_faults *f, const uint8_t *req, size_t len);
+
+/* ---- CTH01 stored history (sim/history.c) ---------------------------------- */
+
+#define SIM_HISTORY_RECORDS_MAX 1000000u /* --history-records: a bound on the work of one load */
+
+/* Records st->hist: n periodic records at the unit's reporting interval from
+ * start (has_start) or ending at the device time now, generated from the
+ * unit's settings as they are (a copy is kept: later changes do not rewrite
+ * history). Enables data storage and marks the clock set; a clock earlier
+ * than the last record moves to just after it. */
+int sim_hist_seed(struct sim_state *st, uint32_t n, int has_start, uint32_t start, int64_t now,
+                  struct lsws_error *err);
+/* 1 when st already holds the history --history-records n [--history-start
+ * start] asks for (nothing to seed again: a clear stays cleared). */
+int sim_hist_same(const struct sim_state *st, uint32_t n, int has_start, uint32_t start);
+void sim_hist_release(struct sim_hist *h);
+int sim_hist_copy(const struct sim_hist *from, struct sim_hist *to);
+
+/* The records of a seeded history, computed when first needed (alarms and
+ * monthly summaries take one pass over the periodic records). */
+struct sim_store;
+int sim_store_new(const struct sim_state *st, struct sim_store **out, struct lsws_error *err);
+void sim_store_free(struct sim_store *s);
+/* 1 when s was built from what st->hist holds now. */
+int sim_store_matches(const struct sim_store *s, const struct sim_state *st);
+void sim_store_status(const struct sim_store *s, const struct sim_state *st, unsigned kind, uint32_t start,
+                      uint32_t end, struct lsws_history_status *out);
+/* The answer of a range query (5c: at most 300 records from start to end)
+ * or, with point, of a time point query at start (5b): its records' bytes
+ * in *bytes (heap, caller frees; NULL when none), how many, and whether the
+ * range holds more. */
+int sim_store_answer(const struct sim_store *s, const struct sim_state *st, unsigned kind, int point,
+                     uint32_t start, uint32_t end, uint8_t **bytes, size_t *len, uint32_t *records,
+                     int *more, struct lsws_error *err);
+/* Every stored record of kind in order, one call each (lsws-sim
+ * --history-dump, the tests' reference). */
+int sim_store_each(const struct sim_store *s, const struct sim_state *st, unsigned kind,
+                   int (*fn)(void *ctx, const uint8_t *rec, size_t len, uint32_t ts), void *ctx,
+                   struct lsws_error *err);
 
 #endif

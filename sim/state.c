@@ -265,7 +265,8 @@ static int load_settings(const char *path, json_t *settings, struct lsws_config 
 static const char *const top_keys[] = {"lsws_sim_state", "comment",        "model",
                                        "sn",             "dev_eui",        "factory_band",
                                        "clock_offset",   "login_failures", "lockout_until_ms",
-                                       "writes",         "firmware_version", "settings",     NULL};
+                                       "writes",         "firmware_version", "settings",     "clock_set",
+                                       "history",        NULL};
 
 /* An optional integer from 0 to max: 0 when the key is missing (a file of
  * an lsws-sim that did not know it, or nothing to keep). */
@@ -280,6 +281,59 @@ static int optional_count(const char *path, json_t *root, const char *key, long 
         return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
                          "state file '%s': \"%s\" must be an integer from 0 to %lld", path, key, max);
     *out = json_integer_value(v);
+    return LSWS_OK;
+}
+
+static const char *const hist_keys[] = {"records", "start", "seed", "cleared", "settings", NULL};
+
+/* "history": what the CTH01's stored records are generated from (sim/history.c). */
+static int load_history(const char *path, json_t *h, struct sim_state *st, struct lsws_error *err)
+{
+    const char *key;
+    json_t *v;
+    if (!json_is_object(h))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s': \"history\" must be an object", path);
+    json_object_foreach(h, key, v) {
+        int known = 0;
+        for (const char *const *k = hist_keys; *k; k++)
+            known |= strcmp(*k, key) == 0;
+        if (!known)
+            return lsws_fail(err, LSWS_ERR_UNKNOWN_KEY, SIZE_MAX, "state file '%s': unknown key 'history.%s'",
+                             path, key);
+    }
+    long long records, start, seed;
+    int rc;
+    if ((rc = optional_count(path, h, "records", SIM_HISTORY_RECORDS_MAX, &records, err)) != LSWS_OK ||
+        (rc = optional_count(path, h, "start", UINT32_MAX, &start, err)) != LSWS_OK ||
+        (rc = optional_count(path, h, "seed", UINT32_MAX, &seed, err)) != LSWS_OK)
+        return rc;
+    json_t *cleared = json_object_get(h, "cleared"), *settings = json_object_get(h, "settings");
+    if (cleared && !json_is_object(cleared))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s': \"history.cleared\" must be an object",
+                         path);
+    json_object_foreach(cleared, key, v) {
+        int kind = lsws_history_kind_find(key);
+        if (kind < 0 || !json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+            return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                             "state file '%s': \"history.cleared\" maps a kind (alarm, periodic, monthly-energy, "
+                             "monthly-extremes) to a Unix time, not '%s'", path, key);
+        st->hist.cleared[kind] = (uint32_t)json_integer_value(v);
+    }
+    if (!json_is_object(settings))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s': \"history.settings\" must be an object",
+                         path);
+    struct lsws_config *cfg;
+    if ((rc = sim_factory_config(st, &cfg, err)) != LSWS_OK)
+        return rc;
+    if ((rc = load_settings(path, settings, cfg, err)) != LSWS_OK) {
+        lsws_config_free(cfg);
+        return rc;
+    }
+    st->hist.seeded = 1;
+    st->hist.records = (uint32_t)records;
+    st->hist.start = (uint32_t)start;
+    st->hist.seed = (uint32_t)seed;
+    st->hist.settings = cfg;
     return LSWS_OK;
 }
 
@@ -340,6 +394,15 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         return rc;
     st->login_failures = (unsigned)failures;
     st->lockout_until_ms = until;
+    json_t *clock_set = json_object_get(root, "clock_set"), *hist = json_object_get(root, "history");
+    if (clock_set && !json_is_boolean(clock_set))
+        return lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX, "state file '%s': \"clock_set\" must be true or false",
+                         path);
+    st->clock_set = json_is_true(clock_set);
+    if (hist && (rc = load_history(path, hist, st, err)) != LSWS_OK) {
+        sim_hist_release(&st->hist);
+        return rc;
+    }
     st->writes = (unsigned long)writes;
     json_t *fwv = json_object_get(root, "firmware_version");
     st->fw_version = 0;
@@ -368,6 +431,7 @@ static int load_json(const char *path, json_t *root, struct sim_state *st, struc
         lsws_fail(err, rc, SIZE_MAX, "state file '%s': %s", path, cerr.msg);
     if (rc != LSWS_OK) {
         lsws_config_free(cfg);
+        sim_hist_release(&st->hist);
         return rc;
     }
     st->cfg = cfg;
@@ -423,17 +487,46 @@ int sim_state_load(struct sim_file *f, struct sim_state *st, struct lsws_error *
 
 /* ---- saving ------------------------------------------------------------------ */
 
+/* Settings in template value forms; secrets left out when asked. */
+static json_t *settings_json(const struct lsws_config *cfg, int with_secrets)
+{
+    const struct lsws_model *m = cfg->model;
+    json_t *settings = json_object();
+    for (size_t i = 0; settings && i < m->n_settings; i++)
+        if (cfg->present[i] && !(m->settings[i].row->flags & LSWS_F_READONLY) &&
+            (with_secrets || !(m->settings[i].row->flags & LSWS_F_SECRET)))
+            json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
+    return settings;
+}
+
+static json_t *history_json(const struct sim_hist *h)
+{
+    json_t *o = json_object(), *cleared = json_object();
+    if (!o || !cleared) {
+        json_decref(o);
+        json_decref(cleared);
+        return NULL;
+    }
+    json_object_set_new(o, "records", json_integer(h->records));
+    json_object_set_new(o, "start", json_integer(h->start));
+    json_object_set_new(o, "seed", json_integer(h->seed));
+    for (unsigned k = 0; k < LSWS_HK_COUNT; k++)
+        if (h->cleared[k])
+            json_object_set_new(cleared, lsws_history_kind_name(k), json_integer(h->cleared[k]));
+    json_object_set_new(o, "cleared", cleared);
+    /* The unit's settings while it recorded, keys and password left out. */
+    json_object_set_new(o, "settings", settings_json(h->settings, 0));
+    return o;
+}
+
 static json_t *state_json(const struct sim_state *st, const struct lsws_config *cfg)
 {
     const struct lsws_model *m = st->model;
     char eui[17];
     lsws_hex_format(st->id.dev_eui, 8, eui);
-    json_t *root = json_object(), *settings = json_object();
-    if (!root || !settings) {
-        json_decref(root);
-        json_decref(settings);
+    json_t *root = json_object();
+    if (!root)
         return NULL;
-    }
     json_object_set_new(root, "lsws_sim_state", json_integer(STATE_FORMAT));
     json_object_set_new(root, "comment",
                         json_string("lsws-sim device state: holds keys and the password (mode 0600)"));
@@ -454,10 +547,12 @@ static json_t *state_json(const struct sim_state *st, const struct lsws_config *
         snprintf(v, sizeof v, "%04x", (unsigned)st->fw_version);
         json_object_set_new(root, "firmware_version", json_string(v));
     }
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (cfg->present[i] && !(m->settings[i].row->flags & LSWS_F_READONLY))
-            json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
-    json_object_set_new(root, "settings", settings);
+    /* Only when set and when there is a history: older files stay as they were. */
+    if (st->clock_set)
+        json_object_set_new(root, "clock_set", json_true());
+    json_object_set_new(root, "settings", settings_json(cfg, 1));
+    if (st->hist.seeded && st->hist.settings)
+        json_object_set_new(root, "history", history_json(&st->hist));
     return root;
 }
 

@@ -277,6 +277,8 @@ static int select_card(struct nfc_link *l, int wait_ms, struct lsws_error *err)
             return nfc_err(l, err, LSWS_ERR_IO, res, "cannot look for a card");
         if (res > 0)
             break;
+        if (l->opts.cancel && *l->opts.cancel)
+            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': stopped waiting for a card", l->uri);
         if (wait_ms == 0 || (wait_ms > 0 && now_ms() >= until))
             return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': no card in the field of reader '%s': hold the "
                              "WS523 to the reader%s", l->uri, l->reader,
@@ -487,6 +489,27 @@ static int nfc_transport_recv(void *h, uint8_t *buf, size_t cap, size_t *len, in
     return rc;
 }
 
+/* Is the card still in the field? libnfc asks the card (an ISO-DEP R(NAK)
+ * on a PN532); a card that left and came back is not activated, so it
+ * counts as gone: a tap loop then selects it afresh. */
+static int nfc_transport_present(void *h, struct lsws_error *err)
+{
+    struct nfc_link *l = h;
+    if (l->broken)
+        return still_broken(l, err);
+    if (!l->have_card)
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': no card selected", l->uri);
+    int res = nfc_initiator_target_is_present(l->pnd, NULL);
+    if (res == NFC_SUCCESS)
+        return LSWS_OK;
+    if (res == NFC_ETIMEOUT || res == NFC_EIO) {
+        if (!reader_answers(l))
+            return broken(l, err, res == NFC_EIO ? LSWS_ERR_NODEV : LSWS_ERR_TIMEOUT,
+                          "'%s': the reader stopped answering", l->uri);
+    }
+    return broken(l, err, LSWS_ERR_NODEV, "'%s': the card left the field", l->uri);
+}
+
 static void nfc_transport_limits(void *h, struct lsws_link_limits *out)
 {
     const struct nfc_link *l = h;
@@ -588,5 +611,6 @@ const struct lsws_transport lsws_transport_nfc = {
     .limits = nfc_transport_limits,
     .discover = nfc_transport_discover,
     .wire_bytes = nfc_transport_wire_bytes,
+    .present = nfc_transport_present,
     .timeout_ms = NFC_DEFAULT_TIMEOUT_MS,
 };

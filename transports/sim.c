@@ -1,6 +1,7 @@
 /* The in-process `sim:` transport: a simulated device (sim/) linked into
  * lsws itself, the embedded default that needs no hardware.
  *   sim:ws523 | sim:cth01 [?state=FILE&band=B&sn=SN&max_msg=N&<fault>=...]
+ *   [&history_records=N&history_start=T] (CTH01 stored history, docs/simulator.md)
  * With LSWS_SIM_DIR, discovery finds every state file in that directory
  * (a fleet of units). Without state=, the device keeps its state in the user's state directory
  * ($XDG_STATE_HOME/lsws, else ~/.local/state/lsws), one file per model, so
@@ -18,13 +19,21 @@
 
 #include "sim.h"
 
+/* Answers on their way: a client may have several requests in flight (a
+ * history export's pages); each answer arrives at its own time, the
+ * earliest first, as on a real link. */
+#define SIM_IN_FLIGHT 8
+
 struct sim_link {
     struct lsws_sim *sim;
     struct lsws_sim_faults faults;
     unsigned frames;          /* requests received */
-    uint8_t resp[LSWS_MSG_MAX];
-    size_t resp_len;          /* 0: nothing queued */
-    double deliver_at;        /* ms, monotonic */
+    struct {
+        uint8_t b[LSWS_MSG_MAX];
+        size_t len;           /* 0: a free slot */
+        double at;            /* when it arrives, ms, monotonic */
+    } q[SIM_IN_FLIGHT];
+    double busy_until;        /* link_bps: the link carries one answer after the other */
     unsigned long sent, received;
     int closed;
     struct lsws_link_opts opts;
@@ -62,7 +71,7 @@ static const char *const fault_options[] = {"drop", "corrupt", "delay", "delay_m
 static const char *const sim_options[] = {"state", "band", "sn", "max_msg", "drop", "corrupt", "delay", "delay_ms",
                                           "refuse", "refuse_status", "disconnect_after", "link_bps", "latency_ms",
                                           "fw_bad_checksum", "fw_refuse_commit", "fw_drop_at", "fw_corrupt",
-                                          NULL};
+                                          "history_records", "history_start", NULL};
 
 static int is_fault_option(const char *name)
 {
@@ -93,6 +102,10 @@ static int sim_open(const struct lsws_uri *uri, const struct lsws_link_opts *opt
     const char *max = lsws_uri_opt(uri, "max_msg");
     if (rc == LSWS_OK && max && lsws_sim_parse_max_msg(max, &so.max_msg, err) != LSWS_OK)
         rc = LSWS_ERR_INVALID;
+    for (size_t i = 0; i < uri->n_opt && rc == LSWS_OK; i++)
+        if (strncmp(uri->opt[i].name, "history_", 8) == 0 &&
+            lsws_sim_parse_history(&so, uri->opt[i].name, uri->opt[i].value, err) != LSWS_OK)
+            rc = LSWS_ERR_INVALID;
     if (rc == LSWS_OK && !so.state_path && (rc = default_state(model->name, state, sizeof state, err)) == LSWS_OK)
         so.state_path = state;
     if (rc == LSWS_OK)
@@ -128,25 +141,37 @@ static int sim_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    link->resp_len = 0;
+    /* A free slot, else the one that has waited longest (an answer nobody reads). */
+    size_t slot = 0;
+    for (size_t i = 0; i < SIM_IN_FLIGHT; i++) {
+        if (!link->q[i].len) {
+            slot = i;
+            break;
+        }
+        if (link->q[i].at < link->q[slot].at)
+            slot = i;
+    }
+    link->q[slot].len = 0;
+    size_t rlen = 0;
     /* The same fault semantics as lsws-sim on a pty (sim/sim.h). With no
      * framing in-process, a corrupted answer is one the link CRC rejects:
      * to the client it is lost. */
-    unsigned what = lsws_sim_serve(link->sim, f, n, msg, len, link->resp, sizeof link->resp, &link->resp_len, now);
+    unsigned what = lsws_sim_serve(link->sim, f, n, msg, len, link->q[slot].b, sizeof link->q[slot].b, &rlen, now);
     if (what & LSWS_SIM_HANGUP) { /* the device dropped the link (fw_drop_at) */
         link->closed = 1;
-        link->resp_len = 0;
         lsws_sim_disconnect(link->sim);
         return LSWS_OK;
     }
-    if (what & (LSWS_SIM_DROPPED | LSWS_SIM_CORRUPTED)) {
-        link->resp_len = 0;
+    if (what & (LSWS_SIM_DROPPED | LSWS_SIM_CORRUPTED) || !rlen)
         return LSWS_OK;
+    double delay = f->latency_ms + ((what & LSWS_SIM_DELAYED) ? f->delay_ms : 0), t = now_ms();
+    if (f->link_bps) {
+        double start = link->busy_until > t ? link->busy_until : t;
+        link->busy_until = start + (len + rlen) * 1000.0 / f->link_bps;
+        delay += link->busy_until - t;
     }
-    double delay = f->latency_ms + ((what & LSWS_SIM_DELAYED) ? f->delay_ms : 0);
-    if (f->link_bps)
-        delay += (len + link->resp_len) * 1000.0 / f->link_bps;
-    link->deliver_at = now_ms() + delay;
+    link->q[slot].len = rlen;
+    link->q[slot].at = t + delay;
     return LSWS_OK;
 }
 
@@ -156,22 +181,27 @@ static int sim_recv(void *h, uint8_t *buf, size_t cap, size_t *len, int timeout_
     double deadline = now_ms() + timeout_ms;
     if (link->closed)
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "sim: link closed");
-    if (!link->resp_len || link->deliver_at > deadline) {
+    size_t next = SIM_IN_FLIGHT;
+    for (size_t i = 0; i < SIM_IN_FLIGHT; i++)
+        if (link->q[i].len && (next == SIM_IN_FLIGHT || link->q[i].at < link->q[next].at))
+            next = i;
+    if (next == SIM_IN_FLIGHT || link->q[next].at > deadline) {
         sleep_ms(deadline - now_ms());
         return lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "sim: no answer within %d ms", timeout_ms);
     }
-    sleep_ms(link->deliver_at - now_ms());
-    if (link->faults.disconnect_after && link->received + link->resp_len > link->faults.disconnect_after) {
+    sleep_ms(link->q[next].at - now_ms());
+    size_t rlen = link->q[next].len;
+    if (link->faults.disconnect_after && link->received + rlen > link->faults.disconnect_after) {
         link->closed = 1;
         lsws_sim_disconnect(link->sim);
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "sim: link closed after %lu bytes", link->received);
     }
-    if (link->resp_len > cap)
+    if (rlen > cap)
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "sim: response larger than the buffer");
-    memcpy(buf, link->resp, link->resp_len);
-    *len = link->resp_len;
-    link->received += link->resp_len;
-    link->resp_len = 0;
+    memcpy(buf, link->q[next].b, rlen);
+    *len = rlen;
+    link->received += rlen;
+    link->q[next].len = 0;
     if (link->opts.trace)
         link->opts.trace(link->opts.trace_ctx, '<', buf, *len, NULL);
     return LSWS_OK;

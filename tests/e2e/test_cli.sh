@@ -27,6 +27,14 @@ expect 0 '{"argument":1,"voltage_unbalance":"error"}' -- "$LSWS" --json decode -
 expect 0 'voltage_unbalance  error' -- "$LSWS" decode --model cth01 02ffff
 expect 0 '"ans":[{"result":0,"length":1,"id":"reporting_interval"' -- "$LSWS" --json decode --model cth01 ef0161
 
+# decode --csv (the columns of lsws history): with --model as without it; it
+# takes hex payloads only.
+"$LSWS" decode --csv --model cth01 019d0a ed01a1b1856901360a >"$TMP/m.csv" 2>&1
+ok "decode --csv --model cth01 writes the CSV (exit $?)" grep -q '"2026-02-06T09:17:21Z","1770369441","periodic","26.14"' "$TMP/m.csv"
+"$LSWS" decode --csv 019d0a ed01a1b1856901360a >"$TMP/a.csv" 2>&1
+ok "decode --csv: the same CSV with the model detected" cmp -s "$TMP/m.csv" "$TMP/a.csv"
+expect 2 "--csv takes hex payloads: not with --base64" -- "$LSWS" decode --csv --base64 AZ0K
+
 # stdin: one payload per line, JSON Lines; each output line names its input
 # line; a bad line gives an error object in its place, and the rest decode.
 printf '087001\n# comment\n\nff3fff\nzz\n087000\n' >"$TMP/payloads"

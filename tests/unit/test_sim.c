@@ -263,10 +263,11 @@ static void every_operation_needs_auth(void **state)
     assert_int_equal(request_hex(&d, LSWS_OP_IDENTIFY, "00"), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request(&d, LSWS_OP_AUTH, "12345", 5), LSWS_ST_BAD_REQUEST);
     /* Authenticated: the designed-but-not-served operations; a FW_BEGIN
-     * that is not 48 bytes (tests/unit/test_firmware.c has the rest). */
+     * that is not 48 bytes (tests/unit/test_firmware.c has the rest);
+     * HISTORY is served (tests/unit/test_history.c): a new unit stores nothing. */
     auth(&d, "123456");
     assert_int_equal(request_hex(&d, LSWS_OP_FW_BEGIN, "00100000aabbccdd0201"), LSWS_ST_BAD_REQUEST);
-    assert_int_equal(request_hex(&d, LSWS_OP_HISTORY, "01000000000000000000000000"), LSWS_ST_UNSUPPORTED);
+    assert_int_equal(request_hex(&d, LSWS_OP_HISTORY, "000100000000ffffffff"), LSWS_ST_STORAGE_OFF);
     assert_int_equal(request_hex(&d, LSWS_OP_WRITE, ""), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request_hex(&d, LSWS_OP_WRITE, "80"), LSWS_ST_BAD_REQUEST);
     assert_int_equal(request_hex(&d, LSWS_OP_REBOOT, "00"), LSWS_ST_BAD_REQUEST);
