@@ -244,7 +244,7 @@ static int discover_dir(const char *dir, lsws_found_fn *found, void *ctx, struct
         n++;
     }
     closedir(d);
-    if (rc == LSWS_OK)
+    if (rc == LSWS_OK && n) /* names is NULL in an empty directory */
         qsort(names, n, sizeof *names, by_name);
     for (size_t i = 0; i < n && rc == LSWS_OK; i++) {
         struct lsws_found dev = {.rssi = LSWS_FOUND_NO_RSSI, .model = -1};
