@@ -71,6 +71,12 @@ struct decode_ctx {
     int many;                  /* label each payload in text mode */
     int write_error;           /* stdout failed: stop */
     const struct input *in;
+    /* The last JSON head, {"line":N: the next line's is mostly N + 1,
+     * counted up in the text itself. */
+    const char *head_kind;
+    unsigned long head_pos;
+    char head[48];
+    size_t head_len, head_digits; /* head_digits: where N begins */
     struct lsws_uplink up;
     uint8_t bytes[PAYLOAD_MAX];
     char hex[2 * PAYLOAD_MAX + 1];
@@ -183,24 +189,31 @@ static int out_render(struct decode_ctx *ctx, render_fn *fn, const struct lsws_u
 static void out_head(struct decode_ctx *ctx, const struct input *in, const uint8_t *bytes,
                      size_t len, int model)
 {
-    /* The common head, {"line":N, written in place. */
-    if (!in->from_server && !ctx->with_input && sizeof ctx->out - ctx->out_len >= 40) {
-        char *d = ctx->out + ctx->out_len, *start = d;
-        *d++ = '{';
-        *d++ = '"';
-        for (const char *k = in->kind; *k;)
-            *d++ = *k++;
-        *d++ = '"';
-        *d++ = ':';
-        char tmp[24], *p = tmp + sizeof tmp;
-        unsigned long v = in->pos;
-        do {
-            *--p = (char)('0' + v % 10);
-            v /= 10;
-        } while (v);
-        while (p < tmp + sizeof tmp)
-            *d++ = *p++;
-        ctx->out_len += (size_t)(d - start);
+    /* The common head, {"line":N, from the last one: N + 1 is its digits
+     * counted up (a 9 carries; all nines grow a digit). */
+    if (!in->from_server && !ctx->with_input && sizeof ctx->out - ctx->out_len >= sizeof ctx->head) {
+        char *h = ctx->head;
+        if (in->kind == ctx->head_kind && in->pos == ctx->head_pos + 1 && ctx->head_len + 1 < sizeof ctx->head) {
+            size_t i = ctx->head_len;
+            while (i > ctx->head_digits && h[i - 1] == '9')
+                h[--i] = '0';
+            if (i > ctx->head_digits) {
+                h[i - 1]++;
+            } else {
+                memmove(h + ctx->head_digits + 1, h + ctx->head_digits, ctx->head_len - ctx->head_digits);
+                h[ctx->head_digits] = '1';
+                ctx->head_len++;
+            }
+        } else {
+            int n = snprintf(h, sizeof ctx->head, "{\"%s\":", in->kind);
+            ctx->head_digits = n > 0 && (size_t)n < sizeof ctx->head ? (size_t)n : 0;
+            n = snprintf(h + ctx->head_digits, sizeof ctx->head - ctx->head_digits, "%lu", in->pos);
+            ctx->head_len = ctx->head_digits + (n > 0 ? (size_t)n : 0);
+            ctx->head_kind = in->kind;
+        }
+        ctx->head_pos = in->pos;
+        memcpy(ctx->out + ctx->out_len, h, sizeof ctx->head); /* fixed size: one move */
+        ctx->out_len += ctx->head_len;
         return;
     }
     out_str(ctx, "{\"");

@@ -622,7 +622,7 @@ fill_run_w(const struct dctx *c, struct lsws_reading *r, const struct lsws_readi
         if (marks && raw == ones)
             r[k].flags |= LSWS_RDF_INVALID;
     }
-    if (c->record || c->timestamp || c->mode || c->history_type)
+    if (c->record) /* live data: the prototype's zeros (the walk sets these in records only) */
         for (unsigned k = 0; k < n; k++) {
             r[k].timestamp = c->timestamp;
             r[k].record = c->record;
