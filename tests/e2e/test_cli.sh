@@ -59,6 +59,15 @@ a, b = [json.loads(l) for l in open(sys.argv[1])]
 assert a == {"argument": 1, "hex": "087001", "socket_status": "on", "socket_change": "command"}, a
 assert b["argument"] == 2 and b["error"]["code"] == "LSWS_ERR_SYNTAX", b
 PY
+# Line numbers across carries (9, 99, 999) and after skipped lines.
+/usr/bin/python3 -c 'import sys
+for i in range(1, 1201): print("# comment" if i in (50, 51, 1000) else "" if i == 120 else "087001")' >"$TMP/many"
+"$LSWS" --json decode --model ws523 <"$TMP/many" >"$TMP/jl" 2>&1
+ok "line numbers count every input line" /usr/bin/python3 - "$TMP/jl" <<'PY'
+import json, sys
+got = [json.loads(l)["line"] for l in open(sys.argv[1])]
+assert got == [i for i in range(1, 1201) if i not in (50, 51, 120, 1000)], got[:20]
+PY
 # A NUL byte on a line is an error, not the end of the line.
 printf '087001\n0870\00001\n087000\n' >"$TMP/nul"
 "$LSWS" --json decode --model ws523 <"$TMP/nul" >"$TMP/jl" 2>"$TMP/err"
