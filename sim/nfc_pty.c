@@ -8,6 +8,7 @@
  * (a frame is handled once its last byte would have arrived). A client
  * closing the port switches the field off: the card's session ends. */
 #include "pn532.h"
+#include "tty_io.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -48,16 +49,6 @@ static int stopped(const struct server *s)
     return s->o->stop && *s->o->stop;
 }
 
-static void sleep_us(const struct server *s, uint64_t us)
-{
-    while (us && !stopped(s)) {
-        uint64_t step = us > 50000 ? 50000 : us;
-        struct timespec ts = {0, (long)(step * 1000)};
-        nanosleep(&ts, NULL);
-        us -= step;
-    }
-}
-
 static void say(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct server *s, const char *fmt, ...)
 {
@@ -69,27 +60,6 @@ static void say(const struct server *s, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-static int write_all(const struct server *s, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(s->fd, buf, len);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            struct pollfd p = {s->fd, POLLOUT, 0};
-            if (poll(&p, 1, 2000) > 0 && (p.revents & POLLOUT))
-                continue;
-        }
-        return -1;
-    }
-    return 0;
 }
 
 /* Sends bytes at link_bps. 1 when disconnect_after was reached (the
@@ -107,8 +77,8 @@ static int send_paced(struct server *s, const uint8_t *buf, size_t len)
             last = 1;
         }
         if (f->link_bps)
-            sleep_us(s, (uint64_t)n * 1000000u / f->link_bps);
-        if (n && write_all(s, buf + pos, n) < 0)
+            sim_sleep_us(s->o->stop, (uint64_t)n * 1000000u / f->link_bps);
+        if (n && sim_write_all(s->fd, buf + pos, n) < 0)
             return -1;
         s->sent += n;
         pos += n;
@@ -147,7 +117,7 @@ static int on_frame(struct server *s, const struct lsws_pn532_frame *f, size_t w
     /* The frame took its wire time to arrive over the UART (the pty handed
      * it over at once). */
     if (l->link_bps)
-        sleep_us(s, (uint64_t)wire_len * 1000000u / l->link_bps);
+        sim_sleep_us(s->o->stop, (uint64_t)wire_len * 1000000u / l->link_bps);
     if (lsws_pn532_stalled(s->chip))
         return 0;
     switch (f->kind) {
@@ -271,7 +241,7 @@ int lsws_sim_nfc_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_
             if (o->once)
                 break;
         }
-        sleep_us(&s, 2000);
+        sim_sleep_us(s.o->stop, 2000);
     }
     if (o->verbose) {
         struct lsws_pn532_stats st;

@@ -8,6 +8,7 @@
  * finds the pty still there. */
 #define _XOPEN_SOURCE 700 /* posix_openpt, grantpt, unlockpt, ptsname */
 #include "sim.h"
+#include "tty_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,17 +75,6 @@ static int stopped(const struct server *s)
     return s->o->stop && *s->o->stop;
 }
 
-/* Sleeps us microseconds, waking early to stop. */
-static void sleep_us(const struct server *s, uint64_t us)
-{
-    while (us && !stopped(s)) {
-        uint64_t step = us > 50000 ? 50000 : us;
-        struct timespec ts = {0, (long)(step * 1000)};
-        nanosleep(&ts, NULL);
-        us -= step;
-    }
-}
-
 static void say(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct server *s, const char *fmt, ...)
 {
@@ -96,28 +86,6 @@ static void say(const struct server *s, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-/* Writes all of buf, waiting up to 2 s for room each time. */
-static int write_all(const struct server *s, const uint8_t *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(s->fd, buf, len);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            struct pollfd p = {s->fd, POLLOUT, 0};
-            if (poll(&p, 1, 2000) > 0 && (p.revents & POLLOUT))
-                continue;
-        }
-        return -1; /* the client went away or does not read */
-    }
-    return 0;
 }
 
 /* Sends a frame at link_bps. Returns 1 when disconnect_after was reached
@@ -135,8 +103,8 @@ static int send_paced(struct server *s, const uint8_t *buf, size_t len)
         }
         /* A byte arrives after its transmission time: wait, then hand over. */
         if (f->link_bps)
-            sleep_us(s, (uint64_t)n * 1000000u / f->link_bps);
-        if (n && write_all(s, buf + pos, n) < 0)
+            sim_sleep_us(s->o->stop, (uint64_t)n * 1000000u / f->link_bps);
+        if (n && sim_write_all(s->fd, buf + pos, n) < 0)
             return -1;
         s->sent += n;
         pos += n;
@@ -178,7 +146,7 @@ static int on_frame(struct server *s, const uint8_t *msg, size_t mlen)
         uint8_t wire[LSWS_FRAME_MAX];
         size_t wlen = 0;
         if (lsws_frame_encode(msg, mlen, wire, sizeof wire, &wlen) == LSWS_OK)
-            sleep_us(s, (uint64_t)wlen * 1000000u / f->link_bps);
+            sim_sleep_us(s->o->stop, (uint64_t)wlen * 1000000u / f->link_bps);
     }
     unsigned what = lsws_sim_serve(s->sim, f, n, req, mlen, resp, sizeof resp, &rlen, mono_ms());
     if (what & LSWS_SIM_HANGUP) {
@@ -205,7 +173,7 @@ static int on_frame(struct server *s, const uint8_t *msg, size_t mlen)
     uint64_t wait = f->latency_ms + ((what & LSWS_SIM_DELAYED) ? f->delay_ms : 0);
     if (what & LSWS_SIM_DELAYED)
         say(s, "frame %lu: answer delayed by %u ms (fault)", n, f->delay_ms);
-    sleep_us(s, wait * 1000u);
+    sim_sleep_us(s->o->stop, wait * 1000u);
     int rc = send_paced(s, frame, flen);
     if (rc < 0)
         say(s, "frame %lu: the answer could not be sent", n);
@@ -266,7 +234,7 @@ int lsws_sim_pty_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_
         /* A master with no slave open polls as HUP at once, so poll cannot
          * wait for a client: look again soon, so a new client's first
          * request is not held up (it would show in bench/link). */
-        sleep_us(&s, 2000);
+        sim_sleep_us(s.o->stop, 2000);
     }
     return LSWS_OK;
 }

@@ -1,0 +1,16 @@
+/* Private to sim/: what the simulator's pseudo-terminal front ends (pty.c:
+ * serial framing; nfc_pty.c: the PN532) share for their I/O. */
+#ifndef LSWS_SIM_TTY_IO_H
+#define LSWS_SIM_TTY_IO_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sleeps us microseconds in slices, waking early when *stop is set (stop may be NULL). */
+void sim_sleep_us(volatile sig_atomic_t *stop, uint64_t us);
+/* Writes all of buf to the non-blocking fd, waiting up to 2 s for room each
+ * time; -1 when the client went away or does not read. */
+int sim_write_all(int fd, const uint8_t *buf, size_t len);
+
+#endif
