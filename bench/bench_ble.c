@@ -38,18 +38,12 @@
 #include <unistd.h>
 
 #include "lsws.h"
+#include "run_lsws.h"
 
 #define RESOLVE_MS 15 /* lsws-sim's default service resolution */
 
 static char dir[] = "/tmp/lsws-bench-ble-XXXXXX";
 static pid_t bus_pid = -1;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int start_bus(void)
 {
@@ -194,10 +188,10 @@ static int bench_lib(const char *sim, unsigned mtu, const char *interval, double
     if (open_client(addr, &c, &err))
         goto out;
     lsws_client_stats(c, &before);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (lsws_client_auth(c, "123456", &info, &err) || lsws_config_new(m, &cfg) || lsws_client_read(c, cfg, NULL, &err))
         goto out;
-    get.seconds = now_s() - t0;
+    get.seconds = bench_now_s() - t0;
     lsws_client_stats(c, &get.st);
     lsws_settings_report(cfg, tlv, sizeof tlv, &read_bytes, &err);
 
@@ -212,10 +206,10 @@ static int bench_lib(const char *sim, unsigned mtu, const char *interval, double
             tpl->present[i] = 0;
     lsws_settings_encode(tpl, NULL, tlv, sizeof tlv, &write_bytes, &err);
     lsws_client_stats(c, &before);
-    t0 = now_s();
+    t0 = bench_now_s();
     if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
         goto out;
-    set.seconds = now_s() - t0;
+    set.seconds = bench_now_s() - t0;
     lsws_client_stats(c, &set.st);
     set.st.exchanges -= before.exchanges;
     set.st.wire_bytes_out -= before.wire_bytes_out;
@@ -239,54 +233,6 @@ out:
     return rc;
 }
 
-struct cmd_run {
-    double seconds;
-    unsigned exchanges;
-    unsigned long out, in;
-    unsigned long msg_out[16], msg_in[16]; /* per exchange */
-};
-
-/* Runs lsws -v ARGS... and takes its exchange lines. */
-static int run_lsws(const char *lsws, char *const args[], struct cmd_run *r)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        close(fds[0]);
-        setenv("LSWS_PASSWORD", "123456", 1);
-        execv(lsws, args);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[512];
-    memset(r, 0, sizeof *r);
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, " seq ");
-        unsigned long o, i;
-        if (p && (p = strchr(p, ':')) && sscanf(p, ": %lu bytes out, %lu in", &o, &i) == 2) {
-            if (r->exchanges < 16) {
-                r->msg_out[r->exchanges] = o;
-                r->msg_in[r->exchanges] = i;
-            }
-            r->exchanges++;
-            r->out += o;
-            r->in += i;
-        }
-    }
-    if (f)
-        fclose(f);
-    int status;
-    waitpid(pid, &status, 0);
-    r->seconds = now_s() - t0;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
 
 /* The bound of a whole command: the connection (one interval, then the
  * services), then each of its exchanges in as few whole fragments as the
@@ -295,7 +241,7 @@ static void print_cmd(unsigned mtu, const char *what, const struct cmd_run *r, d
 {
     unsigned f = mtu - 3;
     double intervals = 1 + RESOLVE_MS / interval_ms;
-    for (unsigned i = 0; i < r->exchanges && i < 16; i++)
+    for (unsigned i = 0; i < r->exchanges && i < BENCH_EXCHANGES; i++)
         intervals += frags((double)r->msg_out[i], f) + frags((double)r->msg_in[i], f);
     double bound = intervals * interval_ms / 1e3;
     printf("cth01 MTU %3u %-14s %7.1f ms  %2u exchanges  %5lu msg bytes out  %5lu in  bound %7.1f ms  ratio %.2f\n",
@@ -314,7 +260,9 @@ static int bench_commands(const char *sim, const char *lsws, unsigned mtu, const
      * rows time commands, not a discovery. */
     char *const warm_args[] = {(char *)lsws, "-v", "-d", dev, "info", NULL};
     char *const get_args[] = {(char *)lsws, "-v", "-d", dev, "get", NULL};
-    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", "general.report_interval=11", NULL};
+    char one[64];
+    bench_set_arg(LSWS_MODEL_CTH01, one, sizeof one);
+    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", one, NULL};
     int rc = run_lsws(lsws, warm_args, &warm) || run_lsws(lsws, get_args, &get) || run_lsws(lsws, set_args, &set);
     if (rc)
         fprintf(stderr, "bench_ble: MTU %u: lsws failed\n", mtu);

@@ -32,13 +32,7 @@
 #include <unistd.h>
 
 #include "lsws.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "run_lsws.h"
 
 static pid_t start_sim(const char *sim, const char *model, unsigned bps, unsigned latency, char *pty, size_t n)
 {
@@ -110,11 +104,11 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
     lsws_error_clear(&err);
 
     /* get: a fresh session, as the command does. */
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (open_client(pty, &c, &err) || lsws_client_auth(c, "123456", &info, &err) || lsws_config_new(m, &cfg) ||
         lsws_client_read(c, cfg, NULL, &err))
         goto out;
-    get.seconds = now_s() - t0;
+    get.seconds = bench_now_s() - t0;
     lsws_client_stats(c, &get.st);
     lsws_settings_report(cfg, tlv, sizeof tlv, &read_bytes, &err); /* what the device sent */
     lsws_client_close(c);
@@ -136,10 +130,10 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
         goto out;
     struct lsws_client_stats before;
     lsws_client_stats(c, &before);
-    t0 = now_s();
+    t0 = bench_now_s();
     if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
         goto out;
-    set.seconds = now_s() - t0;
+    set.seconds = bench_now_s() - t0;
     lsws_client_stats(c, &set.st);
     set.st.exchanges -= before.exchanges;
     set.st.wire_bytes_out -= before.wire_bytes_out;
@@ -166,49 +160,6 @@ out:
 
 /* ---- whole commands ---------------------------------------------------------- */
 
-struct cmd_run {
-    double seconds;
-    unsigned exchanges;
-    unsigned long out, in; /* message bytes, from lsws -v */
-};
-
-/* Runs lsws -v ARGS... and sums its exchange lines. */
-static int run_lsws(const char *lsws, char *const args[], struct cmd_run *r)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        close(fds[0]);
-        setenv("LSWS_PASSWORD", "123456", 1);
-        execv(lsws, args);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[512];
-    memset(r, 0, sizeof *r);
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, " seq ");
-        unsigned long o, i;
-        if (p && (p = strchr(p, ':')) && sscanf(p, ": %lu bytes out, %lu in", &o, &i) == 2) {
-            r->exchanges++;
-            r->out += o;
-            r->in += i;
-        }
-    }
-    if (f)
-        fclose(f);
-    int status;
-    waitpid(pid, &status, 0);
-    r->seconds = now_s() - t0;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
 
 /* Smallest framed size of a message of n bytes (flags, CRC; no stuffing). */
 static double framed(size_t n)
@@ -251,7 +202,9 @@ static int bench_commands(const char *sim, const char *lsws, enum lsws_model_id 
     struct cmd_run get, set;
     char *const get_args[] = {(char *)lsws, "-v", "-d", dev, "get", NULL};
     /* One setting carried alone by its command: general.report_interval. */
-    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", "general.report_interval=11", NULL};
+    char one[64];
+    bench_set_arg(id, one, sizeof one);
+    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", one, NULL};
     if (run_lsws(lsws, get_args, &get) || run_lsws(lsws, set_args, &set))
         goto out;
     /* AUTH: 3+6 out, 4+32 in. READ all: 3+2 out, 4+2+all in. The one

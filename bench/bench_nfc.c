@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "lsws.h"
+#include "run_lsws.h"
 
 /* Framing around one APDU exchange (docs/nfc.md): on the UART, the
  * InDataExchange command frame (preamble, start code, LEN, LCS, TFI, D4 40
@@ -47,13 +48,6 @@
 #define AIR_FRAMING (2 * 3)
 #define APDU_HEAD 6
 #define APDU_SW 2
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct link_model {
     unsigned bps, air_bps, latency;
@@ -137,15 +131,15 @@ static int bench_session(const char *sim, const struct link_model *lm, double *o
     int rc = 1;
     lsws_error_clear(&err);
 
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (open_client(pty, &c, &err))
         goto out;
-    double opened = now_s() - t0;
+    double opened = bench_now_s() - t0;
     *opened_out = opened;
-    t0 = now_s();
+    t0 = bench_now_s();
     if (lsws_client_auth(c, "123456", &info, &err) || lsws_config_new(m, &cfg) || lsws_client_read(c, cfg, NULL, &err))
         goto out;
-    get.seconds = now_s() - t0;
+    get.seconds = bench_now_s() - t0;
     lsws_client_stats(c, &get.st);
     lsws_settings_report(cfg, tlv, sizeof tlv, &read_bytes, &err);
     lsws_client_close(c);
@@ -165,10 +159,10 @@ static int bench_session(const char *sim, const struct link_model *lm, double *o
         goto out;
     struct lsws_client_stats before;
     lsws_client_stats(c, &before);
-    t0 = now_s();
+    t0 = bench_now_s();
     if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
         goto out;
-    set.seconds = now_s() - t0;
+    set.seconds = bench_now_s() - t0;
     lsws_client_stats(c, &set.st);
     set.st.exchanges -= before.exchanges;
     set.st.wire_bytes_out -= before.wire_bytes_out;
@@ -198,48 +192,6 @@ out:
 
 /* ---- whole commands ---------------------------------------------------------- */
 
-struct cmd_run {
-    double seconds;
-    unsigned exchanges;
-    unsigned long out, in; /* message bytes, from lsws -v */
-};
-
-static int run_lsws(const char *lsws, char *const args[], struct cmd_run *r)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    double t0 = now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        close(fds[0]);
-        setenv("LSWS_PASSWORD", "123456", 1);
-        execv(lsws, args);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[512];
-    memset(r, 0, sizeof *r);
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, " seq ");
-        unsigned long o, i;
-        if (p && (p = strchr(p, ':')) && sscanf(p, ": %lu bytes out, %lu in", &o, &i) == 2) {
-            r->exchanges++;
-            r->out += o;
-            r->in += i;
-        }
-    }
-    if (f)
-        fclose(f);
-    int status;
-    waitpid(pid, &status, 0);
-    r->seconds = now_s() - t0;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
 
 /* opened: what opening the reader took in the session bench, to show the
  * ratio without libnfc's share too. */
@@ -276,7 +228,9 @@ static int bench_commands(const char *sim, const char *lsws, const struct link_m
 
     struct cmd_run get, set;
     char *const get_args[] = {(char *)lsws, "-v", "-d", dev, "get", NULL};
-    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", "general.report_interval=11", NULL};
+    char one[64];
+    bench_set_arg(LSWS_MODEL_WS523, one, sizeof one);
+    char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", one, NULL};
     if (run_lsws(lsws, get_args, &get) || run_lsws(lsws, set_args, &set))
         goto out;
     /* The card's selection (InListPassiveTarget: the UART frames, about
