@@ -71,7 +71,7 @@ def read_frame(fd, timeout):
             return "eof"
         b = data[0]
         if b == 0x7E:
-            if inside and buf:
+            if inside and len(buf) >= 2:
                 msg, crc = bytes(buf[:-2]), buf[-2] | buf[-1] << 8
                 return msg, crc == crc16(msg)
             inside, buf = True, bytearray()
