@@ -104,6 +104,7 @@ static const struct cli_option keys_options[] = {
 };
 static const struct cli_option list_options[] = {
     {"ble", 0, NULL, "only Bluetooth LE hubs (a scan of the first adapter)"},
+    {"identify", 0, NULL, "connect to each device found (BLE hubs too) for its model, SN and firmware"},
     {"scan-time", 0, "SECONDS", "how long to scan for Bluetooth LE hubs (default 2)"},
     {0},
 };
@@ -216,7 +217,7 @@ const struct cli_command cli_commands[] = {
     {"keys", cmd_keys, .max_args = 1, .synopsis = "--model MODEL [KEY|PATTERN]",
      .summary = "list a model's settings: type, range, default, source", .notes = PATTERN_NOTES,
      .options = keys_options},
-    {"list", cmd_list, .synopsis = "[--ble] [--scan-time SECONDS]",
+    {"list", cmd_list, .synopsis = "[--ble] [--identify] [--scan-time SECONDS]",
      .summary = "list the devices lsws can see (also: lsws alone)", .options = list_options},
     {"info", cmd_info, .needs = CMD_DEVICE, .synopsis = "",
      .summary = "identify the device: model, serial number, versions, band"},

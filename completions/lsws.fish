@@ -213,8 +213,9 @@ complete -c lsws -n '__lsws_using keys' -a '(__lsws_settings)' -d setting
 complete -c lsws -n '__lsws_using get' -a '(__lsws_settings)' -d setting
 complete -c lsws -n '__lsws_using set' -a '(__lsws_settings =)' -d setting
 
-# list [--ble] [--scan-time SECONDS]
+# list [--ble] [--identify] [--scan-time SECONDS]
 complete -c lsws -n '__lsws_using list' -l ble -d 'only Bluetooth LE hubs (a scan of the first adapter)'
+complete -c lsws -n '__lsws_using list' -l identify -d 'connect to each device found (BLE hubs too) for its model, SN and firmware'
 complete -c lsws -n '__lsws_using list' -l scan-time -x -d 'how long to scan for Bluetooth LE hubs (default 2)'
 
 # time sync [--at UNIX] [--tz OFFSET]

@@ -210,6 +210,24 @@ PY
 # Each hub of the sweep is a unit of its own.
 addr3=$(awk 'NR == 3 { print $2 }' "$TMP/sim.out")
 expect 0 "sn                6527f41809580000" -- "$LSWS" -d "ble:$addr3" info
+# Without --identify nothing connects, so no SN; with it each hub is identified in turn.
+ok "lsws list --ble knows no SN without connecting" /usr/bin/python3 -c \
+    'import json, sys; sys.exit(0 if all(h["sn"] is None for h in json.load(open(sys.argv[1]))) else 1)' "$TMP/list.json"
+"$LSWS" --json list --ble --identify --scan-time 1 >"$TMP/list.json" 2>&1
+ok "lsws list --ble --identify: the SN, firmware and band of each hub" /usr/bin/python3 - "$TMP/list.json" "$addr3" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+by_addr = {h["address"]: h for h in d}
+ok = len(d) == 5 and len({h["sn"] for h in d}) == 5 and all(h["sn"] and h["firmware_version"] and h["band"] for h in d)
+ok = ok and by_addr[sys.argv[2]]["sn"] == "6527f41809580000"
+print(d if not ok else "")
+sys.exit(0 if ok else 1)
+PY
+stop_sim
+# A hub that will not take the connection stays listed, with a warning.
+start_sim --model cth01 --refuse-connect
+expect 0 "warning: ble:$ADDR:" -- "$LSWS" list --ble --identify --scan-time 1
+ok "the refusing hub is still listed" grep -q "^ble:$ADDR" "$TMP/out"
 stop_sim
 expect 3 "cannot scan 'ble:': bluetoothd is not running" -- "$LSWS" list --ble --scan-time 1
 expect 0 "" -- "$LSWS" list
