@@ -61,20 +61,7 @@ int lsws_backup_render(const struct lsws_device_info *info, const struct lsws_co
         json_object_set_new(settings, m->settings[i].key, lsws_value_to_json(m, i, &cfg->values[i]));
     }
     json_object_set_new(root, "settings", settings);
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    json_decref(root);
-    if (!text)
-        return LSWS_ERR_NOMEM;
-    size_t n = strlen(text);
-    char *with_nl = realloc(text, n + 2);
-    if (!with_nl) {
-        free(text);
-        return LSWS_ERR_NOMEM;
-    }
-    with_nl[n] = '\n';
-    with_nl[n + 1] = '\0';
-    *out = with_nl;
-    return LSWS_OK;
+    return lsws_json_document(root, out);
 }
 
 int lsws_backup_save(const struct lsws_device_info *info, const struct lsws_config *cfg, char *path,

@@ -11,20 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Makes a rename durable: fsync the directory holding path (best effort:
  * some file systems refuse it, and the data itself is already synced). */
 static void sync_dir(const char *path)
@@ -68,49 +54,6 @@ static int check_target(const char *path, struct lsws_error *err)
     return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "refusing to write '%s': not a regular file", path);
 }
 
-int lsws_file_write(const char *path, const void *data, size_t len, unsigned mode, struct lsws_error *err)
-{
-    int rc = check_target(path, err);
-    if (rc != LSWS_OK)
-        return rc;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp); /* O_EXCL: a planted link at the temporary name is never followed */
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot create '%s': %s", path, strerror(e));
-    }
-    int bad = fchmod(fd, (mode_t)mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0;
-    int e = errno;
-    if (close(fd) < 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    /* Again just before the rename: the target may have changed meanwhile.
-     * rename replaces a name, never what a link points to. */
-    if (!bad && (rc = check_target(path, err)) != LSWS_OK) {
-        unlink(tmp);
-        free(tmp);
-        return rc;
-    }
-    if (!bad && rename(tmp, path) < 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad)
-        unlink(tmp);
-    else
-        sync_dir(path);
-    free(tmp);
-    if (bad)
-        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write '%s': %s", path, strerror(e));
-    return LSWS_OK;
-}
-
 int lsws_file_begin(const char *path, unsigned mode, FILE **out, char **tmp, struct lsws_error *err)
 {
     *out = NULL;
@@ -123,7 +66,7 @@ int lsws_file_begin(const char *path, unsigned mode, FILE **out, char **tmp, str
     if (!name)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     snprintf(name, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(name);
+    int fd = mkstemp(name); /* O_EXCL: a planted link at the temporary name is never followed */
     if (fd < 0) {
         int e = errno;
         free(name);
@@ -177,4 +120,21 @@ void lsws_file_abort(FILE *f, char *tmp)
     if (tmp)
         unlink(tmp);
     free(tmp);
+}
+
+int lsws_file_write(const char *path, const void *data, size_t len, unsigned mode, struct lsws_error *err)
+{
+    FILE *f;
+    char *tmp;
+    int rc = lsws_file_begin(path, mode, &f, &tmp, err);
+    if (rc != LSWS_OK)
+        return rc;
+    if (len && fwrite(data, 1, len, f) != len) {
+        int e = errno;
+        fclose(f);
+        unlink(tmp);
+        free(tmp);
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    }
+    return lsws_file_commit(f, tmp, path, err);
 }

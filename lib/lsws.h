@@ -312,6 +312,10 @@ int lsws_template_render(const struct lsws_config *cfg, unsigned flags, char **o
 /* The JSON form of one value: boolean, integer, real (fixed point) or string.
  * Returns a new reference. */
 json_t *lsws_value_to_json(const struct lsws_model *model, size_t idx, const struct lsws_value *v);
+/* A JSON document as lsws writes templates and backups (2-space indent, keys
+ * in insertion order, a trailing newline) into *out, a heap string; takes
+ * the reference to root. */
+int lsws_json_document(json_t *root, char **out);
 
 /* ---- configuration protocol (docs/protocol.md) -------------------------- */
 /* lsws's own application protocol, the same on every transport. A message

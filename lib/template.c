@@ -783,6 +783,11 @@ int lsws_template_render(const struct lsws_config *cfg, unsigned flags, char **o
         json_object_set_new(settings, m->settings[i].key, v);
     }
     json_object_set_new(root, "settings", settings);
+    return lsws_json_document(root, out);
+}
+
+int lsws_json_document(json_t *root, char **out)
+{
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(root);
     if (!text)
