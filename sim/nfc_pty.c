@@ -62,35 +62,17 @@ static void say(const struct server *s, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Sends bytes at link_bps. 1 when disconnect_after was reached (the
- * reader is unplugged: the master is closed), -1 when they could not be
- * written. */
+/* Sends bytes at link_bps (100 slices a second). 1 when disconnect_after
+ * was reached (the reader is unplugged: the master is closed), -1 when
+ * they could not be written. */
 static int send_paced(struct server *s, const uint8_t *buf, size_t len)
 {
     const struct lsws_sim_faults *f = &s->o->faults;
-    size_t chunk = f->link_bps ? (f->link_bps / 100 ? f->link_bps / 100 : 1) : len;
-    for (size_t pos = 0; pos < len;) {
-        size_t n = len - pos < chunk ? len - pos : chunk;
-        int last = 0;
-        if (f->disconnect_after && s->sent + n >= f->disconnect_after) {
-            n = f->disconnect_after - s->sent;
-            last = 1;
-        }
-        if (f->link_bps)
-            sim_sleep_us(s->o->stop, (uint64_t)n * 1000000u / f->link_bps);
-        if (n && sim_write_all(s->fd, buf + pos, n) < 0)
-            return -1;
-        s->sent += n;
-        pos += n;
-        if (last) {
-            say(s, "%lu bytes sent: the reader is unplugged (disconnect_after)", s->sent);
-            tcdrain(s->fd);
-            close(s->fd);
-            s->fd = -1;
-            return 1;
-        }
-    }
-    return 0;
+    struct sim_paced_link l = {&s->fd, &s->sent, f->link_bps, 100, f->disconnect_after, s->o->stop};
+    int rc = sim_send_paced(&l, buf, len);
+    if (rc == 1)
+        say(s, "%lu bytes sent: the reader is unplugged (disconnect_after)", s->sent);
+    return rc;
 }
 
 static int send_answer(struct server *s)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,33 @@ int sim_write_all(int fd, const uint8_t *buf, size_t len)
                 continue;
         }
         return -1;
+    }
+    return 0;
+}
+
+int sim_send_paced(const struct sim_paced_link *l, const uint8_t *buf, size_t len)
+{
+    size_t chunk = l->bps ? (l->bps / l->slices_per_s ? l->bps / l->slices_per_s : 1) : len;
+    for (size_t pos = 0; pos < len;) {
+        size_t n = len - pos < chunk ? len - pos : chunk;
+        int last = 0;
+        if (l->disconnect_after && *l->sent + n >= l->disconnect_after) {
+            n = l->disconnect_after - *l->sent;
+            last = 1;
+        }
+        /* A byte arrives after its transmission time: wait, then hand over. */
+        if (l->bps)
+            sim_sleep_us(l->stop, (uint64_t)n * 1000000u / l->bps);
+        if (n && sim_write_all(*l->fd, buf + pos, n) < 0)
+            return -1;
+        *l->sent += n;
+        pos += n;
+        if (last) {
+            tcdrain(*l->fd);
+            close(*l->fd);
+            *l->fd = -1;
+            return 1;
+        }
     }
     return 0;
 }

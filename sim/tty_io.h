@@ -13,4 +13,17 @@ void sim_sleep_us(volatile sig_atomic_t *stop, uint64_t us);
  * time; -1 when the client went away or does not read. */
 int sim_write_all(int fd, const uint8_t *buf, size_t len);
 
+/* A link as the link model paces it: bytes go out at bps (0: at once) in
+ * slices of a 1/slices_per_s second, and after disconnect_after bytes in
+ * all (0: never) the link is cut: *fd is drained, closed and set to -1. */
+struct sim_paced_link {
+    int *fd;
+    unsigned long *sent;
+    unsigned bps, slices_per_s;
+    unsigned long disconnect_after;
+    volatile sig_atomic_t *stop;
+};
+/* 0 when sent, 1 when the link was cut, -1 when the bytes could not be written. */
+int sim_send_paced(const struct sim_paced_link *l, const uint8_t *buf, size_t len);
+
 #endif
