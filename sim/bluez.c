@@ -145,18 +145,7 @@ static uint64_t device_ms(const struct server *s)
     return (s->start_us + (now - s->start_us) * s->o->clock_scale) / 1000u;
 }
 
-static void say(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct server *s, const char *fmt, ...)
-{
-    if (!s->o->verbose)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("lsws-sim: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define say(s, ...) lsws_sim_log((s)->o->verbose, "", __VA_ARGS__)
 
 /* ---- queues ----------------------------------------------------------------------- */
 

@@ -49,18 +49,7 @@ static int stopped(const struct server *s)
     return s->o->stop && *s->o->stop;
 }
 
-static void say(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct server *s, const char *fmt, ...)
-{
-    if (!s->o->verbose)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("lsws-sim: nfc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define say(s, ...) lsws_sim_log((s)->o->verbose, "nfc: ", __VA_ARGS__)
 
 /* Sends bytes at link_bps (100 slices a second). 1 when disconnect_after
  * was reached (the reader is unplugged: the master is closed), -1 when

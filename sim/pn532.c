@@ -240,18 +240,7 @@ struct lsws_pn532 {
     uint8_t resp[LSWS_MSG_MAX];
 };
 
-static void say(const struct lsws_pn532 *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct lsws_pn532 *p, const char *fmt, ...)
-{
-    if (!p->o.verbose)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("lsws-sim: nfc: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define say(p, ...) lsws_sim_log((p)->o.verbose, "nfc: ", __VA_ARGS__)
 
 int lsws_nfc_card_kind_by_name(const char *name)
 {

@@ -75,18 +75,7 @@ static int stopped(const struct server *s)
     return s->o->stop && *s->o->stop;
 }
 
-static void say(const struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct server *s, const char *fmt, ...)
-{
-    if (!s->o->verbose)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("lsws-sim: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define say(s, ...) lsws_sim_log((s)->o->verbose, "", __VA_ARGS__)
 
 /* Sends a frame at link_bps (50 slices a second). Returns 1 when
  * disconnect_after was reached (the master is then closed), -1 when the

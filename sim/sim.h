@@ -224,4 +224,7 @@ void lsws_sim_ble_fleet_sn(const char *sn, unsigned i, char out[17]);
 int lsws_sim_ble_serve(struct lsws_sim *const *sims, size_t n, const struct lsws_sim_ble_opts *o, FILE *ready,
                        struct lsws_error *err);
 
+/* A note on stderr ("lsws-sim: " scope text), when verbose (sim/log.c). */
+void lsws_sim_log(int verbose, const char *scope, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
