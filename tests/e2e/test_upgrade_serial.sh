@@ -139,10 +139,15 @@ ok "restarted and resumed: v1.2" [ "$(fw_of "serial:$PTY")" = v1.2 ]
 stop_sim
 
 # ---- the wire loses and corrupts frames; the unit finds chunks corrupt ----------------------------
-# Frames: 1 IDENTIFY, 2 AUTH, 3 FW_BEGIN, then FW_DATA.
+# Frames: 1 IDENTIFY, 2 AUTH, 3 FW_BEGIN, then FW_DATA, three in flight.
+# Frame 6 (the chunk at 2026) is lost: 7 behind it is refused as out of
+# sequence, and 8 (FW_DATA request 4, corrupt) too, stale: lsws starts again
+# at 2026. Frame 9's answer is lost while 10 and 11 are stored: its retry is
+# answered from the unit's cache. Frame 24 (FW_DATA request 20) is corrupt:
+# the one chunk resent because the unit found it corrupt.
 start_sim --model ws523 --state "$TMP/wire.json" --drop 6 --corrupt 9 --fw-corrupt 4,20 -v
 "$LSWS" --json -d "serial:$PTY" upgrade ws523.bin >"$TMP/r.json" 2>/dev/null
-ok "lost and corrupted frames retried, corrupt chunks resent: done" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["outcome"], d["resent"], d["firmware_version"]) == ("done", 2, "v1.9") else 1)' "$TMP/r.json"
+ok "lost and corrupted frames retried, corrupt chunks resent: done" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["outcome"], d["resent"], d["firmware_version"], d["window"]) == ("done", 1, "v1.9", 3) else 1)' "$TMP/r.json"
 stop_sim
 ok "the corrupted answer's retry was answered from the unit's cache, not staged again" grep -q "fw-data: identical retry, previous answer resent" "$TMP/sim.err"
 ok "the corrupt chunks were refused by their CRC" [ "$(grep -c 'fw-data: checksum mismatch' "$TMP/sim.err")" -eq 2 ]
