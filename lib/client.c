@@ -435,19 +435,24 @@ int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err)
     c->other_unit = 0;
     close_link(c);
     int rc = open_link(c, err);
-    if (rc == LSWS_OK)
-        rc = c->password[0] ? lsws_client_auth(c, c->password, &info, err) : lsws_client_identify(c, &info, err);
-    c->reconnecting = 0;
+    /* A unit known from before identifies first (IDENTIFY needs no
+     * password), so that another unit never gets this one's password. */
+    if (rc == LSWS_OK && (c->known || !c->password[0]))
+        rc = lsws_client_identify(c, &info, err);
     if (rc == LSWS_OK && c->known && (info.model != c->model || strcmp(info.sn, c->sn) != 0)) {
         /* The port or the name leads to another unit now (a pty number
          * reused, another hub in reach): nothing meant for the session's
          * unit may go to it, nor its answers be taken for that unit's. */
         close_link(c);
         c->other_unit = 1;
+        c->reconnecting = 0;
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX,
                          "after the link was lost, '%s' leads to another unit (%s %s, not %s %s)", c->uri.text,
                          lsws_model_get(info.model)->name, info.sn, lsws_model_get(c->model)->name, c->sn);
     }
+    if (rc == LSWS_OK && c->password[0])
+        rc = lsws_client_auth(c, c->password, &info, err);
+    c->reconnecting = 0;
     if (rc == LSWS_OK)
         c->stats.reconnects++;
     return rc;

@@ -152,6 +152,24 @@ stop_sim
 ok "the corrupted answer's retry was answered from the unit's cache, not staged again" grep -q "fw-data: identical retry, previous answer resent" "$TMP/sim.err"
 ok "the corrupt chunks were refused by their CRC" [ "$(grep -c 'fw-data: checksum mismatch' "$TMP/sim.err")" -eq 2 ]
 
+# ---- chunks in flight: a corrupt chunk inside a window, then the link dropped with chunks out ----
+# Three chunks of 1013 bytes in flight. FW_DATA request 5 arrives corrupt: refused by its CRC,
+# the two behind it as out of sequence; later the unit loses power at the chunk carrying byte
+# 40000, with more sent behind it.
+state="$TMP/window.json"
+start_sim --model ws523 --state "$state" --fw-corrupt 5 --fw-drop-at 40000 -v
+expect 3 "interrupted" -- "$LSWS" -d "serial:$PTY" upgrade ws523.bin
+wait "$SIM_PID" 2>/dev/null # it exits when it drops the link
+SIM_PID=
+ok "window: the corrupt chunk was refused by its CRC" [ "$(grep -c 'fw-data: checksum mismatch' "$TMP/sim.err")" -eq 1 ]
+ok "window: the chunks behind it were refused, not stored" grep -q "fw-data: out of sequence" "$TMP/sim.err"
+n=$(staged_ok "$state" ws523.bin 60000)
+ok "window: the staged bytes are the image's, up to the lost chunk ($n)" [ "${n:-0}" -eq $((40000 / 1013 * 1013)) ]
+start_sim --model ws523 --state "$state"
+"$LSWS" --json -d "serial:$PTY" upgrade ws523.bin >"$TMP/r.json" 2>/dev/null
+ok "window: resumed at the offset the unit held, 3 chunks in flight, done" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["outcome"], d["resumed_at"], d["chunk_size"], d["window"], d["firmware_version"]) == ("done", int(sys.argv[2]), 1013, 3, "v1.9") else 1)' "$TMP/r.json" "$n"
+stop_sim
+
 # ---- a failed verification and a refused commit ------------------------------------------------
 state="$TMP/end.json"
 start_sim --model ws523 --state "$state" --fw-bad-checksum
