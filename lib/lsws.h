@@ -1675,9 +1675,10 @@ int lsws_upgrade_plan(const struct lsws_device_info *info, const uint8_t *image,
                       struct lsws_upgrade **out, struct lsws_error *err);
 /* Carries out a plan on the authenticated session c: FW_BEGIN (the unit
  * says how much of this image it holds already), FW_DATA in chunks sized to
- * lsws_client_max_msg, a corrupt chunk sent again, a dropped link reopened
- * (a few times, while the transfer progresses), FW_END, then reconnect
- * after the unit's reboot and IDENTIFY. Sets u->outcome. LSWS_OK only for
+ * lsws_client_bulk_msg, u->window of them in flight (0: as many as fit in
+ * 3 KiB of messages; 1 on NFC), a corrupt chunk sent again, a dropped link
+ * reopened (a few times, while the transfer progresses), FW_END, then
+ * reconnect after the unit's reboot and IDENTIFY. Sets u->outcome. LSWS_OK only for
  * LSWS_UPG_DONE; a positive value is progress's. */
 int lsws_upgrade_run(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_progress_fn *progress, void *ctx,
                      struct lsws_error *err);

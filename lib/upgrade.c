@@ -147,8 +147,9 @@ static int link_lost(int rc, int status)
  * at the offset it expects and with a matching CRC, so whatever it holds
  * is always the image's first bytes: a chunk sent after one that was lost
  * or found corrupt is refused (SEQUENCE) with the offset it expects, and a
- * chunk it has passed already (an answer lost, the chunk sent again) is
- * refused the same way; the transfer then goes on from that offset. So a
+ * chunk it has passed already (sent again after its answer was lost, by a
+ * unit that does not answer it from its cache) is refused the same way;
+ * the transfer then goes on from that offset. So a
  * window changes how many bytes are out, never what the unit stores.
  * WINDOW_BYTES of requests out are enough to keep a link busy across its
  * round trip: on BLE an answer comes one interval after the chunk's last
@@ -182,9 +183,8 @@ static int chunk_build(void *ctx, unsigned i, uint8_t *req, size_t cap, size_t *
     size_t n;
     if (w->stop)
         return LSWS_PIPELINE_END; /* the chunks out are still answered */
+    (void)cap; /* 8 + n is less than the session's message size, at most LSWS_MSG_MAX */
     chunk_at(w, i, &off, &n);
-    if (8 + n > cap)
-        return LSWS_ERR_RANGE;
     put32(req, off);
     put32(req + 4, lsws_crc32(lsws_crc32(0, req, 4), w->payload + off, n)); /* the offset and the data */
     memcpy(req + 8, w->payload + off, n);
