@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +38,7 @@
 
 #include "lsws.h"
 #include "run_lsws.h"
+#include "ble_bus.h"
 
 #define RESOLVE_MS 15 /* lsws-sim's default service resolution */
 
@@ -47,56 +47,15 @@ static pid_t bus_pid = -1;
 
 static int start_bus(void)
 {
-    char conf[128], sock[128], arg[200];
     if (!mkdtemp(dir))
         return -1;
-    snprintf(conf, sizeof conf, "%s/bus.conf", dir);
-    snprintf(sock, sizeof sock, "%s/bus", dir);
-    FILE *f = fopen(conf, "w");
-    if (!f)
-        return -1;
-    fputs("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-          " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-          "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>\n"
-          "<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>"
-          "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
-          f);
-    fclose(f);
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    bus_pid = fork();
-    if (bus_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* no daemon left behind by a bench that dies */
-        char cf[200], addr[200];
-        int null = open("/dev/null", O_WRONLY);
-        dup2(fds[1], 1);
-        dup2(null, 2);
-        close(fds[0]);
-        snprintf(cf, sizeof cf, "--config-file=%s", conf);
-        snprintf(addr, sizeof addr, "--address=unix:path=%s", sock);
-        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", addr, "--print-address", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    /* It prints its address once it listens. */
-    FILE *out = fdopen(fds[0], "r");
-    char line[300];
-    int ok = out && fgets(line, sizeof line, out) != NULL;
-    if (out)
-        fclose(out);
-    snprintf(arg, sizeof arg, "unix:path=%s", sock);
-    setenv("DBUS_SYSTEM_BUS_ADDRESS", arg, 1); /* ours and our children's */
-    unsetenv("DBUS_SESSION_BUS_ADDRESS");
-    return ok ? 0 : -1;
+    bus_pid = bench_bus_start(dir);
+    return bus_pid > 0 ? 0 : -1;
 }
 
 static void stop_bus(void)
 {
-    if (bus_pid > 0) {
-        kill(bus_pid, SIGTERM);
-        waitpid(bus_pid, NULL, 0);
-    }
+    bench_stop(bus_pid);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
@@ -106,33 +65,16 @@ static void stop_bus(void)
 /* lsws-sim --ble for the CTH01 at mtu and interval; the hub's address in addr. */
 static pid_t start_sim(const char *sim, unsigned mtu, const char *interval, char *addr, size_t n)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        char m[16];
-        snprintf(m, sizeof m, "%u", mtu);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl(sim, sim, "--ble", "--model", "cth01", "--mtu", m, "--interval", interval, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[128];
-    if (!f || !fgets(line, sizeof line, f) || sscanf(line, "%*s %17s", addr) != 1)
-        return -1;
+    char m[16];
+    snprintf(m, sizeof m, "%u", mtu);
+    char *args[] = {"--model", "cth01", "--mtu", m, "--interval", (char *)interval, NULL};
     (void)n;
-    fclose(f);
-    return pid;
+    return bench_ble_sim_start(sim, args, addr);
 }
 
 static void stop_sim(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    bench_stop(pid);
 }
 
 static int open_client(const char *addr, struct lsws_client **c, struct lsws_error *err)

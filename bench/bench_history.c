@@ -26,12 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "ble_bus.h"
 
 static double now_s(void)
 {
@@ -89,78 +90,6 @@ static pid_t start_sim(const char *sim, const char *state, unsigned bps, unsigne
     if (!f || !fgets(pty, (int)n, f))
         return -1;
     pty[strcspn(pty, "\n")] = '\0';
-    return pid;
-}
-
-/* A private dbus-daemon in dir (as bench_ble starts one); its address goes
- * to DBUS_SYSTEM_BUS_ADDRESS for lsws and lsws-sim. */
-static pid_t start_bus(const char *dir)
-{
-    char conf[128], sock[128], arg[200];
-    snprintf(conf, sizeof conf, "%s/bus.conf", dir);
-    snprintf(sock, sizeof sock, "%s/bus", dir);
-    FILE *f = fopen(conf, "w");
-    if (!f)
-        return -1;
-    fputs("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-          " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-          "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>\n"
-          "<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>"
-          "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
-          f);
-    fclose(f);
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        char cf[200], addr[200];
-        int null = open("/dev/null", O_WRONLY);
-        dup2(fds[1], 1);
-        dup2(null, 2);
-        close(fds[0]);
-        snprintf(cf, sizeof cf, "--config-file=%s", conf);
-        snprintf(addr, sizeof addr, "--address=unix:path=%s", sock);
-        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", addr, "--print-address", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *out = fdopen(fds[0], "r");
-    char line[300];
-    int ok = out && fgets(line, sizeof line, out) != NULL;
-    if (out)
-        fclose(out);
-    snprintf(arg, sizeof arg, "unix:path=%s", sock);
-    setenv("DBUS_SYSTEM_BUS_ADDRESS", arg, 1);
-    unsetenv("DBUS_SESSION_BUS_ADDRESS");
-    return ok ? pid : -1;
-}
-
-/* lsws-sim --ble serving the hub of state; its address in addr. */
-static pid_t start_ble_sim(const char *sim, const char *state, unsigned mtu, const char *interval, char *addr)
-{
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        char m[16];
-        snprintf(m, sizeof m, "%u", mtu);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        unsetenv("LD_PRELOAD");
-        execl(sim, sim, "--ble", "--model", "cth01", "--state", state, "--mtu", m, "--interval", interval,
-              (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[128];
-    if (!f || !fgets(line, sizeof line, f) || sscanf(line, "%*s %17s", addr) != 1)
-        return -1;
-    fclose(f);
     return pid;
 }
 
@@ -241,11 +170,14 @@ int main(int argc, char **argv)
     pid_t bus = -1, spid;
     if (ble) {
         char addr[32];
-        if ((bus = start_bus(dir)) < 0) {
+        if ((bus = bench_bus_start(dir)) < 0) {
             fprintf(stderr, "bench_history: cannot start a private dbus-daemon (apt-get install dbus)\n");
             return 1;
         }
-        spid = start_ble_sim(sim, state, bps, interval, addr);
+        char m[16];
+        snprintf(m, sizeof m, "%u", bps);
+        char *args[] = {"--model", "cth01", "--state", state, "--mtu", m, "--interval", (char *)interval, NULL};
+        spid = bench_ble_sim_start(sim, args, addr);
         snprintf(dev, sizeof dev, "ble:%s", addr);
         /* The hub known to bluetoothd first, as after `lsws list --ble`. */
         char *info[] = {(char *)lsws, "-q", "-d", dev, "info", NULL};
@@ -267,12 +199,8 @@ int main(int argc, char **argv)
     double t0 = now_s();
     int rc = run(export, NULL, 0, &ru, preload);
     double secs = now_s() - t0;
-    kill(spid, SIGTERM);
-    waitpid(spid, NULL, 0);
-    if (bus > 0) {
-        kill(bus, SIGTERM);
-        waitpid(bus, NULL, 0);
-    }
+    bench_stop(spid);
+    bench_stop(bus);
     unsigned long long csv_bytes;
     long rows = count_lines(out, &csv_bytes);
     if (rc != 0 || rows != (long)records + 1) {

@@ -3,8 +3,9 @@
  * commit, reconnect, version read back). The image is checked before the
  * device is contacted (check_upgrade), and against the unit before anything
  * is sent (the plan). A progress bar goes to stderr when it is a terminal
- * (not with --json or -q). Ctrl-C stops after the chunk in flight; the same
- * command again resumes where the unit's staged copy ends. */
+ * (not with --json or -q). Ctrl-C stops once the chunks in flight are
+ * answered; the same command again resumes where the unit's staged copy
+ * ends. */
 #include "cli.h"
 
 #include <signal.h>
@@ -189,6 +190,8 @@ static int report(const struct lsws_cli *cli, const struct session *s, const str
     cli_put_int(r, "acknowledged", u->acked);
     cli_field_json_only(r);
     cli_put_int(r, "chunk_size", (long long)u->chunk);
+    cli_field_json_only(r);
+    cli_put_int(r, "window", u->window);
     cli_field_json_only(r);
     cli_put_int(r, "chunks", u->chunks);
     cli_field_json_only(r);

@@ -25,6 +25,11 @@ struct lsws_client {
     size_t link_frag; /* the link's fragment size; 0: uncut */
     int maybe_applied;
     int reconnecting;
+    /* the unit the session identified first: a reconnect must reach it */
+    int known;
+    enum lsws_model_id model;
+    char sn[17];
+    int other_unit; /* the last reconnect reached another unit */
     char password[16]; /* for reconnect; "" when not authenticated */
     struct lsws_client_stats stats;
     void (*log)(void *ctx, const char *line);
@@ -187,6 +192,32 @@ size_t lsws_client_max_msg(const struct lsws_client *c)
 size_t lsws_client_fragment(const struct lsws_client *c)
 {
     return c->link_frag;
+}
+
+size_t lsws_client_bulk_msg(const struct lsws_client *c)
+{
+    size_t max = lsws_client_max_msg(c), frag = c->link_frag;
+    /* Only BLE's fragments cost a radio interval each; NFC's APDUs and an
+     * uncut link gain nothing from smaller messages. */
+    if (!frag || strcmp(c->t->scheme, "ble") != 0)
+        return max;
+    size_t best = max, best_n = lsws_ble_fragment_count(max, frag);
+    for (size_t m = max; best_n && m > max / 2 && m >= LSWS_MSG_MIN; m--) {
+        size_t n = lsws_ble_fragment_count(m, frag);
+        if (n && m * best_n > best * n) { /* more message bytes per fragment */
+            best = m;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+unsigned lsws_client_window(const struct lsws_client *c, unsigned window)
+{
+    /* An NFC reader exchanges one APDU at a time: one request in flight. */
+    if (window < 1 || strcmp(c->t->scheme, "nfc") == 0)
+        return 1;
+    return window > LSWS_PIPELINE_MAX ? LSWS_PIPELINE_MAX : window;
 }
 
 const char *lsws_client_uri(const struct lsws_client *c)
@@ -366,6 +397,11 @@ static int take_info(struct lsws_client *c, const struct lsws_msg *resp, struct 
         return lsws_fail(err, LSWS_ERR_PROTOCOL, 23, "'%s' announces a largest message of %u bytes: the protocol "
                          "needs at least %d", c->uri.text, info->max_payload, LSWS_MSG_MIN);
     c->device_max = info->max_payload;
+    if (!c->known) {
+        c->known = 1;
+        c->model = info->model;
+        memcpy(c->sn, info->sn, sizeof c->sn);
+    }
     return LSWS_OK;
 }
 
@@ -396,14 +432,35 @@ int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err)
 {
     struct lsws_device_info info;
     c->reconnecting = 1;
+    c->other_unit = 0;
     close_link(c);
     int rc = open_link(c, err);
-    if (rc == LSWS_OK)
-        rc = c->password[0] ? lsws_client_auth(c, c->password, &info, err) : lsws_client_identify(c, &info, err);
+    /* A unit known from before identifies first (IDENTIFY needs no
+     * password), so that another unit never gets this one's password. */
+    if (rc == LSWS_OK && (c->known || !c->password[0]))
+        rc = lsws_client_identify(c, &info, err);
+    if (rc == LSWS_OK && c->known && (info.model != c->model || strcmp(info.sn, c->sn) != 0)) {
+        /* The port or the name leads to another unit now (a pty number
+         * reused, another hub in reach): nothing meant for the session's
+         * unit may go to it, nor its answers be taken for that unit's. */
+        close_link(c);
+        c->other_unit = 1;
+        c->reconnecting = 0;
+        return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX,
+                         "after the link was lost, '%s' leads to another unit (%s %s, not %s %s)", c->uri.text,
+                         lsws_model_get(info.model)->name, info.sn, lsws_model_get(c->model)->name, c->sn);
+    }
+    if (rc == LSWS_OK && c->password[0])
+        rc = lsws_client_auth(c, c->password, &info, err);
     c->reconnecting = 0;
     if (rc == LSWS_OK)
         c->stats.reconnects++;
     return rc;
+}
+
+int lsws_client_other_unit(const struct lsws_client *c)
+{
+    return c->other_unit;
 }
 
 /* Appends (length, code) of each command carrying a present readable setting of only. */
@@ -574,22 +631,19 @@ static int simple(struct lsws_client *c, uint8_t op, const uint8_t *payload, siz
     return exchange(c, op, payload, len, &resp, err);
 }
 
-/* ---- requests in flight together (lib/history.c's pages) ----------------------------- */
+/* ---- requests in flight together (history pages, firmware chunks) ------------------- */
 
 int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned window,
                          int (*build)(void *ctx, unsigned i, uint8_t *payload, size_t cap, size_t *len),
                          int (*take)(void *ctx, unsigned i, const uint8_t *payload, size_t len,
                                      struct lsws_error *err),
-                         void *ctx, int *status, struct lsws_error *err)
+                         void *ctx, int *status, uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err)
 {
     *status = -1;
+    *rlen = 0;
     if (!c->h)
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': link closed", c->uri.text);
-    /* An NFC reader exchanges one APDU at a time: one request in flight. */
-    if (window < 1 || strcmp(c->t->scheme, "nfc") == 0)
-        window = 1;
-    if (window > LSWS_PIPELINE_MAX)
-        window = LSWS_PIPELINE_MAX;
+    window = lsws_client_window(c, window);
     struct slot {
         uint8_t req[LSWS_MSG_MAX];
         size_t req_len;
@@ -611,8 +665,13 @@ int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned
             struct slot *s = &q[sent % window];
             uint8_t payload[LSWS_MSG_MAX];
             size_t plen = 0;
-            if ((rc = build(ctx, sent, payload, sizeof payload, &plen)) != LSWS_OK)
+            if ((rc = build(ctx, sent, payload, sizeof payload, &plen)) != LSWS_OK) {
+                if (rc == LSWS_PIPELINE_END) { /* no more: the ones out are still taken */
+                    n = sent;
+                    rc = LSWS_OK;
+                }
                 break;
+            }
             if (lsws_msg_encode((uint8_t)(base + sent), op, -1, payload, plen, s->req, sizeof s->req, &s->req_len) !=
                     LSWS_OK ||
                 s->req_len > lsws_client_max_msg(c)) {
@@ -622,13 +681,15 @@ int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned
             }
             s->answered = 0;
             s->sent_at = now_ms();
+            if (done == sent)
+                waiting_since = s->sent_at; /* the oldest one out is this one */
             if ((rc = c->t->send(c->h, s->req, s->req_len, err)) != LSWS_OK)
                 break;
             c->stats.msg_bytes_out += s->req_len;
             c->seq = (uint8_t)(base + sent);
             sent++;
         }
-        if (rc != LSWS_OK)
+        if (rc != LSWS_OK || done >= n)
             break;
         /* The next answer, within the timeout and the deadline. */
         double t = now_ms();
@@ -643,9 +704,14 @@ int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned
         rc = limit > 0 ? c->t->recv(c->h, c->rx, sizeof c->rx, &got, limit, err) : LSWS_ERR_TIMEOUT;
         if (rc == LSWS_ERR_TIMEOUT) {
             /* The oldest answer is missing: every unanswered request again,
-             * with its own seq (pages are read again, never applied twice). */
+             * with its own seq. A device answers an identical retry of its
+             * last request from its cache; an older one it executes again,
+             * which only the callers' kinds of request allow (a page is read
+             * again; a chunk whose offset the device has passed is refused
+             * with the offset it expects). */
             log_exchange(c, op, q[done % window].req_len, 0, now_ms() - waiting_since, attempt, -1);
             if (++attempt > c->attempts) {
+                c->maybe_applied = 1;
                 rc = lsws_fail(err, LSWS_ERR_TIMEOUT, SIZE_MAX, "no answer to %s after %d attempts of %d ms",
                                op_name(op), c->attempts, c->timeout_ms);
                 break;
@@ -662,8 +728,10 @@ int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned
             waiting_since = now_ms();
             continue;
         }
-        if (rc != LSWS_OK)
+        if (rc != LSWS_OK) {
+            c->maybe_applied = 1; /* requests were out when the link went */
             break;
+        }
         c->stats.msg_bytes_in += got;
         struct lsws_msg m;
         struct lsws_error merr;
@@ -678,6 +746,9 @@ int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned
         log_exchange(c, op, s->req_len, got, now_ms() - s->sent_at, attempt, m.status);
         if (m.status != LSWS_ST_OK) {
             *status = m.status;
+            *rlen = m.len < cap ? m.len : cap;
+            if (*rlen)
+                memcpy(resp, m.payload, *rlen);
             rc = status_error(&m, err);
             break;
         }

@@ -478,31 +478,13 @@ static int pipe_take(void *ctx, unsigned i, const uint8_t *payload, size_t len, 
     return rc;
 }
 
-/* The page size to ask for: the session's largest message, or on a BLE link
- * the largest that fills whole fragments (a 1024-byte message takes 5
- * fragments of 244 bytes at MTU 247, the fifth a sixth full; 970 bytes
- * take 4, all full: docs/protocol.md, "BLE"). */
-static size_t page_max(struct lsws_client *c)
-{
-    size_t max = lsws_client_max_msg(c), frag = lsws_client_fragment(c);
-    if (max > 0xffff)
-        max = 0xffff;
-    if (!frag || strncmp(lsws_client_uri(c), "ble:", 4) != 0)
-        return max;
-    size_t best = max, best_n = lsws_ble_fragment_count(max, frag);
-    for (size_t m = max; best_n && m > max / 2 && m >= LSWS_MSG_MIN; m--) {
-        size_t n = lsws_ble_fragment_count(m, frag);
-        if (n && m * best_n > best * n) { /* more message bytes per fragment */
-            best = m;
-            best_n = n;
-        }
-    }
-    return best;
-}
-
 static int fetch_answer(struct lsws_client *c, struct fetch *f, struct lsws_error *err)
 {
-    size_t max = page_max(c);
+    /* The session's largest message, or on BLE one that fills whole
+     * fragments (docs/protocol.md, "Pages in flight"). */
+    size_t max = lsws_client_bulk_msg(c);
+    if (max > 0xffff)
+        max = 0xffff; /* the request's max field has 2 bytes */
     f->total = f->have = 0;
     int pipelined = 0;
     for (unsigned pages = 0; pages <= ANSWER_MAX / 16; pages++) {
@@ -520,8 +502,9 @@ static int fetch_answer(struct lsws_client *c, struct fetch *f, struct lsws_erro
             struct pipe p = {.f = f, .from = f->have, .page = f->have - before, .max = max};
             unsigned n = (unsigned)((f->total - f->have + p.page - 1) / p.page);
             int status;
+            size_t rlen;
             rc = lsws_client_pipeline(c, LSWS_OP_HISTORY, n, PIPELINE_WINDOW, pipe_build, pipe_take, &p, &status,
-                                      err);
+                                      NULL, 0, &rlen, err);
             if (rc != PAGE_SHORT && (rc = history_error(c, status, rc, err)) != LSWS_OK)
                 return rc;
             if (f->have == f->total)
@@ -906,18 +889,15 @@ static int recover(struct job *j, int rc, unsigned *fails, struct lsws_error *er
     struct lsws_error rerr;
     lsws_error_clear(&rerr);
     for (unsigned tries = 0; tries < 3; tries++) {
-        struct lsws_device_info now;
-        if (lsws_client_reconnect(j->c, &rerr) == LSWS_OK && lsws_client_identify(j->c, &now, &rerr) == LSWS_OK) {
-            /* The port or the name may lead to another unit now (a pty
-             * number reused, another hub in reach): its records must not
-             * go into this unit's checkpoint. */
-            if (now.model != j->info->model || strcmp(now.sn, j->info->sn) != 0)
-                return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX,
-                                 "after the link was lost, '%s' leads to another unit (%s %s, not %s): stopped",
-                                 lsws_client_uri(j->c), lsws_model_get(now.model)->name, now.sn, j->info->sn);
+        /* The reconnect checks it reached this unit (model and SN): a pty
+         * number reused or another hub in reach must not put its records
+         * into this unit's checkpoint. */
+        if (lsws_client_reconnect(j->c, &rerr) == LSWS_OK) {
             j->res->reconnects++;
             return LSWS_OK;
         }
+        if (lsws_client_other_unit(j->c))
+            return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "%s: stopped", rerr.msg);
         usleep(200000u << tries);
     }
     return rc; /* the first error says what happened */

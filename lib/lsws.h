@@ -687,8 +687,15 @@ int lsws_client_open(const struct lsws_uri *uri, const struct lsws_link_opts *op
 void lsws_client_close(struct lsws_client *c);
 /* Closes the link and opens it again, then identifies and, if the session
  * was authenticated, authenticates again with the same password. For long
- * jobs after LSWS_ERR_NODEV or a timeout. */
+ * jobs after LSWS_ERR_NODEV or a timeout. The unit reached must be the one
+ * the session identified before (model and serial number: a reused port
+ * name or a BLE name may lead to another unit); if it is not, the link is
+ * closed again and LSWS_ERR_NODEV says which unit answered, and
+ * lsws_client_other_unit is 1 until a reconnect reaches the right one. */
 int lsws_client_reconnect(struct lsws_client *c, struct lsws_error *err);
+/* 1 when the last lsws_client_reconnect reached another unit than the
+ * session's (no use trying again at once). */
+int lsws_client_other_unit(const struct lsws_client *c);
 /* Whether the device is still in reach (lsws_transport.present): LSWS_OK,
  * LSWS_ERR_NODEV when it left (or the link is down), LSWS_ERR_UNSUPPORTED
  * when the transport cannot tell. A tap loop waits with it for a card to
@@ -707,6 +714,12 @@ void lsws_client_stats(const struct lsws_client *c, struct lsws_client_stats *st
 size_t lsws_client_max_msg(const struct lsws_client *c);
 /* The fragment the link cuts messages into (struct lsws_link_limits), 0 when it does not. */
 size_t lsws_client_fragment(const struct lsws_client *c);
+/* The message size for bulk transfers (history pages, firmware chunks):
+ * lsws_client_max_msg, or on a BLE link the largest size up to it that
+ * carries the most message bytes per fragment (970 bytes in 4 fragments at
+ * MTU 247 rather than 1024 in 5, the fifth a sixth full), since that link
+ * carries one fragment each way per connection interval. */
+size_t lsws_client_bulk_msg(const struct lsws_client *c);
 /* The URI the client was opened on, for messages. */
 const char *lsws_client_uri(const struct lsws_client *c);
 /* 1 when the last failed request may have been executed by the device (an
@@ -721,20 +734,31 @@ int lsws_client_maybe_applied(const struct lsws_client *c);
 int lsws_client_call(struct lsws_client *c, uint8_t op, const uint8_t *payload, size_t len, int *status,
                      uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err);
 /* Requests in flight together, for reads that may run more than once (the
- * pages of a history answer): up to window requests of op are out at a
- * time, so a link with a long round trip (BLE's connection interval) keeps
- * carrying answers. build(ctx, i, ...) makes the payload of request i of n;
- * take(ctx, i, ...) gets the payload of its OK answer, in order i = 0..n-1.
- * A missing answer gets every unanswered request sent again (at most the
- * client's attempts). The first answer that is not OK stops it: *status is
- * that status and its mapped error is returned. A window of 1 is one
- * request at a time, as NFC links always are. */
+ * pages of a history answer) and for requests whose payload tells the
+ * device what to do with a copy it already acted on (FW_DATA's offset):
+ * up to window requests of op are out at a time, so a link with a long
+ * round trip (BLE's connection interval) keeps carrying them.
+ * build(ctx, i, ...) makes the payload of request i of n, or returns
+ * LSWS_PIPELINE_END: no more requests (the ones out are still answered and
+ * taken, then the pipeline returns LSWS_OK). take(ctx, i, ...) gets the
+ * payload of its OK answer, in order i = 0..n-1; a value other than LSWS_OK
+ * stops the pipeline at once and is returned. A missing answer gets every
+ * unanswered request sent again with its own seq (at most the client's
+ * attempts). The first answer that is not OK stops it at once: *status is
+ * that status, its payload is copied to resp[0..cap) with its length in
+ * *rlen (resp may be NULL with cap 0), and its mapped error is returned;
+ * answers to requests still out then come later and are dropped by their
+ * seq. A window of 1 is one request at a time, as NFC links always are. */
 #define LSWS_PIPELINE_MAX 8
+#define LSWS_PIPELINE_END 1
+/* The requests a pipeline asked for window in flight keeps out on this
+ * link: window within 1..LSWS_PIPELINE_MAX, and 1 on NFC. */
+unsigned lsws_client_window(const struct lsws_client *c, unsigned window);
 int lsws_client_pipeline(struct lsws_client *c, uint8_t op, unsigned n, unsigned window,
                          int (*build)(void *ctx, unsigned i, uint8_t *payload, size_t cap, size_t *len),
                          int (*take)(void *ctx, unsigned i, const uint8_t *payload, size_t len,
                                      struct lsws_error *err),
-                         void *ctx, int *status, struct lsws_error *err);
+                         void *ctx, int *status, uint8_t *resp, size_t cap, size_t *rlen, struct lsws_error *err);
 
 #define LSWS_MSG_MIN 64 /* the smallest maximum message a device may announce */
 
@@ -1629,6 +1653,9 @@ struct lsws_upgrade {
     uint32_t first_offset;          /* what it had staged at the first FW_BEGIN of this run */
     uint32_t acked;                 /* payload bytes the unit has acknowledged */
     size_t chunk;                   /* payload bytes per FW_DATA */
+    unsigned window;                /* FW_DATA requests in flight at most: 0 in a plan sizes it to
+                                       the link (lsws_upgrade_run sets what it used); a caller may
+                                       set it before the run (1: one at a time) */
     unsigned chunks;                /* FW_DATA requests sent and acknowledged */
     unsigned resent;                /* chunks sent again after the unit found them corrupt */
     unsigned reconnects;            /* link reopened during the transfer */
@@ -1652,9 +1679,10 @@ int lsws_upgrade_plan(const struct lsws_device_info *info, const uint8_t *image,
                       struct lsws_upgrade **out, struct lsws_error *err);
 /* Carries out a plan on the authenticated session c: FW_BEGIN (the unit
  * says how much of this image it holds already), FW_DATA in chunks sized to
- * lsws_client_max_msg, a corrupt chunk sent again, a dropped link reopened
- * (a few times, while the transfer progresses), FW_END, then reconnect
- * after the unit's reboot and IDENTIFY. Sets u->outcome. LSWS_OK only for
+ * lsws_client_bulk_msg, u->window of them in flight (0: as many as fit in
+ * 3 KiB of messages; 1 on NFC), a corrupt chunk sent again, a dropped link
+ * reopened (a few times, while the transfer progresses), FW_END, then
+ * reconnect after the unit's reboot and IDENTIFY. Sets u->outcome. LSWS_OK only for
  * LSWS_UPG_DONE; a positive value is progress's. */
 int lsws_upgrade_run(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_progress_fn *progress, void *ctx,
                      struct lsws_error *err);

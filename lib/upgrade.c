@@ -127,8 +127,12 @@ static int resume(struct lsws_client *c, struct lsws_upgrade *u, int rc)
     struct lsws_error rerr;
     lsws_error_clear(&rerr);
     u->reconnects++;
-    if (lsws_client_reconnect(c, &rerr) != LSWS_OK)
-        return rc; /* the first error says what happened */
+    if (lsws_client_reconnect(c, &rerr) != LSWS_OK) {
+        if (!lsws_client_other_unit(c))
+            return rc; /* the first error says what happened */
+        u->error = rerr; /* another unit answers there now: say so */
+        return rerr.code;
+    }
     return begin(c, u, 0);
 }
 
@@ -139,68 +143,132 @@ static int link_lost(int rc, int status)
     return rc == LSWS_ERR_NODEV || rc == LSWS_ERR_TIMEOUT || (rc == LSWS_ERR_AUTH && status == LSWS_ST_AUTH_REQUIRED);
 }
 
-/* The payload, chunk by chunk, until the unit has acknowledged all of it. */
+/* Chunks in flight (lsws_client_pipeline). The unit stores a chunk only
+ * at the offset it expects and with a matching CRC, so whatever it holds
+ * is always the image's first bytes: a chunk sent after one that was lost
+ * or found corrupt is refused (SEQUENCE) with the offset it expects, and a
+ * chunk it has passed already (sent again after its answer was lost, by a
+ * unit that does not answer it from its cache) is refused the same way;
+ * the transfer then goes on from that offset. So a
+ * window changes how many bytes are out, never what the unit stores.
+ * WINDOW_BYTES of requests out are enough to keep a link busy across its
+ * round trip: on BLE an answer comes one interval after the chunk's last
+ * fragment, while the next chunk takes 4 (docs/firmware.md, "Benchmark"),
+ * so two chunks would do on an idle host and a third leaves room for a
+ * busy one; it also bounds what a unit has to buffer. */
+#define WINDOW_BYTES 3072
+
+struct chunks {
+    struct lsws_client *c;
+    struct lsws_upgrade *u;
+    const uint8_t *payload;
+    uint32_t from;   /* the offset of request 0 */
+    size_t chunk;    /* payload bytes per request */
+    lsws_upgrade_progress_fn *progress;
+    void *ctx;
+    int stop;        /* progress asked to stop: no more chunks go out */
+};
+
+static void chunk_at(const struct chunks *w, unsigned i, uint32_t *off, size_t *n)
+{
+    uint64_t o = w->from + (uint64_t)i * w->chunk;
+    *off = (uint32_t)o;
+    *n = w->u->total - o < w->chunk ? (size_t)(w->u->total - o) : w->chunk;
+}
+
+static int chunk_build(void *ctx, unsigned i, uint8_t *req, size_t cap, size_t *len)
+{
+    struct chunks *w = ctx;
+    uint32_t off;
+    size_t n;
+    if (w->stop)
+        return LSWS_PIPELINE_END; /* the chunks out are still answered */
+    (void)cap; /* 8 + n is less than the session's message size, at most LSWS_MSG_MAX */
+    chunk_at(w, i, &off, &n);
+    put32(req, off);
+    put32(req + 4, lsws_crc32(lsws_crc32(0, req, 4), w->payload + off, n)); /* the offset and the data */
+    memcpy(req + 8, w->payload + off, n);
+    *len = 8 + n;
+    w->u->sent += n;
+    return LSWS_OK;
+}
+
+static int chunk_take(void *ctx, unsigned i, const uint8_t *resp, size_t len, struct lsws_error *err)
+{
+    struct chunks *w = ctx;
+    struct lsws_upgrade *u = w->u;
+    uint32_t off;
+    size_t n;
+    chunk_at(w, i, &off, &n);
+    uint32_t next = len >= 4 ? get32(resp) : 0;
+    /* OK means stored whole at this offset: nothing else is believed. */
+    if (len < 4 || next != off + n)
+        return lsws_fail(err, LSWS_ERR_PROTOCOL, SIZE_MAX, "'%s' acknowledged the chunk at %lu with next offset %lu",
+                         lsws_client_uri(w->c), (unsigned long)off, (unsigned long)next);
+    u->acked = next;
+    u->chunks++;
+    if (w->progress && !w->stop)
+        w->stop = w->progress(u, w->ctx);
+    return LSWS_OK;
+}
+
+/* The payload, a window of chunks at a time, until the unit has
+ * acknowledged all of it. */
 static int transfer(struct lsws_client *c, struct lsws_upgrade *u, lsws_upgrade_progress_fn *progress, void *ctx)
 {
-    uint8_t req[LSWS_MSG_MAX], resp[64];
     const uint8_t *payload = u->image + LSWS_FW_HEADER_LEN;
     unsigned no_progress = 0, bad = 0, resyncs = 0;
-    size_t max = lsws_client_max_msg(c);
-    u->chunk = max > FW_DATA_HEAD ? max - FW_DATA_HEAD : 1;
+    unsigned want = u->window;
     while (u->acked < u->total) {
-        max = lsws_client_max_msg(c); /* a reconnect may bring other limits */
-        u->chunk = max > FW_DATA_HEAD ? max - FW_DATA_HEAD : 1;
-        uint32_t off = u->acked;
-        size_t n = u->total - off < u->chunk ? u->total - off : u->chunk;
-        put32(req, off);
-        put32(req + 4, lsws_crc32(lsws_crc32(0, req, 4), payload + off, n)); /* the offset and the data */
-        memcpy(req + 8, payload + off, n);
+        size_t msg = lsws_client_bulk_msg(c); /* a reconnect may bring other limits */
+        u->chunk = msg > FW_DATA_HEAD ? msg - FW_DATA_HEAD : 1;
+        u->window = lsws_client_window(c, want ? want : (unsigned)(WINDOW_BYTES / msg));
+        struct chunks w = {c, u, payload, u->acked, u->chunk, progress, ctx, 0};
+        unsigned n = (unsigned)((u->total - u->acked + u->chunk - 1) / u->chunk);
+        uint32_t before = u->acked;
+        uint8_t resp[16];
         size_t rlen;
         int st;
-        int rc = lsws_client_call(c, LSWS_OP_FW_DATA, req, 8 + n, &st, resp, sizeof resp, &rlen, &u->error);
-        u->sent += n;
-        uint32_t next = rlen >= 4 ? get32(resp) : 0;
-        if (rc == LSWS_OK) {
-            if (rlen < 4 || next <= off || next > u->total)
-                return lsws_fail(&u->error, LSWS_ERR_PROTOCOL, SIZE_MAX,
-                                 "'%s' acknowledged the chunk at %lu with next offset %lu", lsws_client_uri(c),
-                                 (unsigned long)off, (unsigned long)next);
-            u->acked = next;
-            u->chunks++;
+        int rc = lsws_client_pipeline(c, LSWS_OP_FW_DATA, n, u->window, chunk_build, chunk_take, &w, &st, resp,
+                                      sizeof resp, &rlen, &u->error);
+        if (u->acked > before)
             no_progress = bad = resyncs = 0;
-            int stop = progress ? progress(u, ctx) : 0;
-            if (stop)
-                return stop;
+        if (w.stop)
+            return w.stop; /* after the chunks out were answered */
+        if (rc == LSWS_OK)
             continue;
-        }
+        uint32_t next = rlen >= 4 ? get32(resp) : 0;
         if (st == LSWS_ST_CHECKSUM) {
-            /* The chunk arrived corrupt and was not stored: send it again. */
+            /* A chunk arrived corrupt and was not stored (nor any after
+             * it): from the offset the unit expects, again. */
             u->resent++;
+            if (rlen >= 4 && next <= u->total)
+                u->acked = next;
             if (++bad >= CHUNK_TRIES)
                 return lsws_fail(&u->error, LSWS_ERR_DEVICE, SIZE_MAX,
                                  "'%s' found the chunk at offset %lu corrupt %d times in a row", lsws_client_uri(c),
-                                 (unsigned long)off, CHUNK_TRIES);
+                                 (unsigned long)u->acked, CHUNK_TRIES);
             continue;
         }
         if (st == LSWS_ST_SEQUENCE && rlen >= 4 && next <= u->total && ++resyncs <= RESYNCS) {
-            /* The unit expects another offset (a chunk whose answer was
-             * lost, then retried after a reconnect): go on from there. */
+            /* The unit expects another offset (a chunk lost on the way, or
+             * one it stored whose answer was lost): go on from there. */
             u->acked = next;
             continue;
         }
         if (st == LSWS_ST_SEQUENCE || link_lost(rc, st)) {
             /* No transfer open on the unit any more, or no link: open it again. */
-            uint32_t before = u->acked;
+            uint32_t at = u->acked;
             while (no_progress < RECONNECTS) {
                 no_progress++;
                 if ((rc = resume(c, u, rc)) == LSWS_OK)
                     break;
-                if (!link_lost(rc, -1))
+                if (!link_lost(rc, -1) || lsws_client_other_unit(c))
                     return rc;
             }
             if (rc != LSWS_OK)
                 return rc;
-            if (u->acked > before)
+            if (u->acked > at)
                 no_progress = 0;
             continue;
         }
@@ -224,7 +292,10 @@ static int after_reboot(struct lsws_client *c, struct lsws_upgrade *u)
             u->have_after = 1;
             return LSWS_OK;
         }
-        if (rc == LSWS_ERR_AUTH) /* the unit answers: no boot to wait for */
+        /* The unit answers: no boot to wait for. Or another unit answers
+         * (lsws_client_reconnect checks the SN): its version says nothing
+         * of this one's. */
+        if (rc == LSWS_ERR_AUTH || lsws_client_other_unit(c))
             break;
     }
     u->error = rerr;

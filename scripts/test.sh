@@ -20,6 +20,7 @@ build/bench_decode cli build/lsws 100000 10000 1
 [ -x build/bench_link ] && sh bench/link.sh build
 build/bench_batch 200
 [ -x build/bench_upgrade ] && sh bench/upgrade.sh build 32768
+[ -x build/bench_upgrade ] && command -v dbus-daemon >/dev/null 2>&1 && sh bench/upgrade.sh build ble 65536
 [ -x build/bench_history ] && sh bench/history.sh build 200
 [ -x build/bench_history ] && command -v dbus-daemon >/dev/null 2>&1 && sh bench/history.sh build ble 200
 

@@ -122,6 +122,7 @@ struct server {
     sd_event_source *scan_timer;
     uint64_t start_us;
     unsigned frag; /* fragment size: MTU - 3 */
+    int ended;     /* a hub lost power (fw_drop_at): lsws-sim exits, as on a pty */
 };
 
 /* ---- time and log ---------------------------------------------------------------- */
@@ -314,6 +315,13 @@ static void hub_on_message(struct hub *h, const uint8_t *msg, size_t len)
     memcpy(req, msg, len);
     unsigned long n = ++h->frames;
     unsigned what = lsws_sim_serve(h->sim, f, n, req, len, resp, sizeof resp, &rlen, device_ms(h->srv));
+    if (what & LSWS_SIM_HANGUP) {
+        /* The unit loses power during the chunk: the link goes, with
+         * whatever else the client had sent, and the simulator exits. */
+        hub_drop_link(h, "during the firmware chunk (fw_drop_at)");
+        h->srv->ended = 1;
+        return;
+    }
     if (what & LSWS_SIM_DROPPED) {
         say(h->srv, "%s: frame %lu: dropped (fault), no answer", h->name, n);
         return;
@@ -1431,7 +1439,7 @@ int lsws_sim_ble_serve(struct lsws_sim *const *sims, size_t n, const struct lsws
     say(s, "org.bluez: %s%s, %zu hub%s, MTU %u, connection interval %.1f ms%s", o->no_adapter ? "no adapter" : o->adapter,
         o->no_adapter ? "" : (s->powered ? " (powered)" : " (powered off)"), n, n == 1 ? "" : "s", o->mtu,
         o->interval_us / 1000.0, o->clock_scale > 1 ? ", device clock scaled" : "");
-    while (!(o->stop && *o->stop)) {
+    while (!(o->stop && *o->stop) && !s->ended) {
         r = sd_event_run(s->ev, 100000);
         if (r < 0 && r != -EINTR) {
             rc = bus_fail(err, r, "event loop");

@@ -4,7 +4,7 @@
  *
  * lsws_sim_handle takes one request message and produces one response; it
  * never fails on bad input. Everything a session holds (authentication, an
- * open WRITE transaction, the last response for identical retries) lives
+ * open WRITE transaction, the last responses for identical retries) live
  * here; what a unit keeps in flash lives in struct sim_state and the state
  * file (state.c).
  *
@@ -85,10 +85,15 @@ struct lsws_sim {
         uint32_t records;
         int more;
     } hq;
-    /* the last request and its response, for identical retries */
-    int cached;
-    uint8_t creq[LSWS_MSG_MAX], cresp[LSWS_MSG_MAX];
-    size_t creq_len, cresp_len;
+    /* The last requests and their responses, for identical retries: as
+     * many as a client keeps in flight (LSWS_PIPELINE_MAX), so that a
+     * retry of any of them whose answer was lost is answered, not run
+     * again. A ring; n_kept 0 when forgotten. */
+    struct kept {
+        uint8_t req[LSWS_MSG_MAX], resp[LSWS_MSG_MAX];
+        size_t req_len, resp_len;
+    } kept[LSWS_PIPELINE_MAX];
+    unsigned n_kept, next_kept;
 
     struct lsws_sim_stats stats;
     char name[32];
@@ -370,7 +375,7 @@ static void end_session(struct lsws_sim *sim, int forget_cache)
     sim->txn_len = 0;
     sim_fw_end_session(sim->fw);
     if (forget_cache)
-        sim->cached = 0;
+        sim->n_kept = sim->next_kept = 0;
 }
 
 void lsws_sim_disconnect(struct lsws_sim *sim)
@@ -1355,10 +1360,14 @@ void lsws_sim_handle(struct lsws_sim *sim, const uint8_t *req, size_t len, uint8
     sim->have_last = 1;
     sim->last_ms = now_ms;
 
-    if (sim->cached && len >= 3 && len == sim->creq_len && memcmp(req, sim->creq, len) == 0) {
-        if (sim->cresp_len <= cap) {
-            memcpy(resp, sim->cresp, sim->cresp_len);
-            *rlen = sim->cresp_len;
+    /* Same seq and same bytes as a recent request: a retry. */
+    for (unsigned i = 0; len >= 3 && i < sim->n_kept; i++) {
+        const struct kept *k = &sim->kept[i];
+        if (len != k->req_len || memcmp(req, k->req, len) != 0)
+            continue;
+        if (k->resp_len <= cap) {
+            memcpy(resp, k->resp, k->resp_len);
+            *rlen = k->resp_len;
         }
         sim->stats.duplicates++;
         snprintf(sim->note, sizeof sim->note, "seq %u %s: identical retry, previous answer resent",
@@ -1366,12 +1375,15 @@ void lsws_sim_handle(struct lsws_sim *sim, const uint8_t *req, size_t len, uint8
         return;
     }
     dispatch(sim, req, len, &r, now_ms);
-    sim->cached = *rlen && len >= 3 && len <= sizeof sim->creq;
-    if (sim->cached) {
-        memcpy(sim->creq, req, len);
-        sim->creq_len = len;
-        memcpy(sim->cresp, resp, *rlen);
-        sim->cresp_len = *rlen;
+    if (*rlen && len >= 3 && len <= sizeof sim->kept[0].req) {
+        struct kept *k = &sim->kept[sim->next_kept];
+        memcpy(k->req, req, len);
+        k->req_len = len;
+        memcpy(k->resp, resp, *rlen);
+        k->resp_len = *rlen;
+        sim->next_kept = (sim->next_kept + 1) % LSWS_PIPELINE_MAX;
+        if (sim->n_kept < LSWS_PIPELINE_MAX)
+            sim->n_kept++;
     }
     snprintf(sim->note, sizeof sim->note, "seq %u %s: %s%s%s%s", r.seq, op_name(r.op), idle,
              r.status < 0 ? "no answer" : lsws_proto_status_text(r.status), sim->detail[0] ? ": " : "",

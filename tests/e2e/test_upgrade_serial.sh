@@ -139,13 +139,36 @@ ok "restarted and resumed: v1.2" [ "$(fw_of "serial:$PTY")" = v1.2 ]
 stop_sim
 
 # ---- the wire loses and corrupts frames; the unit finds chunks corrupt ----------------------------
-# Frames: 1 IDENTIFY, 2 AUTH, 3 FW_BEGIN, then FW_DATA.
+# Frames: 1 IDENTIFY, 2 AUTH, 3 FW_BEGIN, then FW_DATA, three in flight.
+# Frame 6 (the chunk at 2026) is lost: 7 behind it is refused as out of
+# sequence, and 8 (FW_DATA request 4, corrupt) too, stale: lsws starts again
+# at 2026. Frame 9's answer is lost while 10 and 11 are stored: its retry is
+# answered from the unit's cache. Frame 24 (FW_DATA request 20) is corrupt:
+# the one chunk resent because the unit found it corrupt.
 start_sim --model ws523 --state "$TMP/wire.json" --drop 6 --corrupt 9 --fw-corrupt 4,20 -v
 "$LSWS" --json -d "serial:$PTY" upgrade ws523.bin >"$TMP/r.json" 2>/dev/null
-ok "lost and corrupted frames retried, corrupt chunks resent: done" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["outcome"], d["resent"], d["firmware_version"]) == ("done", 2, "v1.9") else 1)' "$TMP/r.json"
+ok "lost and corrupted frames retried, corrupt chunks resent: done" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["outcome"], d["resent"], d["firmware_version"], d["window"]) == ("done", 1, "v1.9", 3) else 1)' "$TMP/r.json"
 stop_sim
 ok "the corrupted answer's retry was answered from the unit's cache, not staged again" grep -q "fw-data: identical retry, previous answer resent" "$TMP/sim.err"
 ok "the corrupt chunks were refused by their CRC" [ "$(grep -c 'fw-data: checksum mismatch' "$TMP/sim.err")" -eq 2 ]
+
+# ---- chunks in flight: a corrupt chunk inside a window, then the link dropped with chunks out ----
+# Three chunks of 1013 bytes in flight. FW_DATA request 5 arrives corrupt: refused by its CRC,
+# the two behind it as out of sequence; later the unit loses power at the chunk carrying byte
+# 40000, with more sent behind it.
+state="$TMP/window.json"
+start_sim --model ws523 --state "$state" --fw-corrupt 5 --fw-drop-at 40000 -v
+expect 3 "interrupted" -- "$LSWS" -d "serial:$PTY" upgrade ws523.bin
+wait "$SIM_PID" 2>/dev/null # it exits when it drops the link
+SIM_PID=
+ok "window: the corrupt chunk was refused by its CRC" [ "$(grep -c 'fw-data: checksum mismatch' "$TMP/sim.err")" -eq 1 ]
+ok "window: the chunks behind it were refused, not stored" grep -q "fw-data: out of sequence" "$TMP/sim.err"
+n=$(staged_ok "$state" ws523.bin 60000)
+ok "window: the staged bytes are the image's, up to the lost chunk ($n)" [ "${n:-0}" -eq $((40000 / 1013 * 1013)) ]
+start_sim --model ws523 --state "$state"
+"$LSWS" --json -d "serial:$PTY" upgrade ws523.bin >"$TMP/r.json" 2>/dev/null
+ok "window: resumed at the offset the unit held, 3 chunks in flight, done" /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if (d["outcome"], d["resumed_at"], d["chunk_size"], d["window"], d["firmware_version"]) == ("done", int(sys.argv[2]), 1013, 3, "v1.9") else 1)' "$TMP/r.json" "$n"
+stop_sim
 
 # ---- a failed verification and a refused commit ------------------------------------------------
 state="$TMP/end.json"

@@ -10,8 +10,8 @@
 
 #include "sim.h"
 
-#define FRAMES 64
-#define QUEUE 4
+#define FRAMES 128
+#define QUEUE 8
 
 struct fake {
     struct lsws_sim *sim;
@@ -27,6 +27,7 @@ struct fake {
     int twice[FRAMES];    /* the answer arrives twice */
     int cut[FRAMES];      /* the link drops instead of answering */
     int refuse[FRAMES];   /* answered BUSY without reaching the device */
+    int flip[FRAMES];     /* reaches the device with its last byte changed */
     int delay_ms;         /* every answer comes this late */
     int inject_password;  /* READ answers also carry general.password */
     int refuse_open;      /* opens after the first fail */
@@ -110,8 +111,13 @@ static int fake_send(void *h, const uint8_t *msg, size_t len, struct lsws_error 
         lsws_sim_disconnect(F.sim);
         return LSWS_OK;
     }
-    uint8_t resp[LSWS_MSG_MAX];
+    uint8_t resp[LSWS_MSG_MAX], changed[LSWS_MSG_MAX];
     size_t rlen = 0;
+    if (F.flip[k] && len <= sizeof changed) { /* damaged in a way the link did not catch */
+        memcpy(changed, msg, len);
+        changed[len - 1] ^= 0x10;
+        msg = changed;
+    }
     if (F.refuse[k]) {
         lsws_msg_encode(msg[1], msg[2], LSWS_ST_BUSY, NULL, 0, resp, sizeof resp, &rlen);
     } else {
@@ -560,6 +566,183 @@ static void refused_write_changed_nothing(void **state)
     stop(c);
 }
 
+/* ---- the same unit after a reconnect ------------------------------------------------ */
+
+/* The link comes back to another unit (a reused port name): the reconnect
+ * fails and says so, and nothing more goes to that unit. */
+static void reconnect_to_another_unit(void **state)
+{
+    (void)state;
+    struct lsws_client *c = start(LSWS_MODEL_WS523);
+    struct lsws_device_info info;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    auth(c, &info);
+    assert_int_equal(lsws_client_reconnect(c, &err), LSWS_OK);
+    assert_int_equal(lsws_client_other_unit(c), 0);
+    struct lsws_sim *mine = F.sim, *other;
+    struct lsws_sim_opts so = {.model = LSWS_MODEL_WS523, .sn = "6762d21130960001"};
+    assert_int_equal(lsws_sim_new(&so, &other, &err), LSWS_OK);
+    F.sim = other;
+    assert_int_equal(lsws_client_reconnect(c, &err), LSWS_ERR_NODEV);
+    assert_int_equal(lsws_client_other_unit(c), 1);
+    assert_non_null(strstr(err.msg, "leads to another unit (ws523 6762d21130960001, not ws523 "));
+    /* Only IDENTIFY went to it: it never saw the password (AUTH would
+     * have counted a login on it). */
+    struct lsws_sim_stats st;
+    lsws_sim_stats(other, &st);
+    assert_int_equal(st.requests, 1);
+    F.sim = mine;
+    assert_int_equal(lsws_client_reconnect(c, &err), LSWS_OK);
+    assert_int_equal(lsws_client_other_unit(c), 0);
+    lsws_sim_free(other);
+    stop(c);
+}
+
+/* ---- firmware chunks in flight --------------------------------------------------------- */
+
+/* A WS523 image of n payload bytes, one version up. */
+static uint8_t *image(size_t n, size_t *len)
+{
+    uint8_t *payload = malloc(n), *img = NULL;
+    assert_non_null(payload);
+    for (size_t i = 0; i < n; i++)
+        payload[i] = (uint8_t)(i * 131 + (i >> 8));
+    struct lsws_fw_header h = {.model = LSWS_MODEL_WS523, .hw_min = 0x0120, .hw_max = 0x0120, .fw = 0x0109};
+    assert_int_equal(lsws_fw_image_build(&h, payload, n, &img, len, NULL), LSWS_OK);
+    free(payload);
+    return img;
+}
+
+struct stop_at {
+    unsigned chunks; /* stop once this many are acknowledged */
+    uint32_t acked;  /* what was acknowledged then */
+};
+
+static int stop_after(const struct lsws_upgrade *u, void *ctx)
+{
+    struct stop_at *s = ctx;
+    if (!s->chunks || u->chunks < s->chunks)
+        return 0;
+    s->acked = u->acked;
+    return 9;
+}
+
+/* Runs an upgrade of img on the fake unit; the job, for its counters. */
+static struct lsws_upgrade *upgrade(struct lsws_client *c, const uint8_t *img, size_t len, struct stop_at *stop,
+                                    int want_rc)
+{
+    struct lsws_device_info info;
+    struct lsws_upgrade *u;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    auth(c, &info);
+    assert_int_equal(lsws_upgrade_plan(&info, img, len, 0, &u, &err), LSWS_OK);
+    int rc = lsws_upgrade_run(c, u, stop ? stop_after : NULL, stop, &err);
+    if (rc != want_rc)
+        fail_msg("upgrade: %d, want %d: %s", rc, want_rc, err.msg);
+    return u;
+}
+
+/* Three chunks in flight (3 KiB of 1024-byte messages). Frames: 1 AUTH,
+ * 2 FW_BEGIN, FW_DATA from 3. A request lost in the middle of a window,
+ * an answer lost in the middle of the next one, a chunk that arrives
+ * corrupt: each is recovered from, nothing is stored twice or out of
+ * place (FW_END checks the whole image's SHA-256), and the unit reports
+ * the new version. */
+static void chunks_in_flight_survive_losses(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = image(30 * 1013 + 500, &len);
+    struct lsws_client *c = start(LSWS_MODEL_WS523);
+    F.drop[6] = 1;  /* the 4th chunk never arrives: 7 and 8 behind it are refused */
+    F.lose[12] = 1; /* an answer lost while 13 and 14 are stored: its retry is answered from the cache */
+    F.flip[20] = 1; /* refused as corrupt, and the chunks behind it with it */
+    struct lsws_upgrade *u = upgrade(c, img, len, NULL, LSWS_OK);
+    assert_int_equal(u->outcome, LSWS_UPG_DONE);
+    assert_int_equal(u->after.fw, 0x0109);
+    assert_int_equal(u->window, 3);
+    assert_int_equal(u->chunk, 1013);
+    assert_int_equal(u->chunks, 31);
+    assert_int_equal(u->resent, 1);
+    assert_int_equal(u->acked, u->total);
+    assert_int_equal(u->reconnects, 0);
+    struct lsws_sim_stats st;
+    lsws_sim_stats(F.sim, &st);
+    assert_int_equal(st.duplicates, 1); /* the retry of frame 12 */
+    lsws_upgrade_free(u);
+    stop(c);
+    free(img);
+}
+
+/* The link drops with chunks in flight: the job reopens it, FW_BEGIN says
+ * where the unit stands, and the transfer goes on from there. */
+static void chunks_in_flight_link_dropped(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = image(20 * 1013, &len);
+    struct lsws_client *c = start(LSWS_MODEL_WS523);
+    F.cut[10] = 1; /* frame 10 (the 8th chunk) is lost with the link, and the answers to 8 and 9 */
+    struct lsws_upgrade *u = upgrade(c, img, len, NULL, LSWS_OK);
+    assert_int_equal(u->outcome, LSWS_UPG_DONE);
+    assert_int_equal(u->reconnects, 1);
+    assert_int_equal(u->resumed_at, 7 * 1013); /* what the unit held: the chunks before the lost one */
+    assert_int_equal(u->chunks, 18);           /* 6th and 7th stored, their answers lost */
+    lsws_upgrade_free(u);
+    stop(c);
+    free(img);
+}
+
+/* Stopped by its progress callback (Ctrl-C): no chunk goes out after that,
+ * the ones out are answered and counted, so what the job says the unit
+ * holds is what it holds (the next FW_BEGIN says so), and it resumes there. */
+static void chunks_in_flight_answered_before_a_stop(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = image(20 * 1013, &len);
+    struct lsws_client *c = start(LSWS_MODEL_WS523);
+    struct stop_at at = {.chunks = 5};
+    struct lsws_upgrade *u = upgrade(c, img, len, &at, 9);
+    assert_int_equal(u->outcome, LSWS_UPG_INTERRUPTED);
+    assert_int_equal(at.acked, 5 * 1013);
+    assert_int_equal(u->acked, 7 * 1013); /* the two still in flight at the stop */
+    assert_int_equal(u->chunks, 7);
+    uint32_t held = u->acked;
+    lsws_upgrade_free(u);
+    u = upgrade(c, img, len, NULL, LSWS_OK);
+    assert_int_equal(u->outcome, LSWS_UPG_DONE);
+    assert_int_equal(u->first_offset, held);
+    lsws_upgrade_free(u);
+    stop(c);
+    free(img);
+}
+
+/* A caller may ask for one chunk at a time; NFC always gets that. */
+static void one_chunk_at_a_time(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *img = image(5 * 1013, &len);
+    struct lsws_client *c = start(LSWS_MODEL_WS523);
+    struct lsws_device_info info;
+    struct lsws_upgrade *u;
+    auth(c, &info);
+    assert_int_equal(lsws_upgrade_plan(&info, img, len, 0, &u, NULL), LSWS_OK);
+    u->window = 1;
+    F.lose[4] = 1; /* the 2nd chunk's answer: its retry comes from the cache */
+    assert_int_equal(lsws_upgrade_run(c, u, NULL, NULL, NULL), LSWS_OK);
+    assert_int_equal(u->window, 1);
+    assert_int_equal(u->chunks, 5);
+    assert_int_equal(lsws_client_window(c, 0), 1);
+    assert_int_equal(lsws_client_window(c, 99), LSWS_PIPELINE_MAX);
+    lsws_upgrade_free(u);
+    stop(c);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -576,6 +759,11 @@ int main(void)
         cmocka_unit_test(ambiguous_write_is_settled_by_reading_back),
         cmocka_unit_test(written_but_not_read_back),
         cmocka_unit_test(refused_write_changed_nothing),
+        cmocka_unit_test(reconnect_to_another_unit),
+        cmocka_unit_test(chunks_in_flight_survive_losses),
+        cmocka_unit_test(chunks_in_flight_link_dropped),
+        cmocka_unit_test(chunks_in_flight_answered_before_a_stop),
+        cmocka_unit_test(one_chunk_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
