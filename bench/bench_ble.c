@@ -93,12 +93,7 @@ static double frags(double n, unsigned f)
     return n <= 0 ? 1 : ceil(n / f);
 }
 
-struct row {
-    double seconds;
-    struct lsws_client_stats st;
-};
-
-static void print(unsigned mtu, const char *what, const struct row *r, double payload, double interval_ms)
+static void print(unsigned mtu, const char *what, const struct bench_row *r, double payload, double interval_ms)
 {
     unsigned f = mtu - 3;
     double bound = (frags(payload, f) + 2) * interval_ms / 1e3; /* + one round trip */
@@ -120,10 +115,10 @@ static int bench_lib(const char *sim, unsigned mtu, const char *interval, double
     struct lsws_error err;
     struct lsws_client *c = NULL;
     struct lsws_device_info info;
-    struct lsws_config *cfg = NULL, *tpl = NULL, *back = NULL;
+    struct lsws_config *cfg = NULL, *tpl = NULL;
     uint8_t tlv[LSWS_TXN_BYTES];
     size_t read_bytes = 0, write_bytes = 0;
-    struct row get, set;
+    struct bench_row get, set;
     struct lsws_client_stats before;
     int rc = 1;
     lsws_error_clear(&err);
@@ -137,30 +132,8 @@ static int bench_lib(const char *sim, unsigned mtu, const char *interval, double
     lsws_client_stats(c, &get.st);
     lsws_settings_report(cfg, tlv, sizeof tlv, &read_bytes, &err);
 
-    struct lsws_identity unit;
-    memcpy(unit.sn, info.sn, sizeof unit.sn);
-    memcpy(unit.dev_eui, info.dev_eui, 8);
-    if (lsws_config_new(m, &tpl) || lsws_config_defaults(tpl, lsws_band_at(info.band)->name, &unit, &err) ||
-        lsws_config_new(m, &back))
+    if (bench_factory_template(&info, &tpl, &write_bytes, &err) || bench_timed_set(c, tpl, &set, &err))
         goto out;
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (m->settings[i].row->flags & (LSWS_F_READONLY | LSWS_F_WRITEONLY))
-            tpl->present[i] = 0;
-    lsws_settings_encode(tpl, NULL, tlv, sizeof tlv, &write_bytes, &err);
-    lsws_client_stats(c, &before);
-    t0 = bench_now_s();
-    if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
-        goto out;
-    set.seconds = bench_now_s() - t0;
-    lsws_client_stats(c, &set.st);
-    set.st.exchanges -= before.exchanges;
-    set.st.wire_bytes_out -= before.wire_bytes_out;
-    set.st.wire_bytes_in -= before.wire_bytes_in;
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (tpl->present[i] && !lsws_value_equal(m, i, &tpl->values[i], &back->values[i])) {
-            fprintf(stderr, "bench_ble: %s did not verify\n", m->settings[i].key);
-            goto out;
-        }
     print(mtu, "get", &get, (double)read_bytes, interval_ms);
     print(mtu, "set", &set, 2.0 * (double)write_bytes, interval_ms);
     rc = 0;
@@ -170,7 +143,6 @@ out:
     lsws_client_close(c);
     lsws_config_free(cfg);
     lsws_config_free(tpl);
-    lsws_config_free(back);
     stop_sim(pid);
     return rc;
 }

@@ -58,12 +58,7 @@ static pid_t start_sim(const char *sim, const char *model, unsigned bps, unsigne
     return pid; /* f stays open: the simulator's stdout */
 }
 
-struct result {
-    double seconds;
-    struct lsws_client_stats st;
-};
-
-static void print(const char *model, const char *what, const struct result *r, size_t payload_bytes,
+static void print(const char *model, const char *what, const struct bench_row *r, size_t payload_bytes,
                   unsigned bps, unsigned latency)
 {
     /* One round trip: a minimal request and response frame (header, CRC, flags) and the latency. */
@@ -96,10 +91,10 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
     struct lsws_error err;
     struct lsws_client *c = NULL;
     struct lsws_device_info info;
-    struct lsws_config *cfg = NULL, *tpl = NULL, *back = NULL;
+    struct lsws_config *cfg = NULL, *tpl = NULL;
     uint8_t tlv[16384];
     size_t read_bytes = 0, write_bytes = 0;
-    struct result get, set;
+    struct bench_row get, set;
     int rc = 1;
     lsws_error_clear(&err);
 
@@ -116,33 +111,9 @@ static int bench_model(const char *sim, enum lsws_model_id id, unsigned bps, uns
 
     /* set: the factory template (band defaults, this unit's identity), all
      * writable settings, one transaction, then verify. */
-    struct lsws_identity unit;
-    memcpy(unit.sn, info.sn, sizeof unit.sn);
-    memcpy(unit.dev_eui, info.dev_eui, 8);
-    if (lsws_config_new(m, &tpl) || lsws_config_defaults(tpl, lsws_band_at(info.band)->name, &unit, &err) ||
-        lsws_config_new(m, &back))
+    if (bench_factory_template(&info, &tpl, &write_bytes, &err) || open_client(pty, &c, &err) ||
+        lsws_client_auth(c, "123456", &info, &err) || bench_timed_set(c, tpl, &set, &err))
         goto out;
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (m->settings[i].row->flags & (LSWS_F_READONLY | LSWS_F_WRITEONLY))
-            tpl->present[i] = 0;
-    lsws_settings_encode(tpl, NULL, tlv, sizeof tlv, &write_bytes, &err);
-    if (open_client(pty, &c, &err) || lsws_client_auth(c, "123456", &info, &err))
-        goto out;
-    struct lsws_client_stats before;
-    lsws_client_stats(c, &before);
-    t0 = bench_now_s();
-    if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
-        goto out;
-    set.seconds = bench_now_s() - t0;
-    lsws_client_stats(c, &set.st);
-    set.st.exchanges -= before.exchanges;
-    set.st.wire_bytes_out -= before.wire_bytes_out;
-    set.st.wire_bytes_in -= before.wire_bytes_in;
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (tpl->present[i] && !lsws_value_equal(m, i, &tpl->values[i], &back->values[i])) {
-            fprintf(stderr, "bench_link: %s did not verify\n", m->settings[i].key);
-            goto out;
-        }
     print(m->name, "get", &get, read_bytes, bps, latency);
     print(m->name, "set", &set, 2 * write_bytes, bps, latency);
     rc = 0;
@@ -152,7 +123,6 @@ out:
     lsws_client_close(c);
     lsws_config_free(cfg);
     lsws_config_free(tpl);
-    lsws_config_free(back);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     return rc;

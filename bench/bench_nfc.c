@@ -90,12 +90,7 @@ static pid_t start_sim(const char *sim, const struct link_model *m, char *pty, s
     return pid; /* f stays open: the simulator's stdout */
 }
 
-struct result {
-    double seconds;
-    struct lsws_client_stats st;
-};
-
-static void print(const char *what, const struct result *r, size_t payload, double bound)
+static void print(const char *what, const struct bench_row *r, size_t payload, double bound)
 {
     printf("ws523  nfc %-4s %7.1f ms  %2u exchanges  %5lu APDU bytes out  %5lu in  settings %5zu bytes  "
            "bound %7.1f ms  ratio %.2f\n",
@@ -124,10 +119,10 @@ static int bench_session(const char *sim, const struct link_model *lm, double *o
     struct lsws_error err;
     struct lsws_client *c = NULL;
     struct lsws_device_info info;
-    struct lsws_config *cfg = NULL, *tpl = NULL, *back = NULL;
+    struct lsws_config *cfg = NULL, *tpl = NULL;
     uint8_t tlv[LSWS_TXN_BYTES];
     size_t read_bytes = 0, write_bytes = 0;
-    struct result get, set;
+    struct bench_row get, set;
     int rc = 1;
     lsws_error_clear(&err);
 
@@ -145,33 +140,9 @@ static int bench_session(const char *sim, const struct link_model *lm, double *o
     lsws_client_close(c);
     c = NULL;
 
-    struct lsws_identity unit;
-    memcpy(unit.sn, info.sn, sizeof unit.sn);
-    memcpy(unit.dev_eui, info.dev_eui, 8);
-    if (lsws_config_new(m, &tpl) || lsws_config_defaults(tpl, lsws_band_at(info.band)->name, &unit, &err) ||
-        lsws_config_new(m, &back))
+    if (bench_factory_template(&info, &tpl, &write_bytes, &err) || open_client(pty, &c, &err) ||
+        lsws_client_auth(c, "123456", &info, &err) || bench_timed_set(c, tpl, &set, &err))
         goto out;
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (m->settings[i].row->flags & (LSWS_F_READONLY | LSWS_F_WRITEONLY))
-            tpl->present[i] = 0;
-    lsws_settings_encode(tpl, NULL, tlv, sizeof tlv, &write_bytes, &err);
-    if (open_client(pty, &c, &err) || lsws_client_auth(c, "123456", &info, &err))
-        goto out;
-    struct lsws_client_stats before;
-    lsws_client_stats(c, &before);
-    t0 = bench_now_s();
-    if (lsws_client_write(c, tpl, NULL, &err) || lsws_client_read(c, back, tpl, &err))
-        goto out;
-    set.seconds = bench_now_s() - t0;
-    lsws_client_stats(c, &set.st);
-    set.st.exchanges -= before.exchanges;
-    set.st.wire_bytes_out -= before.wire_bytes_out;
-    set.st.wire_bytes_in -= before.wire_bytes_in;
-    for (size_t i = 0; i < m->n_settings; i++)
-        if (tpl->present[i] && !lsws_value_equal(m, i, &tpl->values[i], &back->values[i])) {
-            fprintf(stderr, "bench_nfc: %s did not verify\n", m->settings[i].key);
-            goto out;
-        }
     double rtt = exchange_s(lm, 3, 4) + lm->latency / 1e3;
     printf("ws523  nfc open %7.1f ms  (libnfc opens the reader, selects the card, SELECT of the lsws application)\n",
            opened * 1e3);
@@ -184,7 +155,6 @@ out:
     lsws_client_close(c);
     lsws_config_free(cfg);
     lsws_config_free(tpl);
-    lsws_config_free(back);
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     return rc;

@@ -450,11 +450,19 @@ static int take_inbound(struct hub *h)
 }
 
 /* Moves fragments: at most budget in each direction (-1: all there are).
- * Out first: an answer goes out at the earliest one interval after its
- * request came in. */
+ * In first, then out, and out only what was queued before this event: an
+ * answer goes out one interval after its request came in at the earliest,
+ * and a request the client wrote on seeing this event's notification waits
+ * for the next event, as on air. */
 static void hub_pump(struct hub *h, int budget)
 {
-    for (int i = 0; budget < 0 || i < budget; i++) {
+    size_t ready = h->out.n;
+    for (int i = 0; (budget < 0 || i < budget) && h->connected; i++)
+        if (!take_inbound(h))
+            break;
+    if (budget < 0)
+        ready = (size_t)-1; /* unpaced: answers go at once */
+    for (int i = 0; (budget < 0 || i < budget) && (size_t)i < ready; i++) {
         struct frag *f = q_front(&h->out);
         if (!f || !h->connected)
             break;
@@ -463,19 +471,21 @@ static void hub_pump(struct hub *h, int budget)
             break;
         q_pop(&h->out);
     }
-    if (h->connected && h->reboot_when_sent && !h->out.n && !h->delayed) {
+    if (h->connected && h->reboot_when_sent && !h->out.n && !h->delayed)
         hub_drop_link(h, "the unit reboots");
-        return;
-    }
-    for (int i = 0; (budget < 0 || i < budget) && h->connected; i++)
-        if (!take_inbound(h))
-            break;
 }
 
 static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
 {
     struct hub *h = userdata;
-    sd_event_source_set_time(src, usec + h->srv->o->interval_us); /* a free-running radio clock */
+    /* A free-running radio clock: a tick this process ran late does not
+     * move the ones after it (the link's pace is not the host's), and
+     * events it missed altogether are lost, as on air, never run back to
+     * back. hub_pump keeps each answer an interval after its request. */
+    uint64_t interval = h->srv->o->interval_us, next = usec + interval, now = mono_us();
+    if (next <= now)
+        next += ((now - next) / interval + 1) * interval;
+    sd_event_source_set_time(src, next);
     hub_pump(h, 1);
     return 0;
 }
