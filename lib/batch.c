@@ -420,7 +420,12 @@ int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct ls
             /* The next free identity, reserved for this unit under our
              * lease; the record binds it when it begins. */
             size_t row;
-            if ((rc = lsws_ledger_pool_take(ledger, b->o.pool, info->sn, &row, &res->err)) != LSWS_OK) {
+            if ((rc = lsws_ledger_pool_take(ledger, b->o.pool, &res->rec, &row, &res->err)) != LSWS_OK) {
+                if (rc == LSWS_ERR_BUSY) { /* another station has the unit */
+                    res->status = LSWS_UNIT_HELD;
+                    res->rc = LSWS_OK;
+                    goto out;
+                }
                 res->ledger_failed = 1; /* no identity left, or no ledger: no unit can go on */
                 res->rc = rc;
                 goto out;

@@ -56,8 +56,13 @@ struct lsws_ledger_ops {
     /* Pools (lsws_ledger_pool_*): rows keyed by their identity hash; row_no
      * is 1-based in the pool file whose hash is pool. */
     int (*pool_load)(void *h, const struct lsws_manifest *m, struct lsws_error *err);
-    int (*pool_take)(void *h, const struct lsws_ledger_ctx *ctx, const char *pool, const char *sn, int64_t *row_no,
-                     struct lsws_error *err);
+    /* For rec's unit (sn, template_hash, replaces): LSWS_ERR_BUSY when it
+     * was claimed or provisioned meanwhile, or another live holder has a
+     * row reserved for it (at most one reservation per unit before its
+     * record begins: a unique index), so racing stations never hold more
+     * rows than units. */
+    int (*pool_take)(void *h, const struct lsws_ledger_ctx *ctx, const char *pool,
+                     const struct lsws_ledger_record *rec, int64_t *row_no, struct lsws_error *err);
     int (*pool_release)(void *h, const struct lsws_ledger_ctx *ctx, const char *pool, int64_t row_no,
                         struct lsws_error *err);
 };

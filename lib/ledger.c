@@ -293,8 +293,8 @@ int lsws_ledger_pool_load(struct lsws_ledger *l, const struct lsws_manifest *poo
     return account(l, t0, l->ops->pool_load(l->h, pool, err));
 }
 
-int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *pool, const char *sn, size_t *row,
-                          struct lsws_error *err)
+int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *pool,
+                          const struct lsws_ledger_record *rec, size_t *row, struct lsws_error *err)
 {
     int rc = need_pool(l, pool, err);
     if (rc != LSWS_OK)
@@ -302,7 +302,7 @@ int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *poo
     struct lsws_ledger_ctx ctx = context(l);
     int64_t row_no = 0;
     double t0 = mono_s();
-    rc = account(l, t0, l->ops->pool_take(l->h, &ctx, lsws_manifest_hash(pool), sn, &row_no, err));
+    rc = account(l, t0, l->ops->pool_take(l->h, &ctx, lsws_manifest_hash(pool), rec, &row_no, err));
     if (rc == LSWS_OK && (row_no < 1 || (size_t)row_no > lsws_manifest_rows(pool)))
         rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "ledger '%s': pool row %lld is not in the pool file",
                        l->where, (long long)row_no);

@@ -59,12 +59,16 @@ static void first_line(const char *msg, char *out, size_t n)
     out[strcspn(out, "\n")] = '\0';
 }
 
+/* The server went away: the connection is bad, or the error is libpq's
+ * own (every error the server reports has an SQLSTATE; "server closed the
+ * connection unexpectedly" has none, and libpq may not have marked the
+ * connection bad yet), or the server says so (08: connection exception;
+ * 57P01-03: it shuts down, crashed, or is starting). */
 static int lost(const struct pg *p, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    /* 08: connection exception; 57P01-03: the server shuts down or starts */
-    return PQstatus(p->conn) == CONNECTION_BAD || (state && (strncmp(state, "08", 2) == 0 ||
-                                                             strncmp(state, "57P0", 4) == 0));
+    return PQstatus(p->conn) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
+           strncmp(state, "57P0", 4) == 0;
 }
 
 static int fail_pg(struct pg *p, const PGresult *res, const char *what, struct lsws_error *err)
@@ -255,6 +259,8 @@ static const char *const schema_2[] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS lsws_pool_row ON lsws_pool (pool, row_no)",
     "CREATE INDEX IF NOT EXISTS lsws_pool_free ON lsws_pool (pool, state, row_no)",
     "CREATE UNIQUE INDEX IF NOT EXISTS lsws_pool_record ON lsws_pool (record_id) WHERE record_id IS NOT NULL",
+    /* at most one row reserved per unit before its record begins: racing stations hold no spare rows */
+    "CREATE UNIQUE INDEX IF NOT EXISTS lsws_pool_unit ON lsws_pool (pool, sn) WHERE state = 1 AND record_id IS NULL",
     NULL,
 };
 
@@ -680,28 +686,63 @@ static int pool_load(void *h, const struct lsws_manifest *m, struct lsws_error *
     return rc;
 }
 
-static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *pool, const char *sn, int64_t *row_no,
-                     struct lsws_error *err)
+static int busy_unit(const char *sn, struct lsws_error *err)
+{
+    return lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "unit %s is being provisioned by another process or station", sn);
+}
+
+static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *pool,
+                     const struct lsws_ledger_record *rec, int64_t *row_no, struct lsws_error *err)
 {
     struct pg *p = h;
     int rc = tx_begin(p, err);
     if (rc != LSWS_OK)
         return rc;
-    struct num scan;
-    const char *v[4] = {pool, num(&scan, POOL_SCAN), ctx->owner, sn};
     PGresult *res;
-    /* The row this process reserved for the unit already (a take that
-     * committed as the connection dropped, taken again), else the next
-     * free one. */
+    /* The unit claimed or provisioned since the claim: no row for it (as begin checks). */
+    struct num replaces;
+    const char *cv[3] = {rec->sn, rec->template_hash, num(&replaces, rec->replaces)};
     if ((rc = run(p,
-                  "SELECT row_no FROM lsws_pool WHERE pool = $1 AND ((state = 1 AND record_id IS NULL AND owner = $2 "
-                  "AND sn = $3) OR state = 0) ORDER BY state DESC, row_no LIMIT 1 FOR UPDATE SKIP LOCKED",
-                  3, (const char *const[]){pool, ctx->owner, sn}, &res, "select", err)) != LSWS_OK)
+                  "SELECT 1 FROM lsws_records WHERE sn = $1 AND template_hash = $2 AND "
+                  "(state IN (0, 3) OR (state = 1 AND id > $3::bigint)) LIMIT 1",
+                  3, cv, &res, "select", err)) != LSWS_OK)
         return tx_abort(p, rc);
-    int found = PQntuples(res) == 1;
-    if (found)
-        *row_no = int_at(res, 0, 0);
+    int taken = PQntuples(res) > 0;
     PQclear(res);
+    if (taken)
+        return tx_abort(p, busy_unit(rec->sn, err));
+    /* A row reserved for this unit already: ours (a take that committed as
+     * the connection dropped, taken again), or a gone holder's; a live
+     * holder's means another station has the unit. */
+    const char *uv[2] = {pool, rec->sn};
+    if ((rc = run(p,
+                  "SELECT row_no, owner, lease_until, " NOW_MS " FROM lsws_pool WHERE pool = $1 AND sn = $2 "
+                  "AND state = 1 AND record_id IS NULL FOR UPDATE",
+                  2, uv, &res, "select", err)) != LSWS_OK)
+        return tx_abort(p, rc);
+    int found = 0;
+    if (PQntuples(res) == 1) {
+        const char *owner = text_at(res, 0, 1);
+        if (strcmp(owner, ctx->owner) != 0 && !ctx->owner_gone(owner, int_at(res, 0, 2), int_at(res, 0, 3))) {
+            PQclear(res);
+            return tx_abort(p, busy_unit(rec->sn, err));
+        }
+        *row_no = int_at(res, 0, 0);
+        found = 1;
+    }
+    PQclear(res);
+    struct num scan;
+    const char *v[3] = {pool, num(&scan, POOL_SCAN), ctx->owner};
+    if (!found) {
+        if ((rc = run(p,
+                      "SELECT row_no FROM lsws_pool WHERE pool = $1 AND state = 0 ORDER BY row_no LIMIT 1 "
+                      "FOR UPDATE SKIP LOCKED",
+                      1, v, &res, "select", err)) != LSWS_OK)
+            return tx_abort(p, rc);
+        if ((found = PQntuples(res) == 1))
+            *row_no = int_at(res, 0, 0);
+        PQclear(res);
+    }
     if (!found) {
         /* No free row: one reserved before its record began, by a holder that is gone? */
         if ((rc = run(p,
@@ -718,11 +759,11 @@ static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *poo
     }
     if (!found) {
         tx_abort(p, 0);
-        const char *cv[1] = {pool};
+        const char *pv[1] = {pool};
         int64_t used = 0, reserved = 0;
         if (run(p, "SELECT count(*) FILTER (WHERE state = 2), count(*) FILTER (WHERE state = 1) FROM lsws_pool "
                    "WHERE pool = $1",
-                1, cv, &res, "select", err) == LSWS_OK) {
+                1, pv, &res, "select", err) == LSWS_OK) {
             used = int_at(res, 0, 0);
             reserved = int_at(res, 0, 1);
             PQclear(res);
@@ -732,13 +773,15 @@ static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *poo
                          (long long)used, (long long)reserved);
     }
     struct num lease, row;
-    const char *uv[5] = {ctx->owner, num(&lease, ctx->lease_ms), sn, pool, num(&row, *row_no)};
+    const char *wv[5] = {ctx->owner, num(&lease, ctx->lease_ms), rec->sn, pool, num(&row, *row_no)};
+    /* Two stations taking rows for one unit at once: the second meets the
+     * unique index on (pool, sn) and gets LSWS_ERR_BUSY (23505). */
     if ((rc = run(p,
                   "UPDATE lsws_pool SET state = 1, owner = $1, lease_until = " NOW_MS " + $2::bigint, sn = $3 "
                   "WHERE pool = $4 AND row_no = $5::integer",
-                  5, uv, NULL, "update pool", err)) != LSWS_OK ||
+                  5, wv, NULL, "update pool", err)) != LSWS_OK ||
         (rc = tx_commit(p, err)) != LSWS_OK)
-        return tx_abort(p, rc);
+        return tx_abort(p, rc == LSWS_ERR_BUSY ? busy_unit(rec->sn, err) : rc);
     return LSWS_OK;
 }
 

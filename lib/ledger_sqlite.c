@@ -61,7 +61,8 @@ static const char schema_2[] =
     " record_id INTEGER, owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0);"
     "CREATE UNIQUE INDEX IF NOT EXISTS pool_row ON pool (pool, row_no);"
     "CREATE INDEX IF NOT EXISTS pool_free ON pool (pool, state, row_no);"
-    "CREATE UNIQUE INDEX IF NOT EXISTS pool_record ON pool (record_id) WHERE record_id IS NOT NULL;";
+    "CREATE UNIQUE INDEX IF NOT EXISTS pool_record ON pool (record_id) WHERE record_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pool_unit ON pool (pool, sn) WHERE state = 1 AND record_id IS NULL;";
 
 #define COLUMNS                                                                                              \
     "id, state, sn, dev_eui, model, band, firmware, hardware, template_hash, template_name, settings, network, " \
@@ -585,29 +586,54 @@ static int pool_load(void *h, const struct lsws_manifest *m, struct lsws_error *
     return rc == LSWS_OK ? rc : rollback(l, rc);
 }
 
-/* The row this process reserved for unit sn already (a take that
- * committed as the connection dropped, taken again); else the first free
- * row; else the first row reserved, before any record, by a holder that is
- * gone. 1 found (*row_no), 0 none, <0 error. */
-static int free_row(struct ledger *l, const struct lsws_ledger_ctx *ctx, const char *pool, const char *sn,
+/* The row reserved for unit sn before its record began, if any: 1 with
+ * *row_no when this process may have it (its own, or its holder is gone),
+ * LSWS_ERR_BUSY when a live holder has it, 0 when there is none. */
+static int unit_row(struct ledger *l, const struct lsws_ledger_ctx *ctx, const char *pool, const char *sn,
                     int64_t *row_no, struct lsws_error *err)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(l->db,
-                           "SELECT row_no, state, owner, lease_until, sn FROM pool WHERE pool = ?1 AND "
-                           "(state = 0 OR (state = 1 AND record_id IS NULL)) "
-                           "ORDER BY owner = ?2 AND sn = ?3 DESC, state, row_no",
+                           "SELECT row_no, owner, lease_until FROM pool WHERE pool = ?1 AND sn = ?2 AND state = 1 "
+                           "AND record_id IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    bind_text(st, 1, pool);
+    bind_text(st, 2, sn);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW) {
+        const char *owner = col_text(st, 1);
+        if (strcmp(owner, ctx->owner) == 0 || ctx->owner_gone(owner, sqlite3_column_int64(st, 2), ctx->now_ms)) {
+            *row_no = sqlite3_column_int64(st, 0);
+            rc = 1;
+        } else {
+            rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "unit %s is being provisioned by another process or station",
+                           sn);
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = fail_db(l, err, "select");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The first free row; else the first row reserved, before any record, by
+ * another holder that is gone. 1 found (*row_no), 0 none, <0 error. */
+static int free_row(struct ledger *l, const struct lsws_ledger_ctx *ctx, const char *pool, int64_t *row_no,
+                    struct lsws_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT row_no, state, owner, lease_until FROM pool WHERE pool = ?1 AND "
+                           "(state = 0 OR (state = 1 AND record_id IS NULL AND owner <> ?2)) ORDER BY state, row_no",
                            -1, &st, NULL) != SQLITE_OK)
         return fail_db(l, err, "prepare");
     bind_text(st, 1, pool);
     bind_text(st, 2, ctx->owner);
-    bind_text(st, 3, sn);
     int rc = 0, step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *owner = col_text(st, 2);
-        int ours = strcmp(owner, ctx->owner) == 0;
-        if (sqlite3_column_int(st, 1) == POOL_FREE || (ours && strcmp(col_text(st, 4), sn) == 0) ||
-            (!ours && ctx->owner_gone(owner, sqlite3_column_int64(st, 3), ctx->now_ms))) {
+        if (sqlite3_column_int(st, 1) == POOL_FREE ||
+            ctx->owner_gone(col_text(st, 2), sqlite3_column_int64(st, 3), ctx->now_ms)) {
             *row_no = sqlite3_column_int64(st, 0);
             rc = 1;
             break;
@@ -634,14 +660,22 @@ static int pool_counts(struct ledger *l, const char *pool, int64_t n[3])
     return 0;
 }
 
-static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *pool, const char *sn, int64_t *row_no,
-                     struct lsws_error *err)
+static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *pool,
+                     const struct lsws_ledger_record *rec, int64_t *row_no, struct lsws_error *err)
 {
     struct ledger *l = h;
     int rc = exec(l, "BEGIN IMMEDIATE", err);
     if (rc != LSWS_OK)
         return rc;
-    int found = free_row(l, ctx, pool, sn, row_no, err);
+    /* The unit claimed or provisioned since the claim: no row for it. */
+    int found = taken_meanwhile(l, rec, err);
+    if (found > 0)
+        found = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
+                          "unit %s was claimed or provisioned by another process or station meanwhile", rec->sn);
+    if (found == 0)
+        found = unit_row(l, ctx, pool, rec->sn, row_no, err);
+    if (found == 0)
+        found = free_row(l, ctx, pool, row_no, err);
     if (found < 0)
         return rollback(l, found);
     if (!found) {
@@ -660,10 +694,15 @@ static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *poo
         return rollback(l, fail_db(l, err, "prepare"));
     bind_text(st, 1, ctx->owner);
     sqlite3_bind_int64(st, 2, ctx->now_ms + ctx->lease_ms);
-    bind_text(st, 3, sn);
+    bind_text(st, 3, rec->sn);
     bind_text(st, 4, pool);
     sqlite3_bind_int64(st, 5, *row_no);
-    rc = sqlite3_step(st) == SQLITE_DONE ? LSWS_OK : fail_db(l, err, "update pool");
+    int step = sqlite3_step(st);
+    rc = step == SQLITE_DONE ? LSWS_OK
+         : step == SQLITE_CONSTRAINT
+             ? lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "unit %s is being provisioned by another process or station",
+                         rec->sn)
+             : fail_db(l, err, "update pool");
     sqlite3_finalize(st);
     if (rc == LSWS_OK)
         rc = exec(l, "COMMIT", err);

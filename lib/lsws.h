@@ -1092,15 +1092,17 @@ int lsws_ledger_renew(struct lsws_ledger *l, struct lsws_ledger_record *rec, str
 /* Pools of identities (lsws_manifest_parse_pool) in the ledger, for
  * several stations. Load puts the pool's rows in, idempotently (a row the
  * ledger knows, from this file or another, keeps its state). Take reserves
- * the next free row for unit sn, atomically (no two stations ever take one
- * row), under this process's lease: *row is its index in the pool (0-based).
- * LSWS_ERR_RANGE when no row is free. A row reserved by a holder that is
- * gone, before its record began, is free again. Begin binds the row to the
- * record (rec->pool, rec->pool_row); release gives back a row taken but not
- * used (the unit was held elsewhere). */
+ * the next free row for rec's unit (rec->sn, template_hash, replaces as the
+ * claim left them), atomically (no two stations ever take one row), under
+ * this process's lease: *row is its index in the pool (0-based).
+ * LSWS_ERR_RANGE when no row is free; LSWS_ERR_BUSY when the unit was
+ * claimed meanwhile or another station reserved a row for it. A row
+ * reserved by a holder that is gone, before its record began, is free
+ * again. Begin binds the row to the record (rec->pool, rec->pool_row);
+ * release gives back a row taken but not used (the unit was held). */
 int lsws_ledger_pool_load(struct lsws_ledger *l, const struct lsws_manifest *pool, struct lsws_error *err);
-int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *pool, const char *sn, size_t *row,
-                          struct lsws_error *err);
+int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *pool,
+                          const struct lsws_ledger_record *rec, size_t *row, struct lsws_error *err);
 int lsws_ledger_pool_release(struct lsws_ledger *l, const struct lsws_manifest *pool, size_t row,
                              struct lsws_error *err);
 

@@ -619,10 +619,20 @@ static void pool_rows_go_to_one_unit_each(void **state)
     assert_int_equal(lsws_ledger_pool_load(l, pool, &err), LSWS_OK);
     assert_int_equal(lsws_ledger_pool_load(l, pool, &err), LSWS_OK); /* again: nothing changes */
     size_t a, b, c, d;
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000001", &a, &err), LSWS_OK);
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000002", &b, &err), LSWS_OK);
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000003", &c, &err), LSWS_OK);
+    struct lsws_ledger_record u1, u2, u3, u4, u5, u6;
+    fill_record(&u1, "0000000000000001", "h", NULL);
+    fill_record(&u2, "0000000000000002", "h", NULL);
+    fill_record(&u3, "0000000000000003", "h", NULL);
+    fill_record(&u4, "0000000000000004", "h", NULL);
+    fill_record(&u5, "0000000000000005", "h", NULL);
+    fill_record(&u6, "0000000000000006", "h", NULL);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u1, &a, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u2, &b, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u3, &c, &err), LSWS_OK);
     assert_true(a != b && b != c && a != c);
+    /* A unit has one row at a time: taken again, the same row. */
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u3, &d, &err), LSWS_OK);
+    assert_int_equal(d, c);
     /* A record that fails gives its row back; a row released is free. */
     struct lsws_ledger_record r;
     fill_record(&r, "0000000000000001", "h", "{}");
@@ -632,7 +642,7 @@ static void pool_rows_go_to_one_unit_each(void **state)
     r.state = LSWS_LEDGER_FAILED;
     assert_int_equal(lsws_ledger_finish(l, &r, &err), LSWS_OK);
     lsws_ledger_record_release(&r);
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000004", &d, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u4, &d, &err), LSWS_OK);
     assert_int_equal(d, a);
     /* An ok record uses its row for good. */
     fill_record(&r, "0000000000000004", "h", "{}");
@@ -643,14 +653,19 @@ static void pool_rows_go_to_one_unit_each(void **state)
     assert_int_equal(lsws_ledger_finish(l, &r, &err), LSWS_OK);
     lsws_ledger_record_release(&r);
     assert_int_equal(lsws_ledger_pool_release(l, pool, b, &err), LSWS_OK);
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000005", &d, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u5, &d, &err), LSWS_OK);
     assert_int_equal(d, b);
+    /* A unit provisioned (sn 4) gets no row; nor one another station has a row for. */
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u4, &d, &err), LSWS_ERR_BUSY);
+    sql_exec("pool.sqlite", "UPDATE pool SET owner = 's|elsewhere|1|r', lease_until = 9000000000000 WHERE sn = "
+                            "'0000000000000005'");
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u5, &d, &err), LSWS_ERR_BUSY);
     /* Every row reserved or used: none left. */
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000006", &d, &err), LSWS_ERR_RANGE);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u6, &d, &err), LSWS_ERR_RANGE);
     assert_non_null(strstr(err.msg, "no free row left (1 used, 2 reserved"));
     /* A reservation of a station on another host whose lease ran out is free again. */
     sql_exec("pool.sqlite", "UPDATE pool SET owner = 's|elsewhere|1|r', lease_until = 1 WHERE row_no = 3");
-    assert_int_equal(lsws_ledger_pool_take(l, pool, "0000000000000006", &d, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u6, &d, &err), LSWS_OK);
     assert_int_equal(d, 2);
     /* A record begun with a row no longer ours is refused. */
     sql_exec("pool.sqlite", "UPDATE pool SET owner = 's|elsewhere|1|r', lease_until = 9000000000000 WHERE row_no = 3");
