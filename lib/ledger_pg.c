@@ -649,15 +649,29 @@ static int pool_load(void *h, const struct lsws_manifest *m, struct lsws_error *
     struct pg *p = h;
     const char *pool = lsws_manifest_hash(m);
     size_t n = lsws_manifest_rows(m);
+    /* Stations starting together load the same pool at once: one after the
+     * other (a lock on the pool's hash), so the second finds it loaded. An
+     * upsert alone is not enough: concurrent inserts of one row may trip
+     * over the unique index on (pool, row_no), which ON CONFLICT does not
+     * arbitrate. */
+    char key_hex[16];
+    memcpy(key_hex, pool, 15);
+    key_hex[15] = '\0';
+    struct num key;
+    const char *kv[1] = {num(&key, strtoll(key_hex, NULL, 16))};
     const char *cv[1] = {pool};
     PGresult *res;
-    int rc = run(p, "SELECT count(*) FROM lsws_pool WHERE pool = $1", 1, cv, &res, "select", err);
+    int rc = tx_begin(p, err);
+    if (rc == LSWS_OK)
+        rc = run(p, "SELECT pg_advisory_xact_lock($1::bigint)", 1, kv, NULL, "lock the pool", err);
+    if (rc == LSWS_OK)
+        rc = run(p, "SELECT count(*) FROM lsws_pool WHERE pool = $1", 1, cv, &res, "select", err);
     if (rc != LSWS_OK)
-        return rc;
+        return tx_abort(p, rc);
     int64_t have = int_at(res, 0, 0);
     PQclear(res);
-    if (have == (int64_t)n)
-        return LSWS_OK; /* loaded already, by this station or another */
+    if (have == (int64_t)n) /* loaded already, by this station or another */
+        return (rc = tx_commit(p, err)) == LSWS_OK ? rc : tx_abort(p, rc);
     /* The identities as one text array ({hash,hash,...}: hex needs no quoting). */
     char *array = malloc(n * LSWS_HASH_HEX + 3);
     if (!array)
@@ -683,7 +697,9 @@ static int pool_load(void *h, const struct lsws_manifest *m, struct lsws_error *
              "excluded.row_no WHERE lsws_pool.state = 0",
              2, v, NULL, "insert into pool", err);
     free(array);
-    return rc;
+    if (rc == LSWS_OK)
+        rc = tx_commit(p, err);
+    return rc == LSWS_OK ? rc : tx_abort(p, rc);
 }
 
 static int busy_unit(const char *sn, struct lsws_error *err)
@@ -698,6 +714,13 @@ static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *poo
     int rc = tx_begin(p, err);
     if (rc != LSWS_OK)
         return rc;
+    /* A reservation need not be on disk when this returns: the begin that
+     * binds the row to its record commits synchronously, and its commit
+     * flushes the WAL up to it, reservation included. If the server crashed
+     * before, the reservation is simply gone, the bind finds the row not
+     * ours and the unit is left unwritten (held). So one fsync less per unit. */
+    if ((rc = run(p, "SET LOCAL synchronous_commit TO off", 0, NULL, NULL, "begin", err)) != LSWS_OK)
+        return tx_abort(p, rc);
     PGresult *res;
     /* The unit claimed or provisioned since the claim: no row for it (as begin checks). */
     struct num replaces;

@@ -60,9 +60,9 @@ pg_start() {
 }
 
 pg_restart_start() {
-    # fsync off: a test needs no power-loss durability, and the machine is shared
+    # fsync off unless PG_FSYNC=on (the benchmark): a test needs no power-loss durability
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$PG_SOCK' -c fsync=off -c max_connections=40" \
+        -o "-c listen_addresses='' -c unix_socket_directories='$PG_SOCK' -c fsync=${PG_FSYNC:-off} -c max_connections=40" \
         start >/dev/null || { echo "FAIL: the PostgreSQL server did not start"; tail -20 "$PG_DIR/server.log"; return 1; }
 }
 
