@@ -707,6 +707,87 @@ static int busy_unit(const char *sn, struct lsws_error *err)
     return lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "unit %s is being provisioned by another process or station", sn);
 }
 
+/* Whether rec's unit may have a pool row: LSWS_ERR_BUSY when it was
+ * claimed or provisioned since the claim (as begin checks), or a live
+ * holder reserved a row for it; 1 with *row_no when a row is reserved for
+ * it already, ours (a take that committed as the connection dropped, taken
+ * again) or a gone holder's; 0 when it has none. */
+static int unit_check(struct pg *p, const struct lsws_ledger_ctx *ctx, const char *pool,
+                      const struct lsws_ledger_record *rec, int64_t *row_no, struct lsws_error *err)
+{
+    PGresult *res;
+    struct num replaces;
+    const char *cv[3] = {rec->sn, rec->template_hash, num(&replaces, rec->replaces)};
+    int rc = run(p,
+                 "SELECT 1 FROM lsws_records WHERE sn = $1 AND template_hash = $2 AND "
+                 "(state IN (0, 3) OR (state = 1 AND id > $3::bigint)) LIMIT 1",
+                 3, cv, &res, "select", err);
+    if (rc != LSWS_OK)
+        return rc;
+    int taken = PQntuples(res) > 0;
+    PQclear(res);
+    if (taken)
+        return busy_unit(rec->sn, err);
+    const char *uv[2] = {pool, rec->sn};
+    if ((rc = run(p,
+                  "SELECT row_no, owner, lease_until, " NOW_MS " FROM lsws_pool WHERE pool = $1 AND sn = $2 "
+                  "AND state = 1 AND record_id IS NULL FOR UPDATE",
+                  2, uv, &res, "select", err)) != LSWS_OK)
+        return rc;
+    int found = 0;
+    if (PQntuples(res) == 1) {
+        const char *owner = text_at(res, 0, 1);
+        if (strcmp(owner, ctx->owner) != 0 && !ctx->owner_gone(owner, int_at(res, 0, 2), int_at(res, 0, 3)))
+            found = busy_unit(rec->sn, err);
+        else
+            *row_no = int_at(res, 0, 0), found = 1;
+    }
+    PQclear(res);
+    return found;
+}
+
+/* The first free row (lock: "FOR UPDATE SKIP LOCKED", or "FOR UPDATE" to
+ * wait for the stations taking rows right now): 1 with *row_no, 0 none. */
+static int free_row(struct pg *p, const char *pool, const char *lock, int64_t *row_no, struct lsws_error *err)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT row_no FROM lsws_pool WHERE pool = $1 AND state = 0 ORDER BY row_no LIMIT 1 %s",
+             lock);
+    const char *v[1] = {pool};
+    PGresult *res;
+    int rc = run(p, sql, 1, v, &res, "select", err);
+    if (rc != LSWS_OK)
+        return rc;
+    int found = PQntuples(res) == 1;
+    if (found)
+        *row_no = int_at(res, 0, 0);
+    PQclear(res);
+    return found;
+}
+
+/* A row reserved before its record began by another holder that is gone. */
+static int stale_row(struct pg *p, const struct lsws_ledger_ctx *ctx, const char *pool, int64_t *row_no,
+                     struct lsws_error *err)
+{
+    struct num scan;
+    const char *v[3] = {pool, num(&scan, POOL_SCAN), ctx->owner};
+    PGresult *res;
+    int rc = run(p,
+                 "SELECT row_no, owner, lease_until, " NOW_MS " FROM lsws_pool WHERE pool = $1 AND state = 1 "
+                 "AND record_id IS NULL AND owner <> $3 ORDER BY row_no LIMIT $2::integer FOR UPDATE SKIP LOCKED",
+                 3, v, &res, "select", err);
+    if (rc != LSWS_OK)
+        return rc;
+    int found = 0;
+    for (int i = 0; i < PQntuples(res) && !found; i++)
+        if (ctx->owner_gone(text_at(res, i, 1), int_at(res, i, 2), int_at(res, i, 3))) {
+            *row_no = int_at(res, i, 0);
+            found = 1;
+        }
+    PQclear(res);
+    return found;
+}
+
 static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *pool,
                      const struct lsws_ledger_record *rec, int64_t *row_no, struct lsws_error *err)
 {
@@ -721,65 +802,22 @@ static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *poo
      * ours and the unit is left unwritten (held). So one fsync less per unit. */
     if ((rc = run(p, "SET LOCAL synchronous_commit TO off", 0, NULL, NULL, "begin", err)) != LSWS_OK)
         return tx_abort(p, rc);
+    int found = unit_check(p, ctx, pool, rec, row_no, err);
+    if (found == 0)
+        found = free_row(p, pool, "FOR UPDATE SKIP LOCKED", row_no, err);
+    if (found == 0)
+        found = stale_row(p, ctx, pool, row_no, err);
+    if (found == 0) {
+        /* Every free row skipped may be one another station is taking right
+         * now, perhaps for this very unit: wait for them, then look again
+         * (each statement sees what committed before it). */
+        found = free_row(p, pool, "FOR UPDATE", row_no, err);
+        if (found == 0)
+            found = unit_check(p, ctx, pool, rec, row_no, err);
+    }
+    if (found < 0)
+        return tx_abort(p, found);
     PGresult *res;
-    /* The unit claimed or provisioned since the claim: no row for it (as begin checks). */
-    struct num replaces;
-    const char *cv[3] = {rec->sn, rec->template_hash, num(&replaces, rec->replaces)};
-    if ((rc = run(p,
-                  "SELECT 1 FROM lsws_records WHERE sn = $1 AND template_hash = $2 AND "
-                  "(state IN (0, 3) OR (state = 1 AND id > $3::bigint)) LIMIT 1",
-                  3, cv, &res, "select", err)) != LSWS_OK)
-        return tx_abort(p, rc);
-    int taken = PQntuples(res) > 0;
-    PQclear(res);
-    if (taken)
-        return tx_abort(p, busy_unit(rec->sn, err));
-    /* A row reserved for this unit already: ours (a take that committed as
-     * the connection dropped, taken again), or a gone holder's; a live
-     * holder's means another station has the unit. */
-    const char *uv[2] = {pool, rec->sn};
-    if ((rc = run(p,
-                  "SELECT row_no, owner, lease_until, " NOW_MS " FROM lsws_pool WHERE pool = $1 AND sn = $2 "
-                  "AND state = 1 AND record_id IS NULL FOR UPDATE",
-                  2, uv, &res, "select", err)) != LSWS_OK)
-        return tx_abort(p, rc);
-    int found = 0;
-    if (PQntuples(res) == 1) {
-        const char *owner = text_at(res, 0, 1);
-        if (strcmp(owner, ctx->owner) != 0 && !ctx->owner_gone(owner, int_at(res, 0, 2), int_at(res, 0, 3))) {
-            PQclear(res);
-            return tx_abort(p, busy_unit(rec->sn, err));
-        }
-        *row_no = int_at(res, 0, 0);
-        found = 1;
-    }
-    PQclear(res);
-    struct num scan;
-    const char *v[3] = {pool, num(&scan, POOL_SCAN), ctx->owner};
-    if (!found) {
-        if ((rc = run(p,
-                      "SELECT row_no FROM lsws_pool WHERE pool = $1 AND state = 0 ORDER BY row_no LIMIT 1 "
-                      "FOR UPDATE SKIP LOCKED",
-                      1, v, &res, "select", err)) != LSWS_OK)
-            return tx_abort(p, rc);
-        if ((found = PQntuples(res) == 1))
-            *row_no = int_at(res, 0, 0);
-        PQclear(res);
-    }
-    if (!found) {
-        /* No free row: one reserved before its record began, by a holder that is gone? */
-        if ((rc = run(p,
-                      "SELECT row_no, owner, lease_until, " NOW_MS " FROM lsws_pool WHERE pool = $1 AND state = 1 "
-                      "AND record_id IS NULL AND owner <> $3 ORDER BY row_no LIMIT $2::integer FOR UPDATE SKIP LOCKED",
-                      3, v, &res, "select", err)) != LSWS_OK)
-            return tx_abort(p, rc);
-        for (int i = 0; i < PQntuples(res) && !found; i++)
-            if (ctx->owner_gone(text_at(res, i, 1), int_at(res, i, 2), int_at(res, i, 3))) {
-                *row_no = int_at(res, i, 0);
-                found = 1;
-            }
-        PQclear(res);
-    }
     if (!found) {
         tx_abort(p, 0);
         const char *pv[1] = {pool};
