@@ -255,8 +255,10 @@ static int report_unit(struct lsws_cli *cli, const char *uri, const struct sessi
         snprintf(what, sizeof what, res->again ? "this run provisioned it already (record %lld): given twice?"
                                                : "provisioned with this template already (record %lld)",
                  (long long)res->rec.id);
-    else if (res->status == LSWS_UNIT_HELD)
+    else if (res->status == LSWS_UNIT_HELD && res->rec.owner[0])
         snprintf(what, sizeof what, "another process or station is provisioning it (%.120s)", res->rec.owner);
+    else if (res->status == LSWS_UNIT_HELD) /* found by the pool row or the begin: no owner at hand */
+        snprintf(what, sizeof what, "another process or station is provisioning it");
     else if (res->status == LSWS_UNIT_OK && t && t->outcome == LSWS_TXN_NOTHING)
         snprintf(what, sizeof what, "held these settings already%s (record %lld)",
                  res->resumed ? ": the interrupted write had been applied" : "", (long long)res->rec.id);

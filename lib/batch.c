@@ -464,6 +464,7 @@ int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct ls
             if (rc == LSWS_ERR_BUSY) {
                 res->status = LSWS_UNIT_HELD;
                 release_pool_row(b, &res->rec);
+                res->rec.owner[0] = '\0'; /* ours, set for the begin: the holder is another */
                 rc = LSWS_OK;
             } else {
                 res->ledger_failed = 1;
