@@ -24,6 +24,8 @@
 #define SCAN_TIMEOUT_MS 2000
 #define TAP_POLL_MS 100   /* --loop: is the card still in the field? */
 #define TAP_RETRY_MS 1000 /* --loop: after a card that cannot be opened */
+#define LEDGER_RETRY_MS 1000      /* the ledger server went away: first try again after this, */
+#define LEDGER_RETRY_MAX_MS 16000 /* doubling up to this */
 
 /* ---- sources of units ---- */
 
@@ -111,9 +113,10 @@ static void catch_signals(void)
 /* ---- options ---- */
 
 struct batch_opts {
-    const char *manifest, *ledger, *operator_name, *station;
+    const char *manifest, *pool, *ledger, *operator_name, *station;
     int all, force, loop;
     int scan_ms;
+    long ledger_wait_s; /* -1: wait for the ledger server without end */
     const char *generate[GENERATE_MAX];
     size_t n_generate;
 };
@@ -123,6 +126,15 @@ static int on_option(const char *name, const char *value, void *ctx)
     struct batch_opts *o = ctx;
     if (strcmp(name, "manifest") == 0)
         o->manifest = value;
+    else if (strcmp(name, "pool") == 0)
+        o->pool = value;
+    else if (strcmp(name, "ledger-wait") == 0) {
+        char *end;
+        long sec = strtol(value, &end, 10);
+        if (!*value || *end || sec < 0 || sec > 7 * 86400)
+            return cli_error(EXIT_USAGE, "--ledger-wait takes seconds from 0 to 604800, not '%s'", value);
+        o->ledger_wait_s = sec;
+    }
     else if (strcmp(name, "ledger") == 0)
         o->ledger = value;
     else if (strcmp(name, "operator") == 0)
@@ -243,8 +255,10 @@ static int report_unit(struct lsws_cli *cli, const char *uri, const struct sessi
         snprintf(what, sizeof what, res->again ? "this run provisioned it already (record %lld): given twice?"
                                                : "provisioned with this template already (record %lld)",
                  (long long)res->rec.id);
-    else if (res->status == LSWS_UNIT_HELD)
+    else if (res->status == LSWS_UNIT_HELD && res->rec.owner[0])
         snprintf(what, sizeof what, "another process or station is provisioning it (%.120s)", res->rec.owner);
+    else if (res->status == LSWS_UNIT_HELD) /* found by the pool row or the begin: no owner at hand */
+        snprintf(what, sizeof what, "another process or station is provisioning it");
     else if (res->status == LSWS_UNIT_OK && t && t->outcome == LSWS_TXN_NOTHING)
         snprintf(what, sizeof what, "held these settings already%s (record %lld)",
                  res->resumed ? ": the interrupted write had been applied" : "", (long long)res->rec.id);
@@ -289,7 +303,8 @@ static int report_summary(struct lsws_cli *cli, const struct counts *c, int inte
 
 /* ---- the batch ---- */
 
-static int load_manifest(const char *file, struct lsws_manifest **m)
+/* A manifest keyed by SN or DevEUI, or (pool) a pool of identities. */
+static int load_manifest(const char *file, int pool, struct lsws_manifest **m)
 {
     char *text;
     size_t len;
@@ -298,7 +313,7 @@ static int load_manifest(const char *file, struct lsws_manifest **m)
         return rc;
     struct lsws_error err;
     lsws_error_clear(&err);
-    int lrc = lsws_manifest_parse(text, len, m, &err);
+    int lrc = pool ? lsws_manifest_parse_pool(text, len, m, &err) : lsws_manifest_parse(text, len, m, &err);
     explicit_bzero(text, len);
     free(text);
     return lrc == LSWS_OK ? EXIT_OK : cli_file_error(EXIT_FAILED, file, &err);
@@ -351,12 +366,51 @@ static void wait_gone(struct lsws_cli *cli, struct session *s, const struct coun
     clear_progress(cli);
 }
 
+/* The ledger's server went away (PostgreSQL): wait for it, trying again
+ * after 1, 2, 4 ... 16 s, for wait_s seconds at most (-1: without end), or
+ * until Ctrl-C. EXIT_OK when it is back. */
+static int wait_for_ledger(struct lsws_cli *cli, struct lsws_ledger *l, const struct lsws_error *why, long wait_s)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long delay_ms = LEDGER_RETRY_MS;
+    cli_warn(cli, "%s", why->msg);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long waited_ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (wait_s >= 0 && waited_ms >= wait_s * 1000)
+            return cli_fail(EXIT_FAILED, LSWS_ERR_NODEV,
+                            "the ledger '%s' did not come back within %ld s: stopping before the next unit "
+                            "(run the batch again to go on)",
+                            lsws_ledger_where(l), wait_s);
+        if (wait_s >= 0 && delay_ms > wait_s * 1000 - waited_ms)
+            delay_ms = wait_s * 1000 - waited_ms;
+        cli_warn(cli, "waiting for the ledger '%s' (next try in %ld s; Ctrl-C stops)", lsws_ledger_where(l),
+                 (delay_ms + 999) / 1000);
+        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* a signal ends it early */
+        if (stop)
+            return cli_fail(EXIT_PARTIAL, LSWS_ERR_NODEV, "interrupted while waiting for the ledger");
+        struct lsws_error err;
+        lsws_error_clear(&err);
+        if (lsws_ledger_reconnect(l, &err) == LSWS_OK) {
+            cli_warn(cli, "the ledger '%s' is back: going on with the unit under way", lsws_ledger_where(l));
+            return EXIT_OK;
+        }
+        delay_ms = delay_ms * 2 > LEDGER_RETRY_MAX_MS ? LEDGER_RETRY_MAX_MS : delay_ms * 2;
+    }
+}
+
 /* One unit: open, provision, report. Returns EXIT_FAILED when the ledger
- * failed (the batch must stop), else EXIT_OK. In a tap loop, *end is set
- * when no card will come (stopped, --wait passed, the reader went away),
- * with the exit status in *end_rc. */
+ * failed (the batch must stop), else EXIT_OK. When the ledger's server
+ * went away, *lost is set instead and the unit is neither reported nor
+ * counted: the caller waits for the server and gives the unit again (its
+ * record, if one began, resumes it). retry: this is such a second go. In a
+ * tap loop, *end is set when no card will come (stopped, --wait passed,
+ * the reader went away), with the exit status in *end_rc. */
 static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const struct source *src, const char *uri, size_t i,
-                    struct counts *c, int *end, int *end_rc)
+                    struct counts *c, int *end, int *end_rc, int retry, int *lost, struct lsws_error *lost_err)
 {
     struct session s;
     if (src->tap)
@@ -388,6 +442,21 @@ static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const struct sou
     struct lsws_batch_result res;
     lsws_batch_unit(b, s.client, &s.info, uri, &res);
     clear_progress(cli);
+    if (res.ledger_failed && res.rc == LSWS_ERR_NODEV) {
+        /* Nothing was written that is not recorded: the unit is written
+         * only after its record began, and a record begun stays open. */
+        c->units--;
+        *lost = 1;
+        *lost_err = res.err;
+        lsws_batch_result_release(&res);
+        session_close(&s);
+        return EXIT_OK;
+    }
+    if (retry && res.status == LSWS_UNIT_SKIPPED && res.again) {
+        /* The outcome had committed just as the connection dropped. */
+        res.status = LSWS_UNIT_OK;
+        res.again = 0;
+    }
     report_unit(cli, uri, &s, &res, NULL);
     switch (res.status) {
     case LSWS_UNIT_OK:
@@ -406,7 +475,7 @@ static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const struct sou
     }
     rc = EXIT_OK;
     if (res.ledger_failed)
-        rc = cli_fail(EXIT_FAILED, res.rc, "the ledger cannot record: %s; stopping before the next unit", res.err.msg);
+        rc = cli_fail(EXIT_FAILED, res.rc, "%s; stopping before the next unit", res.err.msg);
     lsws_batch_result_release(&res);
     if (src->tap && rc == EXIT_OK)
         wait_gone(cli, &s, c);
@@ -416,7 +485,7 @@ static int one_unit(struct lsws_cli *cli, struct lsws_batch *b, const struct sou
 
 int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
 {
-    struct batch_opts o = {.scan_ms = SCAN_TIMEOUT_MS};
+    struct batch_opts o = {.scan_ms = SCAN_TIMEOUT_MS, .ledger_wait_s = -1};
     int rc = cli_options(cli, on_option, &o);
     if (rc != EXIT_OK)
         return rc;
@@ -457,7 +526,7 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
             return cli_fail(EXIT_USAGE, lrc, "%s", err.msg);
     }
     struct lsws_tpl *tpl = NULL;
-    struct lsws_manifest *manifest = NULL;
+    struct lsws_manifest *manifest = NULL, *pool = NULL;
     struct lsws_ledger *ledger = NULL;
     struct lsws_batch *b = NULL;
     struct source src = {.next = next_listed, .uris = argv + 1, .n = (size_t)argc - 1, .total = (size_t)argc - 1};
@@ -469,18 +538,24 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     if ((rc = cli_load_tpl(argv[0], LSWS_TPL_PLACEHOLDERS, &tpl)) != EXIT_OK ||
         (rc = cli_select(cli, argv[0], tpl)) != EXIT_OK)
         goto out;
-    if (o.manifest && (rc = load_manifest(o.manifest, &manifest)) != EXIT_OK)
+    if (o.manifest && (rc = load_manifest(o.manifest, 0, &manifest)) != EXIT_OK)
+        goto out;
+    if (o.pool && (rc = load_manifest(o.pool, 1, &pool)) != EXIT_OK)
         goto out;
     int lrc = lsws_ledger_open(o.ledger, o.operator_name, o.station, &ledger, &err);
     if (lrc != LSWS_OK) {
         rc = cli_fail(EXIT_FAILED, lrc, "%s", err.msg);
         goto out;
     }
-    struct lsws_batch_opts bo = {.tpl = tpl, .template_name = argv[0], .manifest = manifest,
+    struct lsws_batch_opts bo = {.tpl = tpl, .template_name = argv[0], .manifest = manifest, .pool = pool,
                                  .generate = o.generate, .n_generate = o.n_generate, .ledger = ledger,
                                  .flags = o.force ? LSWS_BATCH_FORCE : 0};
     if ((lrc = lsws_batch_new(&bo, &b, &err)) != LSWS_OK) {
-        rc = err.line && o.manifest ? cli_file_error(EXIT_FAILED, o.manifest, &err) : cli_fail(EXIT_USAGE, lrc, "%s", err.msg);
+        const char *file = o.manifest ? o.manifest : o.pool;
+        rc = err.line && file ? cli_file_error(EXIT_FAILED, file, &err)
+             : lrc == LSWS_ERR_NODEV || lrc == LSWS_ERR_IO || lrc == LSWS_ERR_BUSY
+                 ? cli_fail(EXIT_FAILED, lrc, "%s", err.msg) /* the ledger, loading the pool */
+                 : cli_fail(EXIT_USAGE, lrc, "%s", err.msg);
         goto out;
     }
     if (o.all) {
@@ -498,12 +573,20 @@ int cmd_batch(int argc, char **argv, struct lsws_cli *cli)
     struct counts c = {0};
     char uri[LSWS_URI_MAX];
     int end = 0, end_rc = EXIT_OK;
-    for (size_t i = 0; !stop && !end && src.next(&src, uri, sizeof uri); i++)
-        if ((rc = one_unit(cli, b, &src, uri, i, &c, &end, &end_rc)) != EXIT_OK)
+    int lost = 0;
+    for (size_t i = 0; !stop && !end && (lost || src.next(&src, uri, sizeof uri)); i++) {
+        int retry = lost;
+        struct lsws_error lost_err;
+        lost = 0;
+        if ((rc = one_unit(cli, b, &src, uri, i, &c, &end, &end_rc, retry, &lost, &lost_err)) != EXIT_OK)
             break;
+        /* The same unit again once the ledger is back. */
+        if (lost && (rc = wait_for_ledger(cli, ledger, &lost_err, o.ledger_wait_s)) != EXIT_OK)
+            break;
+    }
     clear_progress(cli);
     /* A tap loop ends with Ctrl-C: that is its normal end, not an interruption. */
-    int interrupted = stop && rc == EXIT_OK && !src.tap;
+    int interrupted = stop && !src.tap && (rc == EXIT_OK || rc == EXIT_PARTIAL);
     if (rc == EXIT_OK && end_rc != EXIT_OK)
         rc = end_rc;
     int src_rc = report_summary(cli, &c, interrupted, ledger);
@@ -523,6 +606,7 @@ out:
     lsws_batch_free(b);
     lsws_ledger_close(ledger);
     lsws_manifest_free(manifest);
+    lsws_manifest_free(pool);
     lsws_tpl_free(tpl);
     return rc;
 }

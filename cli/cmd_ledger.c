@@ -1,7 +1,8 @@
-/* lsws ledger list|show|export: what the provisioning ledger holds, and
- * exports of the provisioned units and their keys for network servers
- * (lsws_ledger_export: The Things Stack CSV and JSON, ChirpStack v4 JSON,
- * plain CSV), written mode 0600. */
+/* lsws ledger init|list|show|export: the ledger's schema created or
+ * migrated, what the provisioning ledger holds, and exports of the
+ * provisioned units and their keys for network servers (lsws_ledger_export:
+ * The Things Stack CSV and JSON, ChirpStack v4 JSON, plain CSV), written
+ * mode 0600. */
 #include "cli.h"
 
 #include <ctype.h>
@@ -186,19 +187,62 @@ static int export(struct lsws_cli *cli, struct lsws_ledger *l, const struct ledg
     return cli_print(cli, r, 0);
 }
 
+/* ledger init: creates or migrates the schema (idempotent), then says
+ * what it found and where, as the ledger names itself. */
+static int init(struct lsws_cli *cli, const struct ledger_opts *o)
+{
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    int from = 0, to = 0;
+    int lrc = lsws_ledger_init(o->ledger, &from, &to, &err);
+    if (lrc != LSWS_OK)
+        return cli_fail(EXIT_FAILED, lrc, "%s", err.msg);
+    struct lsws_ledger *l;
+    if ((lrc = lsws_ledger_open(o->ledger, NULL, NULL, &l, &err)) != LSWS_OK)
+        return cli_fail(EXIT_FAILED, lrc, "%s", err.msg);
+    struct cli_record *r = cli_record_new();
+    cli_put_str(r, "ledger", lsws_ledger_where(l));
+    cli_field_json_only(r);
+    cli_put_str(r, "backend", lsws_ledger_backend(l));
+    cli_field_json_only(r);
+    cli_put_int(r, "from", from);
+    cli_field_json_only(r);
+    cli_put_int(r, "version", to);
+    cli_field_json_only(r);
+    char what[64];
+    if (from == to)
+        snprintf(what, sizeof what, "up to date");
+    else if (from == 0)
+        snprintf(what, sizeof what, "created");
+    else
+        snprintf(what, sizeof what, "migrated from version %d", from);
+    cli_put_line(r, "ledger %s (%s): schema version %d, %s", lsws_ledger_where(l), lsws_ledger_backend(l), to, what);
+    lsws_ledger_close(l);
+    return cli_print(cli, r, 0);
+}
+
 int cmd_ledger(int argc, char **argv, struct lsws_cli *cli)
 {
     const struct cli_command *self = cli->command;
     struct ledger_opts o = {0};
     cli_options(cli, on_option, &o);
     if (argc == 0)
-        return cli_error(EXIT_USAGE, "ledger needs list, show or export\nusage: lsws ledger %s", self->synopsis);
+        return cli_error(EXIT_USAGE, "ledger needs init, list, show or export\nusage: lsws ledger %s", self->synopsis);
     const char *sub = argv[0];
     int is_list = strcmp(sub, "list") == 0, is_show = strcmp(sub, "show") == 0, is_export = strcmp(sub, "export") == 0;
-    if (!is_list && !is_show && !is_export) {
+    int is_init = strcmp(sub, "init") == 0;
+    if (!is_list && !is_show && !is_export && !is_init) {
         char hint[160];
         cli_suggest(sub, self->subcommands, 3, hint, sizeof hint);
-        return cli_error(EXIT_USAGE, "unknown ledger command '%s'%s", sub, hint[0] ? hint : " (list, show, export)");
+        return cli_error(EXIT_USAGE, "unknown ledger command '%s'%s", sub,
+                         hint[0] ? hint : " (init, list, show, export)");
+    }
+    if (is_init) {
+        if (argc != 1)
+            return cli_error(EXIT_USAGE, "ledger init takes no operand: --ledger FILE|URI");
+        if (o.format || o.output || o.frequency_plan)
+            return cli_error(EXIT_USAGE, "--format, --output and --frequency-plan are for ledger export");
+        return init(cli, &o);
     }
     if ((is_show && argc != 2) || (is_export && argc != 1) || (is_list && argc > 2))
         return cli_error(EXIT_USAGE, is_show ? "ledger show needs one record ID or serial number"

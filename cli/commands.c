@@ -163,23 +163,28 @@ static const struct cli_option batch_options[] = {
     {"loop", 0, NULL, "a tap loop: each NFC card held to the reader in turn, until Ctrl-C (with --wait)"},
     {"scan-time", 0, "SECONDS", "with --all, how long to scan for Bluetooth LE hubs (default 2)"},
     {"manifest", 'M', "FILE", "per-unit values for ${VAR} placeholders (CSV keyed by sn or dev_eui)"},
+    {"pool", 0, "FILE", "a pool of identities shared by stations: CSV of ${VAR} values, each row to one unit"},
     {"generate", 'g', "NAME", "a random 128-bit key per unit for ${NAME} or the key NAME (repeatable)"},
     {"only", 0, "PATTERN", "apply only the settings matching PATTERN (repeatable)"},
     {"exclude", 0, "PATTERN", "leave out the settings matching PATTERN (repeatable)"},
-    {"ledger", 'L', "FILE", "the provisioning ledger (default: $LSWS_LEDGER, else in the data directory)"},
+    {"ledger", 'L', "FILE", "the provisioning ledger: an SQLite file or a postgresql:// URI (default: $LSWS_LEDGER, "
+                            "else a file in the data directory)"},
+    {"ledger-wait", 0, "SECONDS", "when the ledger's server goes away, wait at most this long for it (default: "
+                                  "without end)"},
     {"force", 0, NULL, "provision units the ledger says are done with this template"},
     {"operator", 0, "NAME", "who runs the batch, for the ledger (default: $LSWS_OPERATOR, $USER)"},
     {"station", 0, "NAME", "this station, for the ledger (default: $LSWS_STATION, the host name)"},
     {0},
 };
 static const struct cli_option ledger_options[] = {
-    {"ledger", 'L', "FILE", "the provisioning ledger (default: $LSWS_LEDGER, else in the data directory)"},
+    {"ledger", 'L', "FILE", "the provisioning ledger: an SQLite file or a postgresql:// URI (default: $LSWS_LEDGER, "
+                            "else a file in the data directory)"},
     {"format", 'f', "FORMAT", "export format: tts-csv, tts-json, chirpstack, csv (ledger export)"},
     {"output", 'o', "FILE", "write the export to FILE (mode 0600; - for stdout) (ledger export)"},
     {"frequency-plan", 0, "ID", "The Things Stack frequency plan for every unit (ledger export)"},
     {0},
 };
-static const char *const ledger_subcommands[] = {"list", "show", "export", NULL};
+static const char *const ledger_subcommands[] = {"init", "list", "show", "export", NULL};
 
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
 
@@ -252,14 +257,15 @@ const struct cli_command cli_commands[] = {
               "PATTERN: a key exactly, brackets included, else a shell pattern (fnmatch(3)).",
      .options = diff_options},
     {"batch", cmd_batch, .needs = CMD_WRITES, .max_args = CLI_ANY_ARGS,
-     .synopsis = "TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]",
+     .synopsis = "TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--pool FILE] [--generate NAME] [--ledger FILE] "
+                 "[--force]",
      .summary = "provision many units from one template, each recorded in the ledger",
      .notes = "Each unit: identify, skip if provisioned with this template, fill placeholders, record the\n"
               "settings, back up, write, verify, record the result. Ctrl-C stops between units.\n"
               "Exit 6 when some units failed. Passwords: --password-file or LSWS_PASSWORD (no prompt).",
      .options = batch_options},
-    {"ledger", cmd_ledger, .max_args = 2, .synopsis = "list|show|export [options] [ID|SN]",
-     .summary = "list or show provisioning records, export units and keys for network servers",
+    {"ledger", cmd_ledger, .max_args = 2, .synopsis = "init|list|show|export [options] [ID|SN]",
+     .summary = "create the ledger's schema, list or show provisioning records, export units and keys",
      .options = ledger_options, .subcommands = ledger_subcommands},
     {"upgrade", cmd_upgrade, .needs = LOGIN | CMD_WRITES, .max_args = 1, .check = check_upgrade,
      .synopsis = "[--force] [--dry-run] FIRMWARE", .summary = "install a firmware image, resuming an interrupted transfer",

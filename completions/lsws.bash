@@ -27,7 +27,7 @@ _lsws_opts_time="--at --tz"
 _lsws_opts_backup="--output -o --no-secrets --list"
 _lsws_opts_restore="--last --dry-run --only --exclude"
 _lsws_opts_diff="--only --exclude"
-_lsws_opts_batch="--all --loop --scan-time --manifest -M --generate -g --only --exclude --ledger -L --force --operator --station"
+_lsws_opts_batch="--all --loop --scan-time --manifest -M --pool --generate -g --only --exclude --ledger -L --ledger-wait --force --operator --station"
 _lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
 _lsws_opts_upgrade="--force --dry-run"
 _lsws_opts_history="--kind -k --since --until --tz --output -o --at --clear --columns"
@@ -35,7 +35,7 @@ _lsws_history_kinds="alarm periodic monthly-energy monthly-extremes"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
 _lsws_subs_firmware="info"
-_lsws_subs_ledger="list show export"
+_lsws_subs_ledger="init list show export"
 _lsws_formats="tts-csv tts-json chirpstack csv"
 
 # What option $2 of command $1 takes: MODEL, BAND, FILE, URI, FORMAT, KIND, ZONE, ARG (a
@@ -53,11 +53,11 @@ _lsws_optarg()
         decode:--model | decode:-m | encode:--model | encode:-m | template:--model | \
             template:-m | keys:--model | keys:-m) echo MODEL ;;
         encode:--base | encode:-b | template:--output | template:-o | decode:--model-map) echo FILE ;;
-        backup:--output | backup:-o | batch:--manifest | batch:-M | batch:--ledger | batch:-L) echo FILE ;;
+        backup:--output | backup:-o | batch:--manifest | batch:-M | batch:--pool | batch:--ledger | batch:-L) echo FILE ;;
         ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
         ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz | list:--scan-time | batch:--scan-time) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time | batch:--scan-time | batch:--ledger-wait) echo ARG ;;
         restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
         batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
         history:--kind | history:-k) echo KIND ;;

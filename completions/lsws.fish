@@ -31,7 +31,7 @@ function __lsws_words
                 set skip 2
                 continue
             case -d --device --password-file --timeout --deadline -m --model -b --base --band -o --output --at --tz \
-                -M --manifest -g --generate --only --exclude -L --ledger --operator --station -f --format --frequency-plan --scan-time \
+                -M --manifest --pool -g --generate --only --exclude -L --ledger --ledger-wait --operator --station -f --format --frequency-plan --scan-time \
                 -k --kind --since --until --model-map
                 set skip 1
                 continue
@@ -161,7 +161,7 @@ complete -c lsws -n 'not __lsws_command' -a backup -d "save the device's whole c
 complete -c lsws -n 'not __lsws_command' -a restore -d 'write a template or backup to the device in one verified transaction'
 complete -c lsws -n 'not __lsws_command' -a diff -d 'compare the device with a file, or two files'
 complete -c lsws -n 'not __lsws_command' -a batch -d 'provision many units from one template, recorded in the ledger'
-complete -c lsws -n 'not __lsws_command' -a ledger -d 'list or show provisioning records, export units and keys'
+complete -c lsws -n 'not __lsws_command' -a ledger -d 'create the schema, list or show provisioning records, export units and keys'
 complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
 complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
@@ -240,22 +240,25 @@ complete -c lsws -n '__lsws_using diff' -F
 complete -c lsws -n '__lsws_using diff' -l only -x -d 'compare only the settings matching PATTERN'
 complete -c lsws -n '__lsws_using diff' -l exclude -x -d 'leave out the settings matching PATTERN'
 
-# batch TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--generate NAME] [--ledger FILE] [--force]
+# batch TEMPLATE [URI...] [--all] [--loop] [--manifest FILE] [--pool FILE] [--generate NAME] [--ledger FILE] [--force]
 complete -c lsws -n '__lsws_using batch; and not __lsws_sub >/dev/null' -F
 complete -c lsws -n '__lsws_using batch; and __lsws_sub >/dev/null' -a '(__lsws_devices)'
 complete -c lsws -n '__lsws_using batch' -l all -d 'every unit a discovery finds'
 complete -c lsws -n '__lsws_using batch' -l loop -d 'a tap loop: each NFC card held to the reader in turn'
 complete -c lsws -n '__lsws_using batch' -l scan-time -x -d 'with --all, how long to scan for Bluetooth LE hubs'
 complete -c lsws -n '__lsws_using batch' -s M -l manifest -r -F -d 'per-unit values (CSV keyed by sn or dev_eui)'
+complete -c lsws -n '__lsws_using batch' -l pool -r -F -d 'a pool of identities shared by stations (CSV)'
 complete -c lsws -n '__lsws_using batch' -s g -l generate -x -d 'a random 128-bit key per unit for ${NAME}'
 complete -c lsws -n '__lsws_using batch' -l only -x -d 'apply only the settings matching PATTERN'
 complete -c lsws -n '__lsws_using batch' -l exclude -x -d 'leave out the settings matching PATTERN'
 complete -c lsws -n '__lsws_using batch' -s L -l ledger -r -F -d 'the provisioning ledger'
+complete -c lsws -n '__lsws_using batch' -l ledger-wait -x -d 'wait at most this long for the ledger server'
 complete -c lsws -n '__lsws_using batch' -l force -d 'provision units the ledger says are done'
 complete -c lsws -n '__lsws_using batch' -l operator -x -d 'who runs the batch, for the ledger'
 complete -c lsws -n '__lsws_using batch' -l station -x -d 'this station, for the ledger'
 
-# ledger list|show|export [options] [ID|SN]
+# ledger init|list|show|export [options] [ID|SN]
+complete -c lsws -n '__lsws_needs_sub ledger' -a init -d 'create or migrate the schema'
 complete -c lsws -n '__lsws_needs_sub ledger' -a list -d 'list the records'
 complete -c lsws -n '__lsws_needs_sub ledger' -a show -d 'show a record, or a unit\'s records'
 complete -c lsws -n '__lsws_needs_sub ledger' -a export -d 'export units and keys for a network server'

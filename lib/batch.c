@@ -69,9 +69,16 @@ static int check_var(const char *name, const char *key, void *ctx)
 {
     char lower[64];
     struct var_check *v = ctx;
-    const struct lsws_manifest *m = v->b->o.manifest;
+    const struct lsws_manifest *m = v->b->o.manifest, *pool = v->b->o.pool;
     int from_manifest = !builtin(name) && m && lsws_manifest_has(m, name), from_gen = generated(v->b, name);
-    if (builtin(name) && from_gen)
+    int from_pool = !builtin(name) && pool && lsws_manifest_has(pool, name);
+    if (from_pool && (from_manifest || from_gen))
+        v->rc = lsws_fail(v->err, LSWS_ERR_INVALID, SIZE_MAX,
+                          "${%s} (%s) would come from both the pool and %s: choose one", name, key,
+                          from_manifest ? "the manifest" : "--generate");
+    else if (from_pool)
+        v->rc = lsws_manifest_check_filled(pool, name, v->err);
+    else if (builtin(name) && from_gen)
         v->rc = lsws_fail(v->err, LSWS_ERR_INVALID, SIZE_MAX, "${%s} is the unit's own: it cannot be generated", name);
     else if (from_manifest && from_gen)
         v->rc = lsws_fail(v->err, LSWS_ERR_INVALID, SIZE_MAX,
@@ -158,6 +165,11 @@ int lsws_batch_new(const struct lsws_batch_opts *opts, struct lsws_batch **out, 
     }
     if (rc == LSWS_OK && !opts->ledger)
         rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "a batch needs a ledger");
+    if (rc == LSWS_OK && opts->pool && !lsws_manifest_is_pool(opts->pool))
+        rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "the pool is a manifest keyed by SN or DevEUI");
+    /* The pool's rows into the ledger, once for all stations (idempotent). */
+    if (rc == LSWS_OK && opts->pool)
+        rc = lsws_ledger_pool_load(opts->ledger, opts->pool, err);
     if (rc != LSWS_OK) {
         free(b);
         return rc;
@@ -214,6 +226,7 @@ struct unit_vars {
     const char *sn, *eui;
     int has_row;
     size_t row;
+    long pool_row; /* -1: none */
     char gen[GEN_MAX][2 * KEY_BYTES + 1];
 };
 
@@ -227,16 +240,19 @@ static const char *lookup(const char *name, void *ctx)
     for (size_t i = 0; i < u->b->n_gen; i++)
         if (u->b->gen_idx[i] < 0 && strcmp(u->b->gen[i], name) == 0)
             return u->gen[i];
+    if (u->pool_row >= 0 && lsws_manifest_has(u->b->o.pool, name))
+        return lsws_manifest_value(u->b->o.pool, (size_t)u->pool_row, name);
     if (u->has_row)
         return lsws_manifest_value(u->b->o.manifest, u->row, name);
     return NULL;
 }
 
-/* The unit's settings for a new record: the template filled in. */
-static int fill(const struct lsws_batch *b, const char *sn, const char *eui, struct lsws_config **desired,
-                struct lsws_error *err)
+/* The unit's settings for a new record: the template filled in (pool_row:
+ * the pool row taken for it, -1 none). */
+static int fill(const struct lsws_batch *b, const char *sn, const char *eui, long pool_row,
+                struct lsws_config **desired, struct lsws_error *err)
 {
-    struct unit_vars u = {.b = b, .sn = sn, .eui = eui};
+    struct unit_vars u = {.b = b, .sn = sn, .eui = eui, .pool_row = pool_row};
     int rc = LSWS_OK;
     if (b->o.manifest) {
         rc = lsws_manifest_find(b->o.manifest, sn, eui, &u.row, err);
@@ -324,6 +340,18 @@ static void identity(const struct lsws_batch *b, const struct lsws_device_info *
     lsws_copy(r->uri, sizeof r->uri, uri);
 }
 
+/* A pool row taken for a unit whose record never began goes back. */
+static void release_pool_row(struct lsws_batch *b, struct lsws_ledger_record *r)
+{
+    if (!r->pool_row)
+        return;
+    struct lsws_error lerr;
+    /* If this fails (the server went away), the row lapses with this
+     * process's lease, or at once when it is seen to be gone. */
+    lsws_ledger_pool_release(b->o.ledger, b->o.pool, (size_t)(r->pool_row - 1), &lerr);
+    r->pool_row = 0;
+}
+
 /* A unit that failed before its record was begun: a failed record says so. */
 static int record_failure(struct lsws_batch *b, struct lsws_batch_result *res, const char *settings)
 {
@@ -337,6 +365,13 @@ static int record_failure(struct lsws_batch *b, struct lsws_batch_result *res, c
     if (rc == LSWS_OK) {
         r->state = LSWS_LEDGER_FAILED;
         rc = lsws_ledger_finish(b->o.ledger, r, &lerr);
+    }
+    if (rc == LSWS_ERR_BUSY) {
+        /* Another station claimed the unit meanwhile: its record tells;
+         * nothing was written here, so nothing is lost. */
+        release_pool_row(b, r);
+        r->id = 0;
+        return LSWS_OK;
     }
     if (rc != LSWS_OK) {
         res->ledger_failed = 1;
@@ -376,10 +411,31 @@ int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct ls
                                : lsws_fail(&res->err, LSWS_ERR_INVALID, SIZE_MAX, "record %lld has no settings",
                                            (long long)res->rec.id);
     } else {
+        int64_t replaces = res->rec.replaces;
         identity(b, info, uri, eui, &res->rec);
+        res->rec.replaces = replaces;
         rc = lsws_tpl_check_unit(b->o.tpl, info, uri, &res->err);
+        long pool_row = -1;
+        if (rc == LSWS_OK && b->o.pool) {
+            /* The next free identity, reserved for this unit under our
+             * lease; the record binds it when it begins. */
+            size_t row;
+            if ((rc = lsws_ledger_pool_take(ledger, b->o.pool, &res->rec, &row, &res->err)) != LSWS_OK) {
+                if (rc == LSWS_ERR_BUSY) { /* another station has the unit */
+                    res->status = LSWS_UNIT_HELD;
+                    res->rc = LSWS_OK;
+                    goto out;
+                }
+                res->ledger_failed = 1; /* no identity left, or no ledger: no unit can go on */
+                res->rc = rc;
+                goto out;
+            }
+            pool_row = (long)row;
+            lsws_copy(res->rec.pool, sizeof res->rec.pool, lsws_manifest_hash(b->o.pool));
+            res->rec.pool_row = (int64_t)row + 1;
+        }
         if (rc == LSWS_OK)
-            rc = fill(b, info->sn, eui, &desired, &res->err);
+            rc = fill(b, info->sn, eui, pool_row, &desired, &res->err);
         if (rc == LSWS_OK && lsws_template_render(desired, 0, &settings) != LSWS_OK)
             rc = lsws_fail(&res->err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
@@ -407,6 +463,8 @@ int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct ls
         if ((rc = lsws_ledger_begin(ledger, &res->rec, &res->err)) != LSWS_OK) {
             if (rc == LSWS_ERR_BUSY) {
                 res->status = LSWS_UNIT_HELD;
+                release_pool_row(b, &res->rec);
+                res->rec.owner[0] = '\0'; /* ours, set for the begin: the holder is another */
                 rc = LSWS_OK;
             } else {
                 res->ledger_failed = 1;
@@ -414,6 +472,17 @@ int lsws_batch_unit(struct lsws_batch *b, struct lsws_client *c, const struct ls
             res->rc = rc;
             goto out;
         }
+    } else if ((rc = lsws_ledger_renew(ledger, &res->rec, &res->err)) != LSWS_OK) {
+        /* A record taken over: its lease runs from now, or it is no longer
+         * ours (another station took it meanwhile): then leave the unit. */
+        if (rc == LSWS_ERR_BUSY) {
+            res->status = LSWS_UNIT_HELD;
+            rc = LSWS_OK;
+        } else {
+            res->ledger_failed = 1;
+        }
+        res->rc = rc;
+        goto out;
     }
     struct lsws_error werr;
     lsws_error_clear(&werr);

@@ -1,7 +1,7 @@
 /* The provisioning ledger's front end: where the ledger is, who this
  * process is, and the calls batch makes, dispatched to a backend
- * (lib/ledger_sqlite.c; PostgreSQL follows in issue 13 behind the same
- * struct lsws_ledger_ops, lib/fleet_int.h). docs/fleet.md describes the
+ * (lib/ledger_sqlite.c, lib/ledger_pg.c, behind struct lsws_ledger_ops in
+ * lib/fleet_int.h). docs/fleet.md describes the
  * records, the claims and their leases, and why a crash never loses a
  * committed record nor writes a unit twice. */
 #include "fleet_int.h"
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LEASE_MS (5 * 60 * 1000) /* a unit takes seconds; a claim not finished in 5 min has lapsed */
@@ -23,7 +24,24 @@ struct lsws_ledger {
     char where[1024];
     char owner[128];
     char operator_name[64], station[64];
+    double seconds; /* in backend calls */
+    unsigned long calls;
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Counts one backend call begun at t0 (lsws_ledger_stats: the per-unit ledger cost). */
+static int account(struct lsws_ledger *l, double t0, int rc)
+{
+    l->seconds += mono_s() - t0;
+    l->calls++;
+    return rc;
+}
 
 static const char *const state_names[] = {"pending", "ok", "failed", "unknown"};
 
@@ -131,6 +149,49 @@ static struct lsws_ledger_ctx context(const struct lsws_ledger *l)
     return (struct lsws_ledger_ctx){l->owner, lsws_now_ms(), LEASE_MS, owner_gone};
 }
 
+static int is_pg(const char *where)
+{
+    return strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0;
+}
+
+/* The backend for where, and what it opens (a path, or the URI as given:
+ * libpq reads it, and the PostgreSQL backend refuses one with a password,
+ * so it is safe to print). */
+static int backend_of(const char *where, const struct lsws_ledger_ops **ops, char *buf, size_t n,
+                      struct lsws_error *err)
+{
+    if (is_pg(where)) {
+#ifdef LSWS_HAVE_PG
+        *ops = &lsws_ledger_pg;
+#else
+        return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX,
+                         "this lsws was built without PostgreSQL (libpq): give a file for the SQLite ledger");
+#endif
+    } else {
+        *ops = &lsws_ledger_sqlite;
+        if (strncmp(where, "sqlite:", 7) == 0)
+            where += 7;
+    }
+    if (snprintf(buf, n, "%s", where) >= (int)n)
+        return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "ledger path or URI too long");
+    return LSWS_OK;
+}
+
+int lsws_ledger_init(const char *where, int *from, int *to, struct lsws_error *err)
+{
+    char buf[1024];
+    const struct lsws_ledger_ops *ops = NULL;
+    if (!where || !*where)
+        where = getenv("LSWS_LEDGER");
+    int rc = !where || !*where ? default_where(buf, sizeof buf, err) : backend_of(where, &ops, buf, sizeof buf, err);
+    if (rc != LSWS_OK)
+        return rc;
+    if (!ops)
+        ops = &lsws_ledger_sqlite;
+    *from = *to = 0;
+    return ops->init(buf, from, to, err);
+}
+
 int lsws_ledger_open(const char *where, const char *operator_name, const char *station, struct lsws_ledger **out,
                      struct lsws_error *err)
 {
@@ -142,12 +203,8 @@ int lsws_ledger_open(const char *where, const char *operator_name, const char *s
         where = getenv("LSWS_LEDGER");
     if (!where || !*where)
         rc = default_where(l->where, sizeof l->where, err);
-    else if (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0)
-        rc = lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX,
-                       "this lsws has no PostgreSQL ledger yet: give a file for the SQLite ledger");
-    else if (snprintf(l->where, sizeof l->where, "%s", strncmp(where, "sqlite:", 7) == 0 ? where + 7 : where) >=
-             (int)sizeof l->where)
-        rc = lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "ledger path too long");
+    else
+        rc = backend_of(where, &l->ops, l->where, sizeof l->where, err);
     char host[64];
     host_name(host, sizeof host);
     const char *user = getenv("LSWS_OPERATOR");
@@ -161,7 +218,8 @@ int lsws_ledger_open(const char *where, const char *operator_name, const char *s
     for (char *p = l->station; *p; p++)
         if (*p == '|')
             *p = '_';
-    l->ops = &lsws_ledger_sqlite;
+    if (rc == LSWS_OK && !l->ops)
+        l->ops = &lsws_ledger_sqlite; /* the default file */
     if (rc == LSWS_OK)
         rc = make_owner(l, err);
     if (rc == LSWS_OK)
@@ -197,6 +255,73 @@ const char *lsws_ledger_backend(const struct lsws_ledger *l)
     return l->ops->name;
 }
 
+void lsws_ledger_stats(const struct lsws_ledger *l, double *seconds, unsigned long *calls)
+{
+    *seconds = l->seconds;
+    *calls = l->calls;
+}
+
+int lsws_ledger_reconnect(struct lsws_ledger *l, struct lsws_error *err)
+{
+    return l->ops->reconnect ? l->ops->reconnect(l->h, err) : LSWS_OK; /* a file has no server to lose */
+}
+
+int lsws_ledger_renew(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err)
+{
+    if (!l->ops->renew)
+        return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s ledger cannot renew a claim", l->ops->name);
+    struct lsws_ledger_ctx ctx = context(l);
+    double t0 = mono_s();
+    return account(l, t0, l->ops->renew(l->h, &ctx, rec, err));
+}
+
+static int need_pool(const struct lsws_ledger *l, const struct lsws_manifest *pool, struct lsws_error *err)
+{
+    if (!lsws_manifest_is_pool(pool))
+        return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "a manifest keyed by SN is no pool");
+    if (!l->ops->pool_load || !l->ops->pool_take || !l->ops->pool_release)
+        return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s ledger has no pools", l->ops->name);
+    return LSWS_OK;
+}
+
+int lsws_ledger_pool_load(struct lsws_ledger *l, const struct lsws_manifest *pool, struct lsws_error *err)
+{
+    int rc = need_pool(l, pool, err);
+    if (rc != LSWS_OK)
+        return rc;
+    double t0 = mono_s();
+    return account(l, t0, l->ops->pool_load(l->h, pool, err));
+}
+
+int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *pool,
+                          const struct lsws_ledger_record *rec, size_t *row, struct lsws_error *err)
+{
+    int rc = need_pool(l, pool, err);
+    if (rc != LSWS_OK)
+        return rc;
+    struct lsws_ledger_ctx ctx = context(l);
+    int64_t row_no = 0;
+    double t0 = mono_s();
+    rc = account(l, t0, l->ops->pool_take(l->h, &ctx, lsws_manifest_hash(pool), rec, &row_no, err));
+    if (rc == LSWS_OK && (row_no < 1 || (size_t)row_no > lsws_manifest_rows(pool)))
+        rc = lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "ledger '%s': pool row %lld is not in the pool file",
+                       l->where, (long long)row_no);
+    if (rc == LSWS_OK)
+        *row = (size_t)(row_no - 1);
+    return rc;
+}
+
+int lsws_ledger_pool_release(struct lsws_ledger *l, const struct lsws_manifest *pool, size_t row,
+                             struct lsws_error *err)
+{
+    int rc = need_pool(l, pool, err);
+    if (rc != LSWS_OK)
+        return rc;
+    struct lsws_ledger_ctx ctx = context(l);
+    double t0 = mono_s();
+    return account(l, t0, l->ops->pool_release(l->h, &ctx, lsws_manifest_hash(pool), (int64_t)row + 1, err));
+}
+
 int lsws_ledger_claim(struct lsws_ledger *l, const char *sn, const char *template_hash, unsigned flags,
                       struct lsws_ledger_record *rec, enum lsws_claim *out, struct lsws_error *err)
 {
@@ -204,7 +329,8 @@ int lsws_ledger_claim(struct lsws_ledger *l, const char *sn, const char *templat
         return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s ledger cannot claim units", l->ops->name);
     struct lsws_ledger_ctx ctx = context(l);
     memset(rec, 0, sizeof *rec);
-    return l->ops->claim(l->h, &ctx, sn, template_hash, flags, rec, out, err);
+    double t0 = mono_s();
+    return account(l, t0, l->ops->claim(l->h, &ctx, sn, template_hash, flags, rec, out, err));
 }
 
 int lsws_ledger_begin(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err)
@@ -219,7 +345,8 @@ int lsws_ledger_begin(struct lsws_ledger *l, struct lsws_ledger_record *rec, str
     rec->started_ms = ctx.now_ms;
     rec->finished_ms = 0;
     rec->lease_until_ms = ctx.now_ms + ctx.lease_ms;
-    return l->ops->begin(l->h, &ctx, rec, err);
+    double t0 = mono_s();
+    return account(l, t0, l->ops->begin(l->h, &ctx, rec, err));
 }
 
 int lsws_ledger_finish(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err)
@@ -228,7 +355,8 @@ int lsws_ledger_finish(struct lsws_ledger *l, struct lsws_ledger_record *rec, st
         return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s ledger cannot record", l->ops->name);
     struct lsws_ledger_ctx ctx = context(l);
     rec->finished_ms = ctx.now_ms;
-    return l->ops->finish(l->h, &ctx, rec, err);
+    double t0 = mono_s();
+    return account(l, t0, l->ops->finish(l->h, &ctx, rec, err));
 }
 
 int lsws_ledger_each(struct lsws_ledger *l, const struct lsws_ledger_filter *f,

@@ -24,8 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION LSWS_LEDGER_SCHEMA
 #define BUSY_TIMEOUT_MS 15000
+#define LSWS_XSTR(x) #x
+#define LSWS_STR(x) LSWS_XSTR(x)
 
 struct ledger {
     sqlite3 *db;
@@ -47,6 +49,20 @@ static const char schema[] =
     " uri TEXT NOT NULL DEFAULT '', backup TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS records_unit ON records (sn, template_hash, state);"
     "CREATE UNIQUE INDEX IF NOT EXISTS records_open_claim ON records (sn, template_hash) WHERE state IN (0, 3);";
+
+/* Version 2: pools of identities. A row is keyed by its identity (the hash
+ * of its cells), so it is used once whatever file brings it; pool is the
+ * file it belongs to now, row_no its row there. state: free, reserved (by
+ * owner until lease_until, then by record_id once the record began), used. */
+static const char schema_2[] =
+    "CREATE TABLE IF NOT EXISTS pool ("
+    " row_hash TEXT PRIMARY KEY, pool TEXT NOT NULL, row_no INTEGER NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2), sn TEXT NOT NULL DEFAULT '',"
+    " record_id INTEGER, owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pool_row ON pool (pool, row_no);"
+    "CREATE INDEX IF NOT EXISTS pool_free ON pool (pool, state, row_no);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pool_record ON pool (record_id) WHERE record_id IS NOT NULL;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pool_unit ON pool (pool, sn) WHERE state = 1 AND record_id IS NULL;";
 
 #define COLUMNS                                                                                              \
     "id, state, sn, dev_eui, model, band, firmware, hardware, template_hash, template_name, settings, network, " \
@@ -111,7 +127,35 @@ static int create_file(const char *path, struct lsws_error *err)
     return LSWS_OK;
 }
 
-static int open_ledger(const char *where, void **h, struct lsws_error *err)
+/* Creates or migrates the schema (one transaction; the write lock first,
+ * so two processes opening a new file do not both create it). *from: the
+ * version found. */
+static int migrate(struct ledger *l, int *from, struct lsws_error *err)
+{
+    char version[16];
+    int rc = exec(l, "BEGIN IMMEDIATE", err);
+    if (rc == LSWS_OK)
+        rc = pragma_text(l, "PRAGMA user_version", version, sizeof version, err);
+    int v = rc == LSWS_OK ? atoi(version) : 0;
+    if (from)
+        *from = v;
+    if (rc == LSWS_OK && v > SCHEMA_VERSION)
+        rc = lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX,
+                       "ledger '%s' has schema version %d, newer than this lsws knows (%d): use a newer lsws",
+                       l->path, v, SCHEMA_VERSION);
+    if (rc == LSWS_OK && v < 1)
+        rc = exec(l, schema, err);
+    if (rc == LSWS_OK && v < 2)
+        rc = exec(l, schema_2, err);
+    if (rc == LSWS_OK && v < SCHEMA_VERSION)
+        rc = exec(l, "PRAGMA user_version=" LSWS_STR(SCHEMA_VERSION), err);
+    if (rc == LSWS_OK)
+        return exec(l, "COMMIT", err);
+    sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int open_file(const char *where, struct ledger **out, int *from, struct lsws_error *err)
 {
     int rc = create_file(where, err);
     if (rc != LSWS_OK)
@@ -126,27 +170,38 @@ static int open_ledger(const char *where, void **h, struct lsws_error *err)
         return rc;
     }
     sqlite3_busy_timeout(l->db, BUSY_TIMEOUT_MS);
-    char mode[16], version[16];
+    char mode[16];
     rc = pragma_text(l, "PRAGMA journal_mode=WAL", mode, sizeof mode, err);
     if (rc == LSWS_OK)
         rc = exec(l, "PRAGMA synchronous=FULL", err);
+    /* One station's file: created or migrated as it is opened. */
     if (rc == LSWS_OK)
-        rc = pragma_text(l, "PRAGMA user_version", version, sizeof version, err);
-    if (rc == LSWS_OK && atoi(version) > SCHEMA_VERSION)
-        rc = lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX,
-                       "ledger '%s' has schema version %s, newer than this lsws knows (%d): use a newer lsws",
-                       where, version, SCHEMA_VERSION);
-    if (rc == LSWS_OK && atoi(version) < SCHEMA_VERSION) {
-        rc = exec(l, "BEGIN IMMEDIATE", err);
-        if (rc == LSWS_OK && (rc = exec(l, schema, err)) == LSWS_OK)
-            rc = exec(l, "PRAGMA user_version=1", err);
-        rc = rc == LSWS_OK ? exec(l, "COMMIT", err) : (sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL), rc);
-    }
+        rc = migrate(l, from, err);
     if (rc != LSWS_OK) {
         close_ledger(l);
         return rc;
     }
-    *h = l;
+    *out = l;
+    return LSWS_OK;
+}
+
+static int open_ledger(const char *where, void **h, struct lsws_error *err)
+{
+    struct ledger *l;
+    int rc = open_file(where, &l, NULL, err);
+    if (rc == LSWS_OK)
+        *h = l;
+    return rc;
+}
+
+static int init_ledger(const char *where, int *from, int *to, struct lsws_error *err)
+{
+    struct ledger *l;
+    int rc = open_file(where, &l, from, err);
+    if (rc != LSWS_OK)
+        return rc;
+    *to = SCHEMA_VERSION;
+    close_ledger(l);
     return LSWS_OK;
 }
 
@@ -258,8 +313,12 @@ static int claim(void *h, const struct lsws_ledger_ctx *ctx, const char *sn, con
                           sn, hash, rec, err);
         *out = found == 1 && (!(flags & LSWS_CLAIM_FORCE) || strcmp(rec->owner, ctx->owner) == 0) ? LSWS_CLAIM_DONE
                                                                                                     : LSWS_CLAIM_NONE;
-        if (found == 1 && *out == LSWS_CLAIM_NONE)
-            lsws_ledger_record_release(rec), memset(rec, 0, sizeof *rec);
+        if (found == 1 && *out == LSWS_CLAIM_NONE) {
+            int64_t done = rec->id; /* provisioned again (--force): begin checks none came since */
+            lsws_ledger_record_release(rec);
+            memset(rec, 0, sizeof *rec);
+            rec->replaces = done;
+        }
     }
     if (found < 0) {
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -281,10 +340,26 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static int begin(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_record *r, struct lsws_error *err)
+/* 1 when the unit has an open claim, or an ok record newer than after. */
+static int taken_meanwhile(struct ledger *l, const struct lsws_ledger_record *r, struct lsws_error *err)
 {
-    struct ledger *l = h;
-    (void)ctx;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT 1 FROM records WHERE sn = ?1 AND template_hash = ?2 AND "
+                           "(state IN (0, 3) OR (state = 1 AND id > ?3)) LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    sqlite3_bind_text(st, 1, r->sn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->template_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, r->replaces);
+    int step = sqlite3_step(st);
+    int rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : fail_db(l, err, "select");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int insert_record(struct ledger *l, struct lsws_ledger_record *r, struct lsws_error *err)
+{
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(l->db,
                            "INSERT INTO records (state, sn, dev_eui, model, band, firmware, hardware, template_hash, "
@@ -328,16 +403,95 @@ static int begin(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_
     return rc;
 }
 
+/* Binds the record's pool row, which must still be ours. */
+static int bind_pool_row(struct ledger *l, const struct lsws_ledger_ctx *ctx, const struct lsws_ledger_record *r,
+                         struct lsws_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "UPDATE pool SET record_id = ?1, sn = ?2 WHERE pool = ?3 AND row_no = ?4 AND owner = ?5 "
+                           "AND state = 1 AND record_id IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    sqlite3_bind_int64(st, 1, r->id);
+    bind_text(st, 2, r->sn);
+    bind_text(st, 3, r->pool);
+    sqlite3_bind_int64(st, 4, r->pool_row);
+    bind_text(st, 5, ctx->owner);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? LSWS_OK : fail_db(l, err, "update pool");
+    if (rc == LSWS_OK && sqlite3_changes(l->db) != 1)
+        rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
+                       "ledger '%s': pool row %lld is no longer this process's (its reservation lapsed)", l->path,
+                       (long long)r->pool_row);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int rollback(struct ledger *l, int rc)
+{
+    sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int begin(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_record *r, struct lsws_error *err)
+{
+    struct ledger *l = h;
+    /* The write lock first: between the claim and this begin another
+     * process may have provisioned the unit, and the check and the insert
+     * must see the same ledger. */
+    int rc = exec(l, "BEGIN IMMEDIATE", err);
+    if (rc != LSWS_OK)
+        return rc;
+    int taken = taken_meanwhile(l, r, err);
+    if (taken < 0)
+        return rollback(l, taken);
+    if (taken)
+        return rollback(l, lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
+                                     "unit %s was claimed or provisioned by another process or station meanwhile",
+                                     r->sn));
+    if ((rc = insert_record(l, r, err)) == LSWS_OK && r->pool_row)
+        rc = bind_pool_row(l, ctx, r, err);
+    if (rc == LSWS_OK)
+        rc = exec(l, "COMMIT", err);
+    if (rc != LSWS_OK) {
+        r->id = 0;
+        return rollback(l, rc);
+    }
+    return LSWS_OK;
+}
+
+/* An UPDATE of one pool row by record (?1): ok used, failed free. */
+static int pool_follow(struct ledger *l, const struct lsws_ledger_record *r, struct lsws_error *err)
+{
+    const char *sql = r->state == LSWS_LEDGER_OK ? "UPDATE pool SET state = 2 WHERE record_id = ?1"
+                      : r->state == LSWS_LEDGER_FAILED
+                          ? "UPDATE pool SET state = 0, record_id = NULL, owner = '', sn = '', lease_until = 0 "
+                            "WHERE record_id = ?1"
+                          : NULL;
+    if (!sql)
+        return LSWS_OK; /* pending, unknown: the unit may hold it; the record keeps it */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    sqlite3_bind_int64(st, 1, r->id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? LSWS_OK : fail_db(l, err, "update pool");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int finish(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_record *r, struct lsws_error *err)
 {
     struct ledger *l = h;
     sqlite3_stmt *st;
+    int rc = exec(l, "BEGIN IMMEDIATE", err);
+    if (rc != LSWS_OK)
+        return rc;
     if (sqlite3_prepare_v2(l->db,
                            "UPDATE records SET state = ?1, network = ?2, changes = ?3, outcome = ?4, error = ?5, "
                            "finished = ?6, backup = ?7, firmware = ?8, hardware = ?9, band = ?10 "
                            "WHERE id = ?11 AND owner = ?12",
                            -1, &st, NULL) != SQLITE_OK)
-        return fail_db(l, err, "prepare");
+        return rollback(l, fail_db(l, err, "prepare"));
     sqlite3_bind_int(st, 1, (int)r->state);
     bind_text(st, 2, r->network);
     sqlite3_bind_int(st, 3, r->changes);
@@ -350,11 +504,225 @@ static int finish(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger
     bind_text(st, 10, r->band);
     sqlite3_bind_int64(st, 11, r->id);
     bind_text(st, 12, ctx->owner);
+    rc = sqlite3_step(st) == SQLITE_DONE ? LSWS_OK : fail_db(l, err, "update");
+    if (rc == LSWS_OK && sqlite3_changes(l->db) != 1)
+        rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
+                       "ledger '%s': record %lld of unit %s is no longer ours (its claim lapsed and was taken over)",
+                       l->path, (long long)r->id, r->sn);
+    sqlite3_finalize(st);
+    if (rc == LSWS_OK)
+        rc = pool_follow(l, r, err);
+    if (rc == LSWS_OK)
+        rc = exec(l, "COMMIT", err);
+    return rc == LSWS_OK ? rc : rollback(l, rc);
+}
+
+static int renew(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_record *r, struct lsws_error *err)
+{
+    struct ledger *l = h;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db, "UPDATE records SET lease_until = ?1 WHERE id = ?2 AND owner = ?3 AND state IN (0, 3)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    sqlite3_bind_int64(st, 1, ctx->now_ms + ctx->lease_ms);
+    sqlite3_bind_int64(st, 2, r->id);
+    bind_text(st, 3, ctx->owner);
     int rc = sqlite3_step(st) == SQLITE_DONE ? LSWS_OK : fail_db(l, err, "update");
     if (rc == LSWS_OK && sqlite3_changes(l->db) != 1)
         rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
                        "ledger '%s': record %lld of unit %s is no longer ours (its claim lapsed and was taken over)",
                        l->path, (long long)r->id, r->sn);
+    else if (rc == LSWS_OK)
+        r->lease_until_ms = ctx->now_ms + ctx->lease_ms;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- pools ---- */
+
+static int64_t count_pool(struct ledger *l, const char *pool, struct lsws_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db, "SELECT COUNT(*) FROM pool WHERE pool = ?1", -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    bind_text(st, 1, pool);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : fail_db(l, err, "select");
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Every row in, in one transaction: a row the ledger knows keeps its state;
+ * one still free moves to this file (a pool file that grew, or was fixed). */
+static int pool_load(void *h, const struct lsws_manifest *m, struct lsws_error *err)
+{
+    struct ledger *l = h;
+    const char *pool = lsws_manifest_hash(m);
+    size_t n = lsws_manifest_rows(m);
+    int rc = exec(l, "BEGIN IMMEDIATE", err);
+    if (rc != LSWS_OK)
+        return rc;
+    int64_t have = count_pool(l, pool, err);
+    if (have < 0)
+        return rollback(l, (int)have);
+    if ((size_t)have == n) /* loaded already (by this station or another) */
+        return exec(l, "COMMIT", err);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "INSERT INTO pool (row_hash, pool, row_no) VALUES (?1, ?2, ?3) ON CONFLICT (row_hash) "
+                           "DO UPDATE SET pool = excluded.pool, row_no = excluded.row_no WHERE state = 0",
+                           -1, &st, NULL) != SQLITE_OK)
+        return rollback(l, fail_db(l, err, "prepare"));
+    for (size_t i = 0; i < n && rc == LSWS_OK; i++) {
+        sqlite3_reset(st);
+        bind_text(st, 1, lsws_manifest_row_hash(m, i));
+        bind_text(st, 2, pool);
+        sqlite3_bind_int64(st, 3, (int64_t)i + 1);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = fail_db(l, err, "insert into pool");
+    }
+    sqlite3_finalize(st);
+    if (rc == LSWS_OK)
+        rc = exec(l, "COMMIT", err);
+    return rc == LSWS_OK ? rc : rollback(l, rc);
+}
+
+/* The row reserved for unit sn before its record began, if any: 1 with
+ * *row_no when this process may have it (its own, or its holder is gone),
+ * LSWS_ERR_BUSY when a live holder has it, 0 when there is none. */
+static int unit_row(struct ledger *l, const struct lsws_ledger_ctx *ctx, const char *pool, const char *sn,
+                    int64_t *row_no, struct lsws_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT row_no, owner, lease_until FROM pool WHERE pool = ?1 AND sn = ?2 AND state = 1 "
+                           "AND record_id IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    bind_text(st, 1, pool);
+    bind_text(st, 2, sn);
+    int step = sqlite3_step(st), rc = 0;
+    if (step == SQLITE_ROW) {
+        const char *owner = col_text(st, 1);
+        if (strcmp(owner, ctx->owner) == 0 || ctx->owner_gone(owner, sqlite3_column_int64(st, 2), ctx->now_ms)) {
+            *row_no = sqlite3_column_int64(st, 0);
+            rc = 1;
+        } else {
+            rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "unit %s is being provisioned by another process or station",
+                           sn);
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = fail_db(l, err, "select");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The first free row; else the first row reserved, before any record, by
+ * another holder that is gone. 1 found (*row_no), 0 none, <0 error. */
+static int free_row(struct ledger *l, const struct lsws_ledger_ctx *ctx, const char *pool, int64_t *row_no,
+                    struct lsws_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "SELECT row_no, state, owner, lease_until FROM pool WHERE pool = ?1 AND "
+                           "(state = 0 OR (state = 1 AND record_id IS NULL AND owner <> ?2)) ORDER BY state, row_no",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    bind_text(st, 1, pool);
+    bind_text(st, 2, ctx->owner);
+    int rc = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 1) == POOL_FREE ||
+            ctx->owner_gone(col_text(st, 2), sqlite3_column_int64(st, 3), ctx->now_ms)) {
+            *row_no = sqlite3_column_int64(st, 0);
+            rc = 1;
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = fail_db(l, err, "select");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int pool_counts(struct ledger *l, const char *pool, int64_t n[3])
+{
+    sqlite3_stmt *st;
+    n[0] = n[1] = n[2] = 0;
+    if (sqlite3_prepare_v2(l->db, "SELECT state, COUNT(*) FROM pool WHERE pool = ?1 GROUP BY state", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -1;
+    bind_text(st, 1, pool);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if ((unsigned)sqlite3_column_int(st, 0) < 3)
+            n[sqlite3_column_int(st, 0)] = sqlite3_column_int64(st, 1);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *pool,
+                     const struct lsws_ledger_record *rec, int64_t *row_no, struct lsws_error *err)
+{
+    struct ledger *l = h;
+    int rc = exec(l, "BEGIN IMMEDIATE", err);
+    if (rc != LSWS_OK)
+        return rc;
+    /* The unit claimed or provisioned since the claim: no row for it. */
+    int found = taken_meanwhile(l, rec, err);
+    if (found > 0)
+        found = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
+                          "unit %s was claimed or provisioned by another process or station meanwhile", rec->sn);
+    if (found == 0)
+        found = unit_row(l, ctx, pool, rec->sn, row_no, err);
+    if (found == 0)
+        found = free_row(l, ctx, pool, row_no, err);
+    if (found < 0)
+        return rollback(l, found);
+    if (!found) {
+        int64_t n[3];
+        pool_counts(l, pool, n);
+        rollback(l, 0);
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
+                         "the pool has no free row left (%lld used, %lld reserved by units under way)",
+                         (long long)n[POOL_USED], (long long)n[POOL_RESERVED]);
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "UPDATE pool SET state = 1, owner = ?1, lease_until = ?2, sn = ?3 WHERE pool = ?4 AND "
+                           "row_no = ?5",
+                           -1, &st, NULL) != SQLITE_OK)
+        return rollback(l, fail_db(l, err, "prepare"));
+    bind_text(st, 1, ctx->owner);
+    sqlite3_bind_int64(st, 2, ctx->now_ms + ctx->lease_ms);
+    bind_text(st, 3, rec->sn);
+    bind_text(st, 4, pool);
+    sqlite3_bind_int64(st, 5, *row_no);
+    int step = sqlite3_step(st);
+    rc = step == SQLITE_DONE ? LSWS_OK
+         : step == SQLITE_CONSTRAINT
+             ? lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "unit %s is being provisioned by another process or station",
+                         rec->sn)
+             : fail_db(l, err, "update pool");
+    sqlite3_finalize(st);
+    if (rc == LSWS_OK)
+        rc = exec(l, "COMMIT", err);
+    return rc == LSWS_OK ? rc : rollback(l, rc);
+}
+
+static int pool_release(void *h, const struct lsws_ledger_ctx *ctx, const char *pool, int64_t row_no,
+                        struct lsws_error *err)
+{
+    struct ledger *l = h;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(l->db,
+                           "UPDATE pool SET state = 0, owner = '', sn = '', lease_until = 0 WHERE pool = ?1 AND "
+                           "row_no = ?2 AND owner = ?3 AND state = 1 AND record_id IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return fail_db(l, err, "prepare");
+    bind_text(st, 1, pool);
+    sqlite3_bind_int64(st, 2, row_no);
+    bind_text(st, 3, ctx->owner);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? LSWS_OK : fail_db(l, err, "update pool");
     sqlite3_finalize(st);
     return rc;
 }
@@ -398,9 +766,14 @@ static int each(void *h, const struct lsws_ledger_filter *f,
 const struct lsws_ledger_ops lsws_ledger_sqlite = {
     .name = "sqlite",
     .open = open_ledger,
+    .init = init_ledger,
     .close = close_ledger,
     .claim = claim,
     .begin = begin,
     .finish = finish,
+    .renew = renew,
     .each = each,
+    .pool_load = pool_load,
+    .pool_take = pool_take,
+    .pool_release = pool_release,
 };

@@ -1002,6 +1002,17 @@ int lsws_manifest_find(const struct lsws_manifest *m, const char *sn, const char
 const char *lsws_manifest_value(const struct lsws_manifest *m, size_t row, const char *name);
 /* The line of row in the file (1-based), for messages. */
 int lsws_manifest_line(const struct lsws_manifest *m, size_t row);
+/* A pool of identities (docs/fleet.md): a CSV of variables only (no sn or
+ * dev_eui column: its rows go to whichever unit comes next, each row to one
+ * unit), shared by stations through the ledger. Two equal rows, or no row,
+ * are errors. Free with lsws_manifest_free. */
+int lsws_manifest_parse_pool(const char *text, size_t len, struct lsws_manifest **out, struct lsws_error *err);
+int lsws_manifest_is_pool(const struct lsws_manifest *m);
+/* A pool's hash (the SHA-256 of its rows' identities, in file order), and
+ * one row's identity (the SHA-256 of its cells by column name, whatever
+ * the columns' order): 64 hex digits; NULL for a manifest that is no pool. */
+const char *lsws_manifest_hash(const struct lsws_manifest *m);
+const char *lsws_manifest_row_hash(const struct lsws_manifest *m, size_t row);
 
 /* n random bytes from the operating system's secure source (getrandom). */
 int lsws_random(uint8_t *out, size_t n, struct lsws_error *err);
@@ -1044,21 +1055,40 @@ struct lsws_ledger_record {
     int64_t started_ms, finished_ms; /* Unix ms; finished 0 while pending */
     char uri[256];
     char backup[512];               /* the backup taken before the write, "" if none */
+    /* Not columns of the record, but what a claim hands to the begin after it: */
+    int64_t replaces;               /* claim (--force): the newest ok record seen, 0 none; begin
+                                       refuses when a newer one came meanwhile */
+    char pool[LSWS_HASH_HEX];       /* the pool row this record's identity came from ("" none) */
+    int64_t pool_row;               /* its row in the pool file (1-based), 0 none */
 };
 void lsws_ledger_record_release(struct lsws_ledger_record *r);
 
 struct lsws_ledger;
 
 /* Opens the ledger at where: a path (SQLite; created mode 0600 with its
- * directory 0700), "sqlite:PATH", or NULL for $LSWS_LEDGER, else
- * $XDG_DATA_HOME/lsws/ledger.sqlite (~/.local/share/lsws/...). A
- * postgresql:// URI is LSWS_ERR_UNSUPPORTED in this build. operator_name and
- * station (NULL: $USER, the host name) sign the records this process makes. */
+ * directory 0700), "sqlite:PATH", a postgresql:// or postgres:// URI
+ * (PostgreSQL through libpq: the URI, PG* variables and ~/.pgpass as libpq
+ * takes them; a URI that carries a password is refused), or NULL for
+ * $LSWS_LEDGER, else $XDG_DATA_HOME/lsws/ledger.sqlite (~/.local/share/...).
+ * An SQLite file is created or migrated on open; a PostgreSQL database must
+ * hold this schema already (lsws_ledger_init). operator_name and station
+ * (NULL: $USER, the host name) sign the records this process makes. */
 int lsws_ledger_open(const char *where, const char *operator_name, const char *station,
                      struct lsws_ledger **out, struct lsws_error *err);
+/* Creates or migrates the ledger's schema at where (as for open), in one
+ * transaction: idempotent; LSWS_ERR_UNSUPPORTED for a schema newer than
+ * this lsws knows. *from: the version found (0: none), *to: the version now. */
+int lsws_ledger_init(const char *where, int *from, int *to, struct lsws_error *err);
+#define LSWS_LEDGER_SCHEMA 2 /* the schema version this lsws writes */
 void lsws_ledger_close(struct lsws_ledger *l);
-const char *lsws_ledger_where(const struct lsws_ledger *l); /* for messages */
-const char *lsws_ledger_backend(const struct lsws_ledger *l); /* "sqlite" */
+const char *lsws_ledger_where(const struct lsws_ledger *l); /* for messages (never a password) */
+const char *lsws_ledger_backend(const struct lsws_ledger *l); /* "sqlite", "postgresql" */
+/* A ledger call that fails with LSWS_ERR_NODEV lost its server (PostgreSQL:
+ * the connection dropped, the server stopped). This reconnects: LSWS_OK
+ * when the server answers again, LSWS_ERR_NODEV while it does not. */
+int lsws_ledger_reconnect(struct lsws_ledger *l, struct lsws_error *err);
+/* Time spent in this ledger's calls so far (seconds) and their number. */
+void lsws_ledger_stats(const struct lsws_ledger *l, double *seconds, unsigned long *calls);
 /* Who this ledger's claims belong to: "station|host|pid|run", one per open. */
 const char *lsws_ledger_owner(const struct lsws_ledger *l);
 
@@ -1081,8 +1111,28 @@ int lsws_ledger_claim(struct lsws_ledger *l, const char *sn, const char *templat
  * the unit for this template meanwhile. */
 int lsws_ledger_begin(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
 /* Records the outcome of a claim of ours (state, outcome, error, network,
- * changes, backup), durably. */
+ * changes, backup), durably. Its pool row becomes used (ok), free again
+ * (failed: the unit holds none of it) or stays the record's (unknown). */
 int lsws_ledger_finish(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
+/* Extends the lease of an open claim of ours (a unit that takes long). */
+int lsws_ledger_renew(struct lsws_ledger *l, struct lsws_ledger_record *rec, struct lsws_error *err);
+
+/* Pools of identities (lsws_manifest_parse_pool) in the ledger, for
+ * several stations. Load puts the pool's rows in, idempotently (a row the
+ * ledger knows, from this file or another, keeps its state). Take reserves
+ * the next free row for rec's unit (rec->sn, template_hash, replaces as the
+ * claim left them), atomically (no two stations ever take one row), under
+ * this process's lease: *row is its index in the pool (0-based).
+ * LSWS_ERR_RANGE when no row is free; LSWS_ERR_BUSY when the unit was
+ * claimed meanwhile or another station reserved a row for it. A row
+ * reserved by a holder that is gone, before its record began, is free
+ * again. Begin binds the row to the record (rec->pool, rec->pool_row);
+ * release gives back a row taken but not used (the unit was held). */
+int lsws_ledger_pool_load(struct lsws_ledger *l, const struct lsws_manifest *pool, struct lsws_error *err);
+int lsws_ledger_pool_take(struct lsws_ledger *l, const struct lsws_manifest *pool,
+                          const struct lsws_ledger_record *rec, size_t *row, struct lsws_error *err);
+int lsws_ledger_pool_release(struct lsws_ledger *l, const struct lsws_manifest *pool, size_t row,
+                             struct lsws_error *err);
 
 struct lsws_ledger_filter {
     const char *sn;       /* NULL: every unit */
@@ -1123,6 +1173,7 @@ struct lsws_batch_opts {
     const struct lsws_tpl *tpl;        /* selected; placeholders allowed */
     const char *template_name;         /* for the ledger */
     const struct lsws_manifest *manifest; /* NULL: none */
+    const struct lsws_manifest *pool;  /* a pool of identities shared by stations (NULL: none) */
     const char *const *generate;       /* names to generate per unit (16 random bytes, hex) */
     size_t n_generate;
     struct lsws_ledger *ledger;

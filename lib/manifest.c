@@ -31,6 +31,9 @@ struct lsws_manifest {
     int *row_line;
     struct key_index *by_sn, *by_eui; /* sorted, for lookups */
     size_t n_sn, n_eui;
+    int pool;                           /* a pool of identities: rows for any unit, no key column */
+    char (*row_hash)[LSWS_HASH_HEX];    /* pool: each row's identity (lsws_manifest_row_hash) */
+    char hash[LSWS_HASH_HEX];           /* pool: the file's (lsws_manifest_hash) */
 };
 
 /* ---- parsing ---- */
@@ -136,6 +139,15 @@ static void header(struct parse *p)
                 fail_at(p, LSWS_ERR_SYNTAX, c->line, c->col, "column '%s' is named twice", c->text);
                 return;
             }
+        if (m->pool && (strcmp(c->text, "SN") == 0 || strcmp(c->text, "DEV_EUI") == 0)) {
+            /* A unit's SN and DevEUI are its own (set at the factory; the
+             * model tables have no lorawan.dev_eui to write): a pool holds
+             * what lsws writes, for whichever unit comes next. */
+            fail_at(p, LSWS_ERR_SYNTAX, c->line, c->col,
+                    "a pool has no '%s' column: its rows go to any unit, and a unit's SN and DevEUI are its own "
+                    "(for rows keyed by SN or DevEUI, use --manifest)", c->text);
+            return;
+        }
         m->cols[i] = c->text;
         c->text = NULL;
         if (strcmp(m->cols[i], "SN") == 0)
@@ -144,7 +156,7 @@ static void header(struct parse *p)
             m->col_eui = (int)i;
     }
     p->n = 0;
-    if (m->col_sn < 0 && m->col_eui < 0)
+    if (!m->pool && m->col_sn < 0 && m->col_eui < 0)
         fail_at(p, LSWS_ERR_SYNTAX, 1, 1,
                 "no 'sn' or 'dev_eui' column: a manifest row is found by the unit's serial number or DevEUI");
     p->header_done = 1;
@@ -192,7 +204,7 @@ static void on_row(int term, void *ctx)
         key_cell(p, &p->row[m->col_sn], "serial number");
     if (m->col_eui >= 0)
         key_cell(p, &p->row[m->col_eui], "DevEUI");
-    if (p->rc == LSWS_OK && (m->col_sn < 0 || !p->row[m->col_sn].text[0]) &&
+    if (p->rc == LSWS_OK && !m->pool && (m->col_sn < 0 || !p->row[m->col_sn].text[0]) &&
         (m->col_eui < 0 || !p->row[m->col_eui].text[0]))
         fail_at(p, LSWS_ERR_SYNTAX, line, p->row[0].col, "this row names no unit: %s empty",
                 m->col_sn >= 0 && m->col_eui >= 0 ? "sn and dev_eui are" : m->col_sn >= 0 ? "sn is" : "dev_eui is");
@@ -271,6 +283,7 @@ void lsws_manifest_free(struct lsws_manifest *m)
     free(m->row_line);
     free(m->by_sn);
     free(m->by_eui);
+    free(m->row_hash);
     free(m);
 }
 
@@ -286,12 +299,15 @@ static unsigned char delimiter(const char *text, size_t len)
     return semi && !comma ? ';' : ',';
 }
 
-int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out, struct lsws_error *err)
+static int hash_rows(struct lsws_manifest *m, struct lsws_error *err);
+
+static int parse(const char *text, size_t len, int pool, struct lsws_manifest **out, struct lsws_error *err)
 {
     struct lsws_manifest *m = calloc(1, sizeof *m);
     if (!m)
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     m->col_sn = m->col_eui = -1;
+    m->pool = pool;
     struct csv_parser csv;
     if (csv_init(&csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
         free(m);
@@ -328,15 +344,121 @@ int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out
     free_row(&p);
     free(p.row);
     if (p.rc == LSWS_OK && !p.header_done)
-        fail_at(&p, LSWS_ERR_SYNTAX, 1, 1, "empty manifest: a header row (sn or dev_eui, then the variables) is needed");
+        fail_at(&p, LSWS_ERR_SYNTAX, 1, 1,
+                pool ? "empty pool: a header row naming the variables is needed"
+                     : "empty manifest: a header row (sn or dev_eui, then the variables) is needed");
+    if (p.rc == LSWS_OK && pool && !m->nrows)
+        fail_at(&p, LSWS_ERR_SYNTAX, 1, 1, "the pool has no rows: one row per identity is needed");
     if (p.rc == LSWS_OK && (p.rc = index_keys(m, m->col_sn, "serial number", &m->by_sn, &m->n_sn, err)) == LSWS_OK)
         p.rc = index_keys(m, m->col_eui, "DevEUI", &m->by_eui, &m->n_eui, err);
+    if (p.rc == LSWS_OK && pool)
+        p.rc = hash_rows(m, err);
     if (p.rc != LSWS_OK) {
         lsws_manifest_free(m);
         return p.rc;
     }
     *out = m;
     return LSWS_OK;
+}
+
+int lsws_manifest_parse(const char *text, size_t len, struct lsws_manifest **out, struct lsws_error *err)
+{
+    return parse(text, len, 0, out, err);
+}
+
+int lsws_manifest_parse_pool(const char *text, size_t len, struct lsws_manifest **out, struct lsws_error *err)
+{
+    return parse(text, len, 1, out, err);
+}
+
+/* ---- a pool's identities ---- */
+
+struct hashed_row {
+    const char *hash;
+    size_t row;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+    const struct hashed_row *x = a, *y = b;
+    int c = strcmp(x->hash, y->hash);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Each row's identity is the SHA-256 of its cells named by their columns,
+ * in the order of the names (so another file with the columns in another
+ * order, or the same row among other rows, names the same identity: the
+ * ledger uses each once, whatever file it comes in). The file's hash is
+ * that of its rows' identities in file order. Two equal rows are an error:
+ * they would give two units one identity. */
+static int hash_rows(struct lsws_manifest *m, struct lsws_error *err)
+{
+    size_t order[64];
+    if (m->ncols > sizeof order / sizeof order[0])
+        return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX, "a pool has at most %zu columns",
+                         sizeof order / sizeof order[0]);
+    for (size_t i = 0; i < m->ncols; i++) {
+        size_t j = i;
+        for (; j > 0 && strcmp(m->cols[order[j - 1]], m->cols[i]) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    m->row_hash = calloc(m->nrows, sizeof *m->row_hash);
+    struct hashed_row *sorted = calloc(m->nrows, sizeof *sorted);
+    if (!m->row_hash || !sorted) {
+        free(sorted);
+        return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
+    }
+    struct lsws_sha256 file;
+    lsws_sha256_init(&file);
+    lsws_sha256_update(&file, "lsws-pool-1\n", 12);
+    for (size_t r = 0; r < m->nrows; r++) {
+        struct lsws_sha256 s;
+        lsws_sha256_init(&s);
+        lsws_sha256_update(&s, "lsws-identity-1\n", 16);
+        for (size_t k = 0; k < m->ncols; k++) {
+            const char *name = m->cols[order[k]], *value = m->cells[r * m->ncols + order[k]].text;
+            size_t lens[2] = {strlen(name), strlen(value)};
+            lsws_sha256_update(&s, lens, sizeof lens); /* lengths first: no two rows hash alike by shifting text */
+            lsws_sha256_update(&s, name, lens[0]);
+            lsws_sha256_update(&s, value, lens[1]);
+        }
+        lsws_sha256_hex(&s, m->row_hash[r]);
+        lsws_sha256_update(&file, m->row_hash[r], LSWS_HASH_HEX - 1);
+        sorted[r] = (struct hashed_row){m->row_hash[r], r};
+    }
+    lsws_sha256_hex(&file, m->hash);
+    qsort(sorted, m->nrows, sizeof *sorted, by_hash);
+    for (size_t i = 1; i < m->nrows; i++)
+        if (strcmp(sorted[i].hash, sorted[i - 1].hash) == 0) {
+            size_t r = sorted[i].row;
+            lsws_fail(err, LSWS_ERR_SYNTAX, SIZE_MAX,
+                      "this row repeats the row on line %d: a pool row is one identity, given to one unit",
+                      m->row_line[sorted[i - 1].row]);
+            if (err) {
+                err->line = m->row_line[r];
+                err->column = 1;
+            }
+            free(sorted);
+            return LSWS_ERR_SYNTAX;
+        }
+    free(sorted);
+    return LSWS_OK;
+}
+
+const char *lsws_manifest_hash(const struct lsws_manifest *m)
+{
+    return m->pool ? m->hash : NULL;
+}
+
+const char *lsws_manifest_row_hash(const struct lsws_manifest *m, size_t row)
+{
+    return m->pool && row < m->nrows ? m->row_hash[row] : NULL;
+}
+
+int lsws_manifest_is_pool(const struct lsws_manifest *m)
+{
+    return m->pool;
 }
 
 /* ---- lookups ---- */

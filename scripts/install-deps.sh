@@ -4,6 +4,8 @@
 set -eu
 # build: compiler, CMake, jansson (JSON), libserialport (serial transport),
 # libcsv (manifests, history export; it has no pkg-config file), SQLite (the provisioning ledger),
+# libpq (the PostgreSQL ledger for several stations; postgresql: the server its tests and
+# benchmark start in a temporary directory, as an unprivileged user),
 # libssl-dev (libcrypto: SHA-256 of firmware images), zlib1g-dev (CRC-32),
 # libnfc (NFC transport; libnfc-bin: nfc-list, which the NFC test runs),
 # libsystemd (sd-bus: the BLE transport and lsws-sim --ble), libbluetooth
@@ -14,7 +16,7 @@ set -eu
 # private dbus-daemon; they never use the machine's system bus or bluetoothd)
 packages="
   build-essential cmake pkg-config
-  libjansson-dev libserialport-dev libcsv-dev libsqlite3-dev libssl-dev zlib1g-dev libnfc-dev libnfc-bin
+  libjansson-dev libserialport-dev libcsv-dev libsqlite3-dev libpq-dev postgresql libssl-dev zlib1g-dev libnfc-dev libnfc-bin
   libsystemd-dev libbluetooth-dev
   libcmocka-dev clang libclang-rt-14-dev python3
   groff-base man-db zsh fish dbus

@@ -19,6 +19,7 @@ build/bench_decode run build/bench-payloads.txt >/dev/null
 build/bench_decode cli build/lsws 100000 10000 1
 [ -x build/bench_link ] && sh bench/link.sh build
 build/bench_batch 200
+bash bench/stations.sh build 200 # 1, 2, 4 stations on PostgreSQL, 1 on SQLite; fails if a unit is not provisioned once
 [ -x build/bench_upgrade ] && sh bench/upgrade.sh build 32768
 [ -x build/bench_upgrade ] && command -v dbus-daemon >/dev/null 2>&1 && sh bench/upgrade.sh build ble 65536
 [ -x build/bench_history ] && sh bench/history.sh build 200

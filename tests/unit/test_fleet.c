@@ -525,18 +525,158 @@ static void ledger_claims_hold_until_their_owner_is_gone(void **state)
     lsws_ledger_close(l);
 
     /* A newer schema is refused; what was committed is there for the next open. */
-    sql_exec("claims.sqlite", "PRAGMA user_version = 2");
+    sql_exec("claims.sqlite", "PRAGMA user_version = 3");
     path_of(path, sizeof path, "claims.sqlite");
     assert_int_equal(lsws_ledger_open(path, NULL, NULL, &l, &err), LSWS_ERR_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "schema version 2, newer than this lsws knows (1)"));
-    sql_exec("claims.sqlite", "PRAGMA user_version = 1");
+    assert_non_null(strstr(err.msg, "schema version 3, newer than this lsws knows (2)"));
+    int from = -1, to = -1;
+    assert_int_equal(lsws_ledger_init(path, &from, &to, &err), LSWS_ERR_UNSUPPORTED);
+    sql_exec("claims.sqlite", "PRAGMA user_version = 2");
     l = ledger_at("claims.sqlite");
     size_t n = 0;
     struct lsws_ledger_filter f = {"000000000000000a", 0, LSWS_LEDGER_OK, 0};
     assert_int_equal(lsws_ledger_each(l, &f, count, &n, &err), LSWS_OK);
     assert_int_equal(n, 1);
     lsws_ledger_close(l);
-    assert_int_equal(lsws_ledger_open("postgresql://host/db", NULL, NULL, &l, &err), LSWS_ERR_UNSUPPORTED);
+    assert_int_equal(lsws_ledger_init(path, &from, &to, &err), LSWS_OK); /* idempotent */
+    assert_int_equal(from, 2);
+    assert_int_equal(to, 2);
+    /* A PostgreSQL URI with a password is refused before anything connects, and says not the password. */
+    assert_int_equal(lsws_ledger_open("postgresql://lsws:s3cret@127.0.0.1:1/db", NULL, NULL, &l, &err),
+                     LSWS_ERR_INVALID);
+    assert_non_null(strstr(err.msg, "PGPASSWORD"));
+    assert_null(strstr(err.msg, "s3cret"));
+    assert_int_equal(lsws_ledger_open("postgres:///db?host=/nonexistent&password=s3cret", NULL, NULL, &l, &err),
+                     LSWS_ERR_INVALID);
+    assert_null(strstr(err.msg, "s3cret"));
+    /* No server there: the server is unavailable (what batch waits for). */
+    assert_int_equal(lsws_ledger_open("postgresql:///db?host=/nonexistent", NULL, NULL, &l, &err), LSWS_ERR_NODEV);
+    assert_non_null(strstr(err.msg, "cannot connect to ledger 'postgresql:///db?host=/nonexistent'"));
+}
+
+/* A schema 1 file (the fleet release's) is migrated to 2 on open: pools. */
+static void ledger_migrates_version_1(void **state)
+{
+    (void)state;
+    sql_exec("v1.sqlite", "CREATE TABLE records (id INTEGER PRIMARY KEY, state INTEGER NOT NULL, sn TEXT NOT NULL, "
+                          "dev_eui TEXT NOT NULL, model TEXT NOT NULL, band TEXT NOT NULL DEFAULT '', firmware TEXT "
+                          "NOT NULL DEFAULT '', hardware TEXT NOT NULL DEFAULT '', template_hash TEXT NOT NULL, "
+                          "template_name TEXT NOT NULL DEFAULT '', settings TEXT, network TEXT, changes INTEGER NOT "
+                          "NULL DEFAULT 0, outcome TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '', operator "
+                          "TEXT NOT NULL DEFAULT '', station TEXT NOT NULL DEFAULT '', owner TEXT NOT NULL DEFAULT '', "
+                          "lease_until INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL, finished INTEGER NOT NULL "
+                          "DEFAULT 0, uri TEXT NOT NULL DEFAULT '', backup TEXT NOT NULL DEFAULT '');"
+                          "INSERT INTO records (state, sn, dev_eui, model, template_hash, started) VALUES "
+                          "(1, '0000000000000001', 'e', 'ws523', 'h', 1); PRAGMA user_version = 1");
+    char path[400];
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    path_of(path, sizeof path, "v1.sqlite");
+    int from = -1, to = -1;
+    assert_int_equal(lsws_ledger_init(path, &from, &to, &err), LSWS_OK);
+    assert_int_equal(from, 1);
+    assert_int_equal(to, 2);
+    struct lsws_ledger *l = ledger_at("v1.sqlite");
+    size_t n = 0;
+    assert_int_equal(lsws_ledger_each(l, NULL, count, &n, &err), LSWS_OK);
+    assert_int_equal(n, 1);
+    lsws_ledger_close(l);
+}
+
+/* A pool of identities: each row to one unit; a row taken by a holder that
+ * is gone, before its record began, is free again; a failed record gives
+ * its row back, an ok one uses it. */
+static void pool_rows_go_to_one_unit_each(void **state)
+{
+    (void)state;
+    static const char csv[] = "app_key,join_eui\n"
+                              "00000000000000000000000000000001,70b3d57ed0000001\n"
+                              "00000000000000000000000000000002,70b3d57ed0000001\n"
+                              "00000000000000000000000000000003,70b3d57ed0000001\n";
+    struct lsws_manifest *pool;
+    struct lsws_error err;
+    lsws_error_clear(&err);
+    assert_int_equal(lsws_manifest_parse_pool(csv, sizeof csv - 1, &pool, &err), LSWS_OK);
+    assert_true(lsws_manifest_is_pool(pool));
+    /* The same identity, columns in another order, has the same hash. */
+    static const char swapped[] = "join_eui,app_key\n70b3d57ed0000001,00000000000000000000000000000002\n";
+    struct lsws_manifest *other;
+    assert_int_equal(lsws_manifest_parse_pool(swapped, sizeof swapped - 1, &other, &err), LSWS_OK);
+    assert_string_equal(lsws_manifest_row_hash(other, 0), lsws_manifest_row_hash(pool, 1));
+    lsws_manifest_free(other);
+    /* Two equal rows, a key column, no rows: refused with the line. */
+    static const char twice[] = "app_key\naa\nbb\naa\n";
+    assert_int_equal(lsws_manifest_parse_pool(twice, sizeof twice - 1, &other, &err), LSWS_ERR_SYNTAX);
+    assert_int_equal(err.line, 4);
+    assert_non_null(strstr(err.msg, "repeats the row on line 2"));
+    static const char keyed[] = "app_key,dev_eui\naa,24e1240000000001\n";
+    assert_int_equal(lsws_manifest_parse_pool(keyed, sizeof keyed - 1, &other, &err), LSWS_ERR_SYNTAX);
+    assert_non_null(strstr(err.msg, "a pool has no 'DEV_EUI' column"));
+    static const char empty[] = "app_key\n";
+    assert_int_equal(lsws_manifest_parse_pool(empty, sizeof empty - 1, &other, &err), LSWS_ERR_SYNTAX);
+
+    struct lsws_ledger *l = ledger_at("pool.sqlite");
+    assert_int_equal(lsws_ledger_pool_load(l, pool, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_load(l, pool, &err), LSWS_OK); /* again: nothing changes */
+    size_t a, b, c, d;
+    struct lsws_ledger_record u1, u2, u3, u4, u5, u6;
+    fill_record(&u1, "0000000000000001", "h", NULL);
+    fill_record(&u2, "0000000000000002", "h", NULL);
+    fill_record(&u3, "0000000000000003", "h", NULL);
+    fill_record(&u4, "0000000000000004", "h", NULL);
+    fill_record(&u5, "0000000000000005", "h", NULL);
+    fill_record(&u6, "0000000000000006", "h", NULL);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u1, &a, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u2, &b, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u3, &c, &err), LSWS_OK);
+    assert_true(a != b && b != c && a != c);
+    /* A unit has one row at a time: taken again, the same row. */
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u3, &d, &err), LSWS_OK);
+    assert_int_equal(d, c);
+    /* A record that fails gives its row back; a row released is free. */
+    struct lsws_ledger_record r;
+    fill_record(&r, "0000000000000001", "h", "{}");
+    lsws_copy(r.pool, sizeof r.pool, lsws_manifest_hash(pool));
+    r.pool_row = (int64_t)a + 1;
+    assert_int_equal(lsws_ledger_begin(l, &r, &err), LSWS_OK);
+    r.state = LSWS_LEDGER_FAILED;
+    assert_int_equal(lsws_ledger_finish(l, &r, &err), LSWS_OK);
+    lsws_ledger_record_release(&r);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u4, &d, &err), LSWS_OK);
+    assert_int_equal(d, a);
+    /* An ok record uses its row for good. */
+    fill_record(&r, "0000000000000004", "h", "{}");
+    lsws_copy(r.pool, sizeof r.pool, lsws_manifest_hash(pool));
+    r.pool_row = (int64_t)d + 1;
+    assert_int_equal(lsws_ledger_begin(l, &r, &err), LSWS_OK);
+    r.state = LSWS_LEDGER_OK;
+    assert_int_equal(lsws_ledger_finish(l, &r, &err), LSWS_OK);
+    lsws_ledger_record_release(&r);
+    assert_int_equal(lsws_ledger_pool_release(l, pool, b, &err), LSWS_OK);
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u5, &d, &err), LSWS_OK);
+    assert_int_equal(d, b);
+    /* A unit provisioned (sn 4) gets no row; nor one another station has a row for. */
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u4, &d, &err), LSWS_ERR_BUSY);
+    sql_exec("pool.sqlite", "UPDATE pool SET owner = 's|elsewhere|1|r', lease_until = 9000000000000 WHERE sn = "
+                            "'0000000000000005'");
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u5, &d, &err), LSWS_ERR_BUSY);
+    /* Every row reserved or used: none left. */
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u6, &d, &err), LSWS_ERR_RANGE);
+    assert_non_null(strstr(err.msg, "no free row left (1 used, 2 reserved"));
+    /* A reservation of a station on another host whose lease ran out is free again. */
+    sql_exec("pool.sqlite", "UPDATE pool SET owner = 's|elsewhere|1|r', lease_until = 1 WHERE row_no = 3");
+    assert_int_equal(lsws_ledger_pool_take(l, pool, &u6, &d, &err), LSWS_OK);
+    assert_int_equal(d, 2);
+    /* A record begun with a row no longer ours is refused. */
+    sql_exec("pool.sqlite", "UPDATE pool SET owner = 's|elsewhere|1|r', lease_until = 9000000000000 WHERE row_no = 3");
+    fill_record(&r, "0000000000000006", "h", "{}");
+    lsws_copy(r.pool, sizeof r.pool, lsws_manifest_hash(pool));
+    r.pool_row = 3;
+    assert_int_equal(lsws_ledger_begin(l, &r, &err), LSWS_ERR_BUSY);
+    assert_non_null(strstr(err.msg, "pool row 3 is no longer"));
+    lsws_ledger_record_release(&r);
+    lsws_ledger_close(l);
+    lsws_manifest_free(pool);
 }
 
 /* ---- exports ---- */
@@ -546,7 +686,13 @@ static void ok_record(struct lsws_ledger *l, const char *sn, const char *network
     struct lsws_ledger_record r;
     struct lsws_error err;
     lsws_error_clear(&err);
+    enum lsws_claim kind;
+    /* As batch --force does: the claim says which ok record the new one replaces. */
+    if (lsws_ledger_claim(l, sn, "h", LSWS_CLAIM_FORCE, &r, &kind, &err) != LSWS_OK || kind != LSWS_CLAIM_NONE)
+        fail_msg("claim %s: %d %s", sn, (int)kind, err.msg);
+    int64_t replaces = r.replaces;
     fill_record(&r, sn, "h", "{}");
+    r.replaces = replaces;
     snprintf(r.dev_eui, sizeof r.dev_eui, "24e124%.10s", sn + 6);
     if (lsws_ledger_begin(l, &r, &err) != LSWS_OK)
         fail_msg("%s", err.msg);
@@ -607,8 +753,10 @@ static void exports_for_network_servers(void **state)
                         "00112233445566778899aabbccddeeff");
     json_decref(a);
     free(cs);
-    /* The newest ok record of a unit wins. */
-    ok_record(l, "0000000000000002", NET("US915", "All", "otaa"));
+    /* The newest ok record of a unit wins (another run: done by this one still counts). */
+    struct lsws_ledger *again = ledger_at("export.sqlite");
+    ok_record(again, "0000000000000002", NET("US915", "All", "otaa"));
+    lsws_ledger_close(again);
     export_text(l, LSWS_EXPORT_TTS_JSON, &o, LSWS_ERR_INVALID);
     o.frequency_plan = "US_902_928_FSB_1";
     char *js = export_text(l, LSWS_EXPORT_TTS_JSON, &o, LSWS_OK);
@@ -819,6 +967,8 @@ int main(void)
         cmocka_unit_test(bad_manifests_name_line_and_column),
         cmocka_unit_test(ledger_claims_hold_until_their_owner_is_gone),
         cmocka_unit_test(exports_for_network_servers),
+        cmocka_unit_test(ledger_migrates_version_1),
+        cmocka_unit_test(pool_rows_go_to_one_unit_each),
         cmocka_unit_test(batch_records_before_writing_and_resumes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
