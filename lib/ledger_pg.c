@@ -33,8 +33,8 @@
  * LSWS_ERR_NODEV, which batch answers by waiting for the server. Notices
  * (CREATE ... IF NOT EXISTS) are dropped: lib/ never prints. */
 #include "fleet_int.h"
+#include "pq.h"
 
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +43,9 @@
 #define INIT_LOCK_KEY 0x6c737773 /* "lsws": pg_advisory_xact_lock, so two inits run one after the other */
 #define POOL_SCAN 64             /* reserved rows looked at for a holder that is gone */
 #define NOW_MS "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+/* libpq, loaded when the first PostgreSQL ledger is opened (lib/pq.c). */
+static const struct lsws_pq *pq;
 
 struct pg {
     PGconn *conn;
@@ -66,20 +69,20 @@ static void first_line(const char *msg, char *out, size_t n)
  * 57P01-03: it shuts down, crashed, or is starting). */
 static int lost(const struct pg *p, const PGresult *res)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    return PQstatus(p->conn) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
+    const char *state = res ? pq->PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return pq->PQstatus(p->conn) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
            strncmp(state, "57P0", 4) == 0;
 }
 
 static int fail_pg(struct pg *p, const PGresult *res, const char *what, struct lsws_error *err)
 {
     char msg[300];
-    first_line(res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res) : PQerrorMessage(p->conn), msg,
+    first_line(res && *pq->PQresultErrorMessage(res) ? pq->PQresultErrorMessage(res) : pq->PQerrorMessage(p->conn), msg,
                sizeof msg);
     if (lost(p, res))
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "ledger '%s': the connection to the server was lost (%s): %s",
                          p->where, what, msg);
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *state = res ? pq->PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     /* 23505 unique violation; 40001 serialization failure, 40P01 deadlock; 55P03 lock not available */
     int busy = state && (strcmp(state, "23505") == 0 || strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0);
     return lsws_fail(err, busy ? LSWS_ERR_BUSY : LSWS_ERR_IO, SIZE_MAX, "ledger '%s': %s: %s", p->where, what, msg);
@@ -90,17 +93,17 @@ static int fail_pg(struct pg *p, const PGresult *res, const char *what, struct l
 static int run(struct pg *p, const char *sql, int n, const char *const *values, PGresult **out, const char *what,
                struct lsws_error *err)
 {
-    PGresult *res = PQexecParams(p->conn, sql, n, NULL, values, NULL, NULL, 0);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    PGresult *res = pq->PQexecParams(p->conn, sql, n, NULL, values, NULL, NULL, 0);
+    ExecStatusType st = res ? pq->PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         int rc = fail_pg(p, res, what, err);
-        PQclear(res);
+        pq->PQclear(res);
         return rc;
     }
     if (out)
         *out = res;
     else
-        PQclear(res);
+        pq->PQclear(res);
     return LSWS_OK;
 }
 
@@ -118,19 +121,19 @@ static int tx_commit(struct pg *p, struct lsws_error *err)
  * the server did it) and returns rc. */
 static int tx_abort(struct pg *p, int rc)
 {
-    if (PQstatus(p->conn) == CONNECTION_OK && PQtransactionStatus(p->conn) != PQTRANS_IDLE)
-        PQclear(PQexecParams(p->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
+    if (pq->PQstatus(p->conn) == CONNECTION_OK && pq->PQtransactionStatus(p->conn) != PQTRANS_IDLE)
+        pq->PQclear(pq->PQexecParams(p->conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0));
     return rc;
 }
 
 static int64_t int_at(const PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+    return pq->PQgetisnull(res, row, col) ? 0 : strtoll(pq->PQgetvalue(res, row, col), NULL, 10);
 }
 
 static const char *text_at(const PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+    return pq->PQgetisnull(res, row, col) ? "" : pq->PQgetvalue(res, row, col);
 }
 
 struct num {
@@ -155,18 +158,18 @@ static void no_notices(void *arg, const char *message)
 static int check_conninfo(const char *where, struct lsws_error *err)
 {
     char *msg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(where, &msg);
+    PQconninfoOption *opts = pq->PQconninfoParse(where, &msg);
     if (!opts) {
         char line[300];
         first_line(msg ? msg : "out of memory", line, sizeof line);
-        PQfreemem(msg);
+        pq->PQfreemem(msg);
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX, "invalid ledger URI '%s': %s", where, line);
     }
     int has_password = 0;
     for (PQconninfoOption *o = opts; o->keyword; o++)
         if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
             has_password = 1;
-    PQconninfoFree(opts);
+    pq->PQconninfoFree(opts);
     if (has_password)
         return lsws_fail(err, LSWS_ERR_INVALID, SIZE_MAX,
                          "the ledger URI carries a password: give it in PGPASSWORD, ~/.pgpass or the file "
@@ -180,12 +183,14 @@ static void close_pg(void *h)
     struct pg *p = h;
     if (!p)
         return;
-    PQfinish(p->conn);
+    pq->PQfinish(p->conn);
     free(p);
 }
 
 static int connect_pg(const char *where, struct pg **out, struct lsws_error *err)
 {
+    if (!pq && !(pq = lsws_pq_load(err)))
+        return err->code;
     int rc = check_conninfo(where, err);
     if (rc != LSWS_OK)
         return rc;
@@ -196,15 +201,15 @@ static int connect_pg(const char *where, struct pg **out, struct lsws_error *err
     /* dbname expanded: the whole URI, with libpq's defaults for what it leaves out */
     const char *const keys[] = {"dbname", "fallback_application_name", NULL};
     const char *const values[] = {where, "lsws", NULL};
-    p->conn = PQconnectdbParams(keys, values, 1);
+    p->conn = pq->PQconnectdbParams(keys, values, 1);
     if (!p->conn) {
         free(p);
         return lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     }
-    PQsetNoticeProcessor(p->conn, no_notices, NULL);
-    if (PQstatus(p->conn) != CONNECTION_OK) {
+    pq->PQsetNoticeProcessor(p->conn, no_notices, NULL);
+    if (pq->PQstatus(p->conn) != CONNECTION_OK) {
         char msg[300];
-        first_line(PQerrorMessage(p->conn), msg, sizeof msg);
+        first_line(pq->PQerrorMessage(p->conn), msg, sizeof msg);
         rc = lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot connect to ledger '%s': %s", where, msg);
         close_pg(p);
         return rc;
@@ -220,15 +225,15 @@ static int schema_version(struct pg *p, int *version, struct lsws_error *err)
     int rc = run(p, "SELECT to_regclass('lsws_schema') IS NOT NULL", 0, NULL, &res, "schema", err);
     if (rc != LSWS_OK)
         return rc;
-    int present = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
+    int present = strcmp(pq->PQgetvalue(res, 0, 0), "t") == 0;
+    pq->PQclear(res);
     *version = 0;
     if (!present)
         return LSWS_OK;
     if ((rc = run(p, "SELECT max(version) FROM lsws_schema", 0, NULL, &res, "schema", err)) != LSWS_OK)
         return rc;
     *version = (int)int_at(res, 0, 0);
-    PQclear(res);
+    pq->PQclear(res);
     return LSWS_OK;
 }
 
@@ -347,19 +352,19 @@ static int open_pg(const char *where, void **h, struct lsws_error *err)
 static int reconnect_pg(void *h, struct lsws_error *err)
 {
     struct pg *p = h;
-    if (PQstatus(p->conn) == CONNECTION_OK) {
+    if (pq->PQstatus(p->conn) == CONNECTION_OK) {
         /* A failure may have left the socket half open: ask. */
-        PGresult *res = PQexecParams(p->conn, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
-        int fine = res && PQresultStatus(res) == PGRES_TUPLES_OK;
-        PQclear(res);
+        PGresult *res = pq->PQexecParams(p->conn, "SELECT 1", 0, NULL, NULL, NULL, NULL, 0);
+        int fine = res && pq->PQresultStatus(res) == PGRES_TUPLES_OK;
+        pq->PQclear(res);
         if (fine)
             return LSWS_OK;
     }
-    PQreset(p->conn);
-    if (PQstatus(p->conn) == CONNECTION_OK)
+    pq->PQreset(p->conn);
+    if (pq->PQstatus(p->conn) == CONNECTION_OK)
         return LSWS_OK;
     char msg[300];
-    first_line(PQerrorMessage(p->conn), msg, sizeof msg);
+    first_line(pq->PQerrorMessage(p->conn), msg, sizeof msg);
     return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "cannot connect to ledger '%s': %s", p->where, msg);
 }
 
@@ -382,9 +387,9 @@ static int row_to_record(const PGresult *res, int i, struct lsws_ledger_record *
     lsws_copy(r->hardware, sizeof r->hardware, text_at(res, i, 7));
     lsws_copy(r->template_hash, sizeof r->template_hash, text_at(res, i, 8));
     lsws_copy(r->template_name, sizeof r->template_name, text_at(res, i, 9));
-    if (!PQgetisnull(res, i, 10) && !(r->settings = strdup(PQgetvalue(res, i, 10))))
+    if (!pq->PQgetisnull(res, i, 10) && !(r->settings = strdup(pq->PQgetvalue(res, i, 10))))
         return LSWS_ERR_NOMEM;
-    if (!PQgetisnull(res, i, 11) && !(r->network = strdup(PQgetvalue(res, i, 11))))
+    if (!pq->PQgetisnull(res, i, 11) && !(r->network = strdup(pq->PQgetvalue(res, i, 11))))
         return LSWS_ERR_NOMEM;
     r->changes = (int)int_at(res, i, 12);
     lsws_copy(r->outcome, sizeof r->outcome, text_at(res, i, 13));
@@ -410,12 +415,12 @@ static int first_row(struct pg *p, const char *sql, const char *sn, const char *
     int rc = run(p, sql, 2, v, &res, "select", err);
     if (rc != LSWS_OK)
         return rc;
-    int found = PQntuples(res) > 0;
+    int found = pq->PQntuples(res) > 0;
     if (found && row_to_record(res, 0, rec) != LSWS_OK)
         rc = lsws_fail(err, LSWS_ERR_NOMEM, SIZE_MAX, "out of memory");
     if (found && now_ms)
         *now_ms = int_at(res, 0, 23);
-    PQclear(res);
+    pq->PQclear(res);
     return rc != LSWS_OK ? rc : found;
 }
 
@@ -430,7 +435,7 @@ static int take_over(struct pg *p, const struct lsws_ledger_ctx *ctx, struct lsw
                  3, v, &res, "take over a claim", err);
     if (rc != LSWS_OK)
         return rc;
-    if (PQntuples(res) == 1) {
+    if (pq->PQntuples(res) == 1) {
         lsws_copy(rec->owner, sizeof rec->owner, ctx->owner);
         rec->lease_until_ms = int_at(res, 0, 0);
         rec->state = LSWS_LEDGER_PENDING;
@@ -438,7 +443,7 @@ static int take_over(struct pg *p, const struct lsws_ledger_ctx *ctx, struct lsw
         rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX, "record %lld went away while it was taken over",
                        (long long)rec->id);
     }
-    PQclear(res);
+    pq->PQclear(res);
     return rc;
 }
 
@@ -499,8 +504,8 @@ static int begin(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_
                   "(state IN (0, 3) OR (state = 1 AND id > $3::bigint)) LIMIT 1",
                   3, cv, &res, "select", err)) != LSWS_OK)
         return tx_abort(p, rc);
-    int taken = PQntuples(res) > 0;
-    PQclear(res);
+    int taken = pq->PQntuples(res) > 0;
+    pq->PQclear(res);
     if (taken)
         return tx_abort(p, lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
                                      "unit %s was claimed or provisioned by another process or station meanwhile",
@@ -518,13 +523,13 @@ static int begin(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_
              22, v, &res, "insert", err);
     if (rc != LSWS_OK)
         return tx_abort(p, rc);
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    if (pq->PQntuples(res) != 1) {
+        pq->PQclear(res);
         return tx_abort(p, lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
                                      "unit %s is being provisioned by another process or station", r->sn));
     }
     int64_t new_id = int_at(res, 0, 0), lease_until = int_at(res, 0, 1);
-    PQclear(res);
+    pq->PQclear(res);
     if (r->pool_row) {
         const char *pv[5] = {num(&id, new_id), r->sn, r->pool, num(&row, r->pool_row), ctx->owner};
         if ((rc = run(p,
@@ -532,8 +537,8 @@ static int begin(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_
                       "AND owner = $5 AND state = 1 AND record_id IS NULL",
                       5, pv, &res, "update pool", err)) != LSWS_OK)
             return tx_abort(p, rc);
-        int bound = strcmp(PQcmdTuples(res), "1") == 0;
-        PQclear(res);
+        int bound = strcmp(pq->PQcmdTuples(res), "1") == 0;
+        pq->PQclear(res);
         if (!bound)
             return tx_abort(p, lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
                                          "ledger '%s': pool row %lld is no longer this process's (its reservation "
@@ -565,8 +570,8 @@ static int finish(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger
              12, v, &res, "update", err);
     if (rc != LSWS_OK)
         return tx_abort(p, rc);
-    int ours = strcmp(PQcmdTuples(res), "1") == 0;
-    PQclear(res);
+    int ours = strcmp(pq->PQcmdTuples(res), "1") == 0;
+    pq->PQclear(res);
     if (!ours)
         return tx_abort(p, lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
                                      "ledger '%s': record %lld of unit %s is no longer ours (its claim lapsed and was "
@@ -597,13 +602,13 @@ static int renew(void *h, const struct lsws_ledger_ctx *ctx, struct lsws_ledger_
                  3, v, &res, "renew", err);
     if (rc != LSWS_OK)
         return rc;
-    if (PQntuples(res) == 1)
+    if (pq->PQntuples(res) == 1)
         r->lease_until_ms = int_at(res, 0, 0);
     else
         rc = lsws_fail(err, LSWS_ERR_BUSY, SIZE_MAX,
                        "ledger '%s': record %lld of unit %s is no longer ours (its claim lapsed and was taken over)",
                        p->where, (long long)r->id, r->sn);
-    PQclear(res);
+    pq->PQclear(res);
     return rc;
 }
 
@@ -621,12 +626,12 @@ static int each(void *h, const struct lsws_ledger_filter *f,
                     "$3::integer) GROUP BY sn) ORDER BY id"
                   : "SELECT " COLUMNS " FROM lsws_records WHERE ($1::text IS NULL OR sn = $1) AND ($2::bigint = 0 OR "
                     "id = $2::bigint) AND ($3::integer < 0 OR state = $3::integer) ORDER BY id";
-    if (!PQsendQueryParams(p->conn, sql, 3, NULL, v, NULL, NULL, 0) || !PQsetSingleRowMode(p->conn))
+    if (!pq->PQsendQueryParams(p->conn, sql, 3, NULL, v, NULL, NULL, 0) || !pq->PQsetSingleRowMode(p->conn))
         return fail_pg(p, NULL, "select", err);
     int rc = LSWS_OK, stop = 0;
     PGresult *res;
-    while ((res = PQgetResult(p->conn))) {
-        ExecStatusType st = PQresultStatus(res);
+    while ((res = pq->PQgetResult(p->conn))) {
+        ExecStatusType st = pq->PQresultStatus(res);
         if (st == PGRES_SINGLE_TUPLE && rc == LSWS_OK && !stop) {
             struct lsws_ledger_record r;
             if (row_to_record(res, 0, &r) != LSWS_OK)
@@ -637,7 +642,7 @@ static int each(void *h, const struct lsws_ledger_filter *f,
         } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK && rc == LSWS_OK) {
             rc = fail_pg(p, res, "select", err);
         }
-        PQclear(res); /* every result is read, so the connection is ready for the next query */
+        pq->PQclear(res); /* every result is read, so the connection is ready for the next query */
     }
     return rc != LSWS_OK ? rc : stop;
 }
@@ -669,7 +674,7 @@ static int pool_load(void *h, const struct lsws_manifest *m, struct lsws_error *
     if (rc != LSWS_OK)
         return tx_abort(p, rc);
     int64_t have = int_at(res, 0, 0);
-    PQclear(res);
+    pq->PQclear(res);
     if (have == (int64_t)n) /* loaded already, by this station or another */
         return (rc = tx_commit(p, err)) == LSWS_OK ? rc : tx_abort(p, rc);
     /* The identities as one text array ({hash,hash,...}: hex needs no quoting). */
@@ -724,8 +729,8 @@ static int unit_check(struct pg *p, const struct lsws_ledger_ctx *ctx, const cha
                  3, cv, &res, "select", err);
     if (rc != LSWS_OK)
         return rc;
-    int taken = PQntuples(res) > 0;
-    PQclear(res);
+    int taken = pq->PQntuples(res) > 0;
+    pq->PQclear(res);
     if (taken)
         return busy_unit(rec->sn, err);
     const char *uv[2] = {pool, rec->sn};
@@ -735,14 +740,14 @@ static int unit_check(struct pg *p, const struct lsws_ledger_ctx *ctx, const cha
                   2, uv, &res, "select", err)) != LSWS_OK)
         return rc;
     int found = 0;
-    if (PQntuples(res) == 1) {
+    if (pq->PQntuples(res) == 1) {
         const char *owner = text_at(res, 0, 1);
         if (strcmp(owner, ctx->owner) != 0 && !ctx->owner_gone(owner, int_at(res, 0, 2), int_at(res, 0, 3)))
             found = busy_unit(rec->sn, err);
         else
             *row_no = int_at(res, 0, 0), found = 1;
     }
-    PQclear(res);
+    pq->PQclear(res);
     return found;
 }
 
@@ -758,10 +763,10 @@ static int free_row(struct pg *p, const char *pool, const char *lock, int64_t *r
     int rc = run(p, sql, 1, v, &res, "select", err);
     if (rc != LSWS_OK)
         return rc;
-    int found = PQntuples(res) == 1;
+    int found = pq->PQntuples(res) == 1;
     if (found)
         *row_no = int_at(res, 0, 0);
-    PQclear(res);
+    pq->PQclear(res);
     return found;
 }
 
@@ -779,12 +784,12 @@ static int stale_row(struct pg *p, const struct lsws_ledger_ctx *ctx, const char
     if (rc != LSWS_OK)
         return rc;
     int found = 0;
-    for (int i = 0; i < PQntuples(res) && !found; i++)
+    for (int i = 0; i < pq->PQntuples(res) && !found; i++)
         if (ctx->owner_gone(text_at(res, i, 1), int_at(res, i, 2), int_at(res, i, 3))) {
             *row_no = int_at(res, i, 0);
             found = 1;
         }
-    PQclear(res);
+    pq->PQclear(res);
     return found;
 }
 
@@ -827,7 +832,7 @@ static int pool_take(void *h, const struct lsws_ledger_ctx *ctx, const char *poo
                 1, pv, &res, "select", err) == LSWS_OK) {
             used = int_at(res, 0, 0);
             reserved = int_at(res, 0, 1);
-            PQclear(res);
+            pq->PQclear(res);
         }
         return lsws_fail(err, LSWS_ERR_RANGE, SIZE_MAX,
                          "the pool has no free row left (%lld used, %lld reserved by units under way)",

@@ -13,7 +13,8 @@
 #     every identity used once, every record there);
 #   - the server stopped (as a crash) and restarted while two stations run
 #     another job: they wait, go on, and no unit is written twice or lost;
-#   - a station whose server stays away gives up after --ledger-wait.
+#   - a station whose server stays away gives up after --ledger-wait;
+#   - lsws does not link libpq: it loads it for a PostgreSQL ledger only.
 # Exit 77 (skipped) only when PostgreSQL's server binaries are absent.
 #
 # Env: STATIONS_UNITS (200).
@@ -31,6 +32,11 @@ UNITS=${STATIONS_UNITS:-200}
 if "$LSWS" ledger list --ledger postgresql:///x 2>&1 | grep -q "built without PostgreSQL"; then
     echo "SKIP: this lsws was built without the PostgreSQL ledger (-DLSWS_PG=OFF)"
     exit 77
+fi
+# libpq is loaded when a PostgreSQL ledger is opened, never linked: no other
+# command pays for it and the twenty libraries it brings (lib/pq.h).
+if command -v ldd >/dev/null; then
+    ok "lsws does not link libpq" sh -c "! ldd '$LSWS' | grep -q libpq"
 fi
 pg_start
 LEDGER_URI=$PG_URI
