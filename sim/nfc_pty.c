@@ -212,7 +212,7 @@ int lsws_sim_nfc_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_
             if (o->once)
                 break;
         }
-        sim_sleep_us(s.o->stop, 2000);
+        sim_sleep_us(s.o->stop, 500);
     }
     if (o->verbose) {
         struct lsws_pn532_stats st;

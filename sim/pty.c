@@ -205,7 +205,7 @@ int lsws_sim_pty_serve(struct lsws_sim *sim, int *master, const struct lsws_sim_
         /* A master with no slave open polls as HUP at once, so poll cannot
          * wait for a client: look again soon, so a new client's first
          * request is not held up (it would show in bench/link). */
-        sim_sleep_us(s.o->stop, 2000);
+        sim_sleep_us(s.o->stop, 500);
     }
     return LSWS_OK;
 }
