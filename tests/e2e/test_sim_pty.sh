@@ -27,7 +27,7 @@ auth, read, write, password, reset, reboot, time_sync) or 'reopen' (close and
 open the port again) or 'raw' (send HEX as the message). EXPECT is a status
 name, 'none' (no answer within the timeout), 'badcrc' (a frame with a bad
 CRC), 'eof' (the link went away); 'ok' by default. Prints each response."""
-import os, select, sys, termios, time, tty
+import fcntl, os, select, sys, termios, time, tty
 
 OPS = dict(identify=1, auth=2, read=3, write=4, reset=5, reboot=6, time_sync=7, password=8)
 STATUS = ["ok", "bad_request", "unknown_op", "auth_required", "auth_failed", "rate_limited",
@@ -49,7 +49,12 @@ def frame(msg):
     return b"\x7e" + bytes(body) + b"\x7e"
 
 def open_port(path):
-    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    # Locked as lsws locks a port (flock): a process of another test still
+    # trying a pty number this simulator now has (ptys are reused) is told
+    # "busy" and sends nothing. Non-blocking, so that bytes such a process
+    # took first mean a timeout here, not a read that never returns.
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    fcntl.flock(fd, fcntl.LOCK_EX)
     tty.setraw(fd)
     return fd
 
@@ -65,6 +70,8 @@ def read_frame(fd, timeout):
             return None
         try:
             data = os.read(fd, 1)
+        except BlockingIOError:
+            continue
         except OSError:
             return "eof"
         if not data:
