@@ -4,23 +4,13 @@
 # lsws-sim on pseudo-terminals. The same commands as test_fleet_backup.sh
 # and test_fleet_batch.sh run over sim:, on another transport.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serial_lib.sh"
 BUILD=${LSWS_BUILD_DIR:?}
 SIM="$BUILD/lsws-sim"
-SHIM="$BUILD/liblsws_ptyshim.so"
 PY=/usr/bin/python3
 export XDG_STATE_HOME="$TMP/state" LSWS_BACKUP_DIR="$TMP/backups"
 unset LSWS_PASSWORD LSWS_DEVICE LSWS_LEDGER LSWS_SIM_DIR
-if [ ! -e "$SHIM" ]; then
-    echo "fleet-serial: built without the serial transport: skipped"
-    exit 77
-fi
-preload=$SHIM
-asan=$(ldd "$LSWS" | awk '/libasan/ {print $3}')
-[ -n "$asan" ] && preload="$asan:$SHIM"
-REAL_LSWS=$LSWS
-LSWS="$TMP/lsws"
-printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$preload" "$REAL_LSWS" >"$LSWS"
-chmod +x "$LSWS"
+serial_shim fleet-serial
 
 PIDS=
 # start_sim NAME ARGS...: lsws-sim in the background; PTY is its port.

@@ -8,23 +8,13 @@
 # byte-identical to an uninterrupted export; storage disabled and clock
 # unset; --clear then an empty export.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serial_lib.sh"
 BUILD=${LSWS_BUILD_DIR:?}
 SIM="$BUILD/lsws-sim"
-SHIM="$BUILD/liblsws_ptyshim.so"
 CHECK="/usr/bin/python3 $(cd "$(dirname "$0")" && pwd)/history_check.py"
 export XDG_STATE_HOME="$TMP/state" LSWS_BACKUP_DIR="$TMP/backups"
 unset LSWS_PASSWORD LSWS_DEVICE
-if [ ! -e "$SHIM" ]; then
-    echo "history-serial: built without the serial transport: skipped"
-    exit 77
-fi
-preload=$SHIM
-asan=$(ldd "$LSWS" | awk '/libasan/ {print $3}')
-[ -n "$asan" ] && preload="$asan:$SHIM"
-REAL_LSWS=$LSWS
-LSWS="$TMP/lsws"
-printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$preload" "$REAL_LSWS" >"$LSWS"
-chmod +x "$LSWS"
+serial_shim history-serial
 cd "$TMP" || exit 1
 
 SIM_PID=

@@ -9,22 +9,12 @@
 # corrupt chunks; a failed verification and a refused commit leave the unit
 # reporting and running its old firmware.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/serial_lib.sh"
 BUILD=${LSWS_BUILD_DIR:?}
 SIM="$BUILD/lsws-sim"
-SHIM="$BUILD/liblsws_ptyshim.so"
 export XDG_STATE_HOME="$TMP/state" LSWS_BACKUP_DIR="$TMP/backups"
 unset LSWS_PASSWORD LSWS_DEVICE
-if [ ! -e "$SHIM" ]; then
-    echo "serial: built without the serial transport: skipped"
-    exit 77
-fi
-preload=$SHIM
-asan=$(ldd "$LSWS" | awk '/libasan/ {print $3}')
-[ -n "$asan" ] && preload="$asan:$SHIM"
-REAL_LSWS=$LSWS
-LSWS="$TMP/lsws"
-printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$preload" "$REAL_LSWS" >"$LSWS"
-chmod +x "$LSWS"
+serial_shim serial
 
 SIM_PID=
 start_sim() {
