@@ -363,7 +363,10 @@ static void open_payload(struct decode_ctx *ctx, const uint8_t *bytes, size_t le
 
 static void close_payload(struct decode_ctx *ctx)
 {
-    if (ctx->cli->json) {
+    if (ctx->cli->json && ctx->json_state == LSWS_JSON_MEMBERS) {
+        out_put(ctx, "}\n", 2); /* members only, no history: the close is "}" (lsws.h) */
+        ctx->json_state = 0;
+    } else if (ctx->cli->json) {
         out_render(ctx, lsws_uplink_json_stream, NULL);
         out_put(ctx, "\n", 1);
     } else if (ctx->many) {
@@ -673,17 +676,23 @@ static int decode_line(struct decode_ctx *ctx, unsigned long lineno, char *line,
 {
     struct input in;
     input_init(&in, "line", lineno);
-    const char *nul = memchr(line, '\0', n);
-    if (nul)
-        return input_error(ctx, &in, NULL, 0, LSWS_ERR_SYNTAX,
-                           "a NUL byte at column %zu: not a text line", (size_t)(nul - line) + 1);
     while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
         n--;
     size_t lead = 0;
     while (lead < n && (line[lead] == ' ' || line[lead] == '\t'))
         lead++;
     line[n] = '\0';
-    if (lead == n || line[lead] == '#')
+    if (lead == n)
+        return EXIT_OK;
+    /* The common line is hex digits only, so it holds no NUL: the others are looked at. */
+    size_t len;
+    if (!ctx->base64 && hex_fast(line + lead, n - lead, ctx->bytes, sizeof ctx->bytes, &len) == 0)
+        return decode_bytes(ctx, &in, ctx->bytes, len, ctx->model, line + lead);
+    const char *nul = memchr(line, '\0', n);
+    if (nul)
+        return input_error(ctx, &in, NULL, 0, LSWS_ERR_SYNTAX,
+                           "a NUL byte at column %zu: not a text line", (size_t)(nul - line) + 1);
+    if (line[lead] == '#')
         return EXIT_OK;
     return decode_text(ctx, &in, line + lead, n - lead);
 }

@@ -1334,7 +1334,8 @@ size_t lsws_uplink_json(const struct lsws_uplink *up, char *buf, size_t cap);
  * *state is 0 before the first piece and 0 again after the closing one;
  * a caller that wrote the object's "{" and members of its own first
  * (`lsws decode`: "line", the device's identity) starts with
- * LSWS_JSON_MEMBERS instead, and the pieces continue that object.
+ * LSWS_JSON_MEMBERS instead, and the pieces continue that object (a
+ * *state still LSWS_JSON_MEMBERS after them, no history, closes with "}").
  * Each piece follows the snprintf contract of lsws_uplink_json. */
 #define LSWS_JSON_MEMBERS 3u
 size_t lsws_uplink_json_stream(const struct lsws_uplink *rec, unsigned *state, char *buf,

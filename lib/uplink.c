@@ -656,6 +656,7 @@ struct candidate {
     uint16_t proto0;     /* tel: its fields' readings in command_index.proto */
 };
 struct command_index {
+    const struct lsws_model *m; /* the model's settings tables (a lookup saved per payload) */
     uint16_t start[257];
     struct candidate c[MAX_CANDIDATES];
     /* For each telemetry candidate's field f, at proto[c.proto0 + f]: the
@@ -704,8 +705,8 @@ static void build_indexes(void)
         struct command_index *ix = &indexes[m];
         const struct table *t = &tables[m];
         size_t n_set;
-        const struct lsws_command *const *set =
-            lsws_model_uplink_commands(lsws_model_get((enum lsws_model_id)m), &n_set);
+        ix->m = lsws_model_get((enum lsws_model_id)m);
+        const struct lsws_command *const *set = lsws_model_uplink_commands(ix->m, &n_set);
         struct candidate all[MAX_CANDIDATES];
         size_t n = 0;
         if (t->n + n_set > MAX_CANDIDATES)
@@ -1275,8 +1276,8 @@ static int walk(struct dctx *c)
 {
     const uint8_t *in = c->in;
     size_t len = c->len;
-    c->m = lsws_model_get(c->model);
     c->ix = index_of(c->model);
+    c->m = c->ix->m;
     if (c->up)
         lsws_uplink_init(c->up, c->model);
     if (len == 0)

@@ -288,6 +288,22 @@ static const unsigned char must_escape[256] = {
 static void put_jstr(struct out *o, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
+    /* The common string (a short name: "on", "ok") straight into the buffer. */
+    size_t len = o->len;
+    if (len <= o->cap && o->cap - len >= 34) {
+        char *d = o->buf + len;
+        size_t i = 0;
+        while (i < 32 && s[i] && !must_escape[(unsigned char)s[i]]) {
+            d[1 + i] = s[i];
+            i++;
+        }
+        if (!s[i]) {
+            d[0] = '"';
+            d[1 + i] = '"';
+            o->len = len + i + 2;
+            return;
+        }
+    }
     putc_(o, '"');
     const char *run = s;
     for (; *s; s++) {
@@ -703,8 +719,11 @@ static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, si
         if (!name || r[i].channel || r[i].kind == LSWS_RD_REPLY || !(r[i].flags & LSWS_RDF_PLAIN))
             plain = 0;
         else {
-            /* Names are compared only when their hashes meet. */
-            uint64_t bit = (uint64_t)1 << ((r[i].name_len * 7u + (unsigned char)name[0]) & 63u);
+            /* Names are compared only when their hashes meet (length, first
+             * and last letter: no two of a WS523 report's names meet). */
+            unsigned nl = r[i].name_len;
+            unsigned h = nl * 7u + (unsigned char)name[0] + (unsigned char)name[nl ? nl - 1 : 0] * 3u;
+            uint64_t bit = (uint64_t)1 << (h & 63u);
             for (size_t j = a; j < i && plain && (seen & bit); j++)
                 plain = !same_reading_name(&r[j], &r[i]);
             seen |= bit;

@@ -75,6 +75,11 @@ rc=$?
 ok "a NUL byte makes the line an error (exit $rc)" [ "$rc" -eq 1 ]
 ok "the NUL byte is named with its column" grep -q "line 2: a NUL byte at column 5" "$TMP/err"
 ok "the lines around it decode" [ "$(grep -c socket_status "$TMP/jl")" -eq 2 ]
+# Also in a comment, and in base64 (the hex fast path is not what finds it).
+printf '# a\000b\n' | "$LSWS" decode --model ws523 >/dev/null 2>"$TMP/err"
+ok "a NUL byte in a comment line is an error" grep -q "line 1: a NUL byte at column 4" "$TMP/err"
+printf 'CHAB\000\n' | "$LSWS" decode --base64 --model ws523 >/dev/null 2>"$TMP/err"
+ok "a NUL byte in a base64 line is an error" grep -q "line 1: a NUL byte at column 5" "$TMP/err"
 # Bytes that are no printable UTF-8 (a stray 0xc1, a control byte) are
 # quoted as \xNN in the message: every error line is valid JSON.
 printf '01\xc10203\nab\x01cd\n0102030405060708\xff90a0b0c0d0e0f10\n' >"$TMP/bin"
