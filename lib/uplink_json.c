@@ -618,6 +618,40 @@ static int json_groups(struct out *o, const struct lsws_reading *r, size_t a, si
     return 1;
 }
 
+/* A number fmt_small writes: json_value's for it, without the switch. */
+static inline int small_number(const struct lsws_reading *x)
+{
+    return x->kind == LSWS_RD_NUM && !(x->flags & LSWS_RDF_INVALID) &&
+           x->value >= -(int64_t)UINT32_MAX && x->value <= (int64_t)UINT32_MAX && x->scale <= 2;
+}
+
+/* The values of readings [a, b) as array elements, a comma before each but
+ * the very first: while the buffer has room for all that are left (17
+ * bytes each: a comma and what fmt_small may write), numbers go straight
+ * in with one check for them all; anything else through json_value. */
+static void put_elements(struct out *o, const struct lsws_reading *r, size_t a, size_t b,
+                         int first)
+{
+    for (size_t k = a; k < b;) {
+        size_t len = o->len;
+        if (len <= o->cap && (o->cap - len) / 17 >= b - k) {
+            char *buf = o->buf; /* a local: stores through it cannot change o */
+            for (; k < b && small_number(&r[k]); k++, first = 0) {
+                if (!first)
+                    buf[len++] = ',';
+                len += fmt_small(buf + len, r[k].value, r[k].scale);
+            }
+            o->len = len;
+            if (k == b)
+                return;
+        }
+        if (!first)
+            putc_(o, ',');
+        first = 0;
+        json_value(o, &r[k++]);
+    }
+}
+
 /* The members json_groups gives, for the common scope: each name's readings
  * one run (a command's), channels 1..n in order, or two runs that continue
  * each other's channels (a CTH01 power pair, channels 1-6 and 7-12), or a
@@ -643,15 +677,11 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
         const struct lsws_reading *h = &r[i];
         if (!h->name || h->kind == LSWS_RD_REPLY || !(h->flags & LSWS_RDF_PLAIN))
             return 0;
-        size_t j = i + 1;
-        while (j < b && r[j].name == h->name)
-            j++;
         int by_channel = h->channel && h->kind != LSWS_RD_ALARM;
-        for (size_t k = i + 1; by_channel && k < j; k++)
-            if (r[k].channel != r[k - 1].channel + 1)
+        size_t j = i + 1;
+        for (; j < b && r[j].name == h->name; j++)
+            if (!by_channel || r[j].channel != r[j - 1].channel + 1)
                 return 0;
-        if (!by_channel && j - i != 1)
-            return 0;
         run[nr] = (struct run){(unsigned short)i, (unsigned short)j, -1, (short)nr, -1, 0,
                                (unsigned char)by_channel};
         size_t nl = h->name_len;
@@ -691,17 +721,8 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
             continue;
         }
         putc_(o, '[');
-        int first = 1;
         for (short x = (short)q; x >= 0; x = run[x].next)
-            for (size_t k = run[x].start; k < run[x].end; k++) {
-                if (!first)
-                    putc_(o, ',');
-                first = 0;
-                if (r[k].kind == LSWS_RD_NUM && !(r[k].flags & LSWS_RDF_INVALID))
-                    put_num(o, r[k].value, r[k].scale); /* json_value's, without the switch */
-                else
-                    json_value(o, &r[k]);
-            }
+            put_elements(o, r, run[x].start, run[x].end, x == (short)q);
         putc_(o, ']');
     }
     return 1;
@@ -730,15 +751,31 @@ static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, si
         }
     }
     if (plain) {
-        for (size_t i = a; i < b; i++) {
+        for (size_t i = a; i < b; i++, comma = 1) {
+            const struct lsws_reading *x = &r[i];
+            size_t len = o->len, n = x->name_len;
+            /* A number member straight in, with one check for its room:
+             * ,"name": and what fmt_small may write. */
+            if (small_number(x) && len <= o->cap && o->cap - len >= n + 20) {
+                char *d = o->buf + len;
+                if (comma)
+                    *d++ = ',';
+                d[0] = '"';
+                if (n <= 16)
+                    copy_small(d + 1, x->name, n);
+                else
+                    memcpy(d + 1, x->name, n);
+                d[n + 1] = '"';
+                d[n + 2] = ':';
+                d += n + 3;
+                d += fmt_small(d, x->value, x->scale);
+                o->len = (size_t)(d - o->buf);
+                continue;
+            }
             if (comma)
                 putc_(o, ',');
-            comma = 1;
-            put_key(o, &r[i]);
-            if (r[i].kind == LSWS_RD_NUM && !(r[i].flags & LSWS_RDF_INVALID))
-                put_num(o, r[i].value, r[i].scale);
-            else
-                json_value(o, &r[i]);
+            put_key(o, x);
+            json_value(o, x);
         }
         return;
     }

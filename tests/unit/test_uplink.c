@@ -776,21 +776,27 @@ static void test_builder(void **state)
     assert_int_equal(lsws_uplink_encode(&up, out, sizeof out, &n, &err), LSWS_ERR_INVALID);
 }
 
-/* snprintf contract of the renderers at every buffer size. */
+/* snprintf contract of the renderers at every buffer size: a WS523 report
+ * (members written straight) and CTH01 channels (arrays written straight). */
 static void test_render_contract(void **state)
 {
     (void)state;
-    decode_hex(CTH, example_hex("004 periodic data (corrected)"), &up);
     char full[4096], part[4096];
-    size_t need = lsws_uplink_json(&up, full, sizeof full);
-    assert_int_equal(need, strlen(full));
-    assert_int_equal(lsws_uplink_json(&up, NULL, 0), need);
-    for (size_t cap = 1; cap <= need + 1; cap++) {
-        memset(part, 'x', sizeof part);
-        assert_int_equal(lsws_uplink_json(&up, part, cap), need);
-        assert_int_equal(strlen(part), cap - 1 < need ? cap - 1 : need);
-        assert_memory_equal(part, full, strlen(part));
-        assert_int_equal(part[cap], 'x');
+    size_t need;
+    decode_hex(WS, example_hex("000 periodic report"), &up);
+    for (int model = 0; model < 2; model++) {
+        if (model)
+            decode_hex(CTH, example_hex("004 periodic data (corrected)"), &up);
+        need = lsws_uplink_json(&up, full, sizeof full);
+        assert_int_equal(need, strlen(full));
+        assert_int_equal(lsws_uplink_json(&up, NULL, 0), need);
+        for (size_t cap = 1; cap <= need + 1; cap++) {
+            memset(part, 'x', sizeof part);
+            assert_int_equal(lsws_uplink_json(&up, part, cap), need);
+            assert_int_equal(strlen(part), cap - 1 < need ? cap - 1 : need);
+            assert_memory_equal(part, full, strlen(part));
+            assert_int_equal(part[cap], 'x');
+        }
     }
     need = lsws_uplink_text(&up, full, sizeof full);
     assert_int_equal(need, strlen(full));
