@@ -717,7 +717,10 @@ static int json_runs(struct out *o, const struct lsws_reading *r, size_t a, size
         comma = 1;
         put_key(o, h);
         if (!run[q].by_channel) {
-            json_value(o, h);
+            if (small_number(h))
+                put_num(o, h->value, h->scale);
+            else
+                json_value(o, h);
             continue;
         }
         putc_(o, '[');
@@ -786,11 +789,13 @@ static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, si
     json_level(o, r, a, b, NULL, 0, done, comma);
 }
 
-/* End of the run of readings that share r[a].record. */
-static size_t run_end(const struct lsws_uplink *up, size_t a)
+/* End of the run of readings [a, n) that share r[a].record. */
+static size_t run_end(const struct lsws_uplink *up, size_t a, size_t n)
 {
+    if (!up->records)
+        return n; /* live data only (lsws.h): no record numbers to look at */
     size_t b = a;
-    while (b < up->n && up->r[b].record == up->r[a].record)
+    while (b < n && up->r[b].record == up->r[a].record)
         b++;
     return b;
 }
@@ -809,7 +814,7 @@ static void json_piece(struct out *o, const struct lsws_uplink *up, unsigned *st
         *state |= JS_OPEN;
     }
     for (size_t a = 0; a < n;) {
-        size_t b = run_end(up, a);
+        size_t b = run_end(up, a, n);
         const struct lsws_reading *h = &up->r[a];
         if (h->record == 0 && !(*state & JS_HISTORY)) {
             json_scope(o, up->r, a, b, (*state & JS_MEMBERS) != 0);
