@@ -59,6 +59,15 @@ static double both(const struct link_model *m, double n)
     return n / m->bps + n * 9 / m->air_bps;
 }
 
+/* The WS523's activation on air (sim/pn532.c counts the same frames):
+ * REQA / ATQA, two cascade levels of ANTICOLLISION and SELECT (a 7-byte
+ * UID), RATS / the ATS (9 bytes with TL), in bits at 9 a byte (REQA: 7). */
+static double activation_s(const struct link_model *m)
+{
+    const double bits = (7 + 2 * 9) + 2 * ((2 + 5 + 9 + 3) * 9) + (4 + 9 + 2) * 9;
+    return bits / m->air_bps;
+}
+
 /* The smallest APDU exchange carrying out and in message bytes, on both links. */
 static double exchange_s(const struct link_model *m, double out, double in)
 {
@@ -203,13 +212,13 @@ static int bench_commands(const char *sim, const char *lsws, const struct link_m
     char *const set_args[] = {(char *)lsws, "-v", "-d", dev, "set", one, NULL};
     if (run_lsws(lsws, get_args, &get) || run_lsws(lsws, set_args, &set))
         goto out;
-    /* The card's selection (InListPassiveTarget: the UART frames, about
-     * 2.5 ms of anticollision, SELECT and RATS on air) and SELECT of the
+    /* The card's selection (InListPassiveTarget: the UART frames, the
+     * activation's frames on air) and SELECT of the
      * application (11 bytes out, 4 back). AUTH: 3+6 out, 4+32 in. READ all:
      * 3+2 out, 4+2+all in, the answer cut in fragments of 250 (one more
      * exchange each). The one command is ff03 and 2 bytes: WRITE 3+1+4 out,
      * 4 in; READ back 3+2+1+2 out, 4+2+4 in. Latency: once per message. */
-    const double select_card = (double)(10 + 6 + 6 + 32) / lm->bps + 2.5e-3;
+    const double select_card = (double)(10 + 6 + 6 + 32) / lm->bps + activation_s(lm);
     const double select_app = exchange_s(lm, 11, 4);
     double auth = exchange_s(lm, 9, 36) + lm->latency / 1e3;
     size_t rd = 6 + all, more = (rd + 249) / 250 - 1;

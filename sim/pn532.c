@@ -201,7 +201,7 @@ enum {
 #define AIR_FRAME_OVERHEAD 3
 #define FDT_US 90
 #define FWT_US 38700
-/* Anticollision, SELECT and RATS with the ATS, on air. */
+/* Activation without an air rate (--air-kbps not given). */
 #define ACTIVATION_US 2500
 
 struct card_type {
@@ -412,6 +412,38 @@ static unsigned air_us(const struct lsws_pn532 *p, size_t out, size_t in)
     return (unsigned)(bits * 1e6 / p->o.air_bps) + 2 * FDT_US;
 }
 
+/* The activation of a type A card on air (ISO 14443-3 and -4), in bits
+ * each way: 9 a byte, REQA a short frame of 7 bits. bench/bench_nfc.c
+ * counts the same frames in its bound. */
+static const struct {
+    unsigned out, in;
+} activation_frames[] = {
+    {7, 2 * 9},     /* REQA / ATQA */
+    {2 * 9, 5 * 9}, /* ANTICOLLISION of cascade level 1 / CT or UID0-3, BCC */
+    {9 * 9, 3 * 9}, /* SELECT of level 1 (with CRC_A) / SAK, CRC_A */
+    {2 * 9, 5 * 9}, /* the same for level 2: a 7-byte UID */
+    {9 * 9, 3 * 9},
+};
+#define RATS_BITS (4 * 9) /* RATS with CRC_A; the ATS adds its TL bytes and CRC_A */
+
+/* What the card's activation takes on air: one cascade level for a 4-byte
+ * UID, two for 7 bytes, and RATS when it is sent; each exchange with its
+ * frame delay time both ways, as in air_us. */
+static unsigned activation_us(const struct lsws_pn532 *p)
+{
+    if (!p->o.air_bps)
+        return ACTIVATION_US;
+    size_t n = p->type.uid_len > 4 ? 5 : 3;
+    double bits = 0;
+    for (size_t i = 0; i < n; i++)
+        bits += activation_frames[i].out + activation_frames[i].in;
+    if (p->iso_dep) {
+        bits += RATS_BITS + (p->type.ats[0] + 2u) * 9u;
+        n++;
+    }
+    return (unsigned)(bits * 1e6 / p->o.air_bps) + (unsigned)n * 2 * FDT_US;
+}
+
 /* Target data of the card for InListPassiveTarget / InAutoPoll: Tg,
  * SENS_RES, SEL_RES, NFCID1 length and bytes, then the ATS when RATS is on. */
 static size_t target_data(struct lsws_pn532 *p, uint8_t *out)
@@ -473,7 +505,7 @@ static void list_passive(struct lsws_pn532 *p, const uint8_t *d, size_t n, struc
         size_t len = 1 + target_data(p, out + 1);
         activate(p);
         answer(r, CMD_IN_LIST_PASSIVE_TARGET, out, len);
-        r->delay_us = ACTIVATION_US;
+        r->delay_us = activation_us(p);
         return;
     }
     if (type_a && !p->present && p->max_rty_passive == 0xff && p->field) {
@@ -602,7 +634,7 @@ static void auto_poll(struct lsws_pn532 *p, const uint8_t *d, size_t n, struct l
         out[2] = (uint8_t)t;
         activate(p);
         answer(r, CMD_IN_AUTO_POLL, out, 3 + t);
-        r->delay_us = ACTIVATION_US;
+        r->delay_us = activation_us(p);
         return;
     }
     if (d[0] == 0xff && !p->present) {
