@@ -322,22 +322,28 @@ static void put_jstr(struct out *o, const char *s)
     putc_(o, '"');
 }
 
-/* "name": for a member: straight when the decoder marked the name plain
- * (through locals: a store through o->buf could alias o itself, so the
- * compiler would read o->len back after every byte). */
+/* "name": of a reading the decoder marked plain, at d (room checked by the
+ * caller; through a local pointer: a store through o->buf could alias o
+ * itself, so the compiler would read o->len back after every byte). */
+static inline size_t plain_key_at(char *d, const struct lsws_reading *r)
+{
+    size_t n = r->name_len;
+    d[0] = '"';
+    if (n <= 16)
+        copy_small(d + 1, r->name, n);
+    else
+        memcpy(d + 1, r->name, n);
+    d[n + 1] = '"';
+    d[n + 2] = ':';
+    return n + 3;
+}
+
+/* "name": for a member. */
 static void put_key(struct out *o, const struct lsws_reading *r)
 {
-    size_t len = o->len, n = r->name_len;
-    if ((r->flags & LSWS_RDF_PLAIN) && len <= o->cap && n + 3 <= o->cap - len) {
-        char *d = o->buf + len;
-        d[0] = '"';
-        if (n <= 16)
-            copy_small(d + 1, r->name, n);
-        else
-            memcpy(d + 1, r->name, n);
-        d[n + 1] = '"';
-        d[n + 2] = ':';
-        o->len = len + n + 3;
+    size_t len = o->len;
+    if ((r->flags & LSWS_RDF_PLAIN) && len <= o->cap && r->name_len + 3u <= o->cap - len) {
+        o->len = len + plain_key_at(o->buf + len, r);
         return;
     }
     put_jstr(o, r->name ? r->name : "");
@@ -763,14 +769,7 @@ static void json_scope(struct out *o, const struct lsws_reading *r, size_t a, si
                 char *d = o->buf + len;
                 if (comma)
                     *d++ = ',';
-                d[0] = '"';
-                if (n <= 16)
-                    copy_small(d + 1, x->name, n);
-                else
-                    memcpy(d + 1, x->name, n);
-                d[n + 1] = '"';
-                d[n + 2] = ':';
-                d += n + 3;
+                d += plain_key_at(d, x);
                 d += fmt_small(d, x->value, x->scale);
                 o->len = (size_t)(d - o->buf);
                 continue;
