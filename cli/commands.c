@@ -27,6 +27,7 @@ int cmd_ledger(int argc, char **argv, struct lsws_cli *cli);
 int cmd_upgrade(int argc, char **argv, struct lsws_cli *cli);
 int cmd_firmware(int argc, char **argv, struct lsws_cli *cli);
 int cmd_history(int argc, char **argv, struct lsws_cli *cli);
+int cmd_hold(int argc, char **argv, struct lsws_cli *cli);
 
 const struct cli_option cli_global_options[] = {
     {"device", 'd', "URI", "the device: sim:ws523, serial:/dev/ttyUSB0, nfc: (default: $LSWS_DEVICE)"},
@@ -184,6 +185,18 @@ static const struct cli_option ledger_options[] = {
     {"frequency-plan", 0, "ID", "The Things Stack frequency plan for every unit (ledger export)"},
     {0},
 };
+static const struct cli_option hold_options[] = {
+    {"idle", 0, "SECONDS", "stop after SECONDS without a client (default 600; 0: no limit)"},
+    {0},
+};
+#define HOLD_NOTES                                                                                   \
+    "Opens -d URI as any command does, then keeps the link (an NFC reader) open and\n"             \
+    "serves the lsws commands that name the same device, one at a time (another gets\n"           \
+    "'busy', exit 3), each with a fresh device session: the card in the field now.\n"              \
+    "Runs until Ctrl-C or SIGTERM, the idle time, or the link going away (exit 3).\n"              \
+    "Socket: $XDG_RUNTIME_DIR/lsws/hold-KEY.sock (else /tmp/lsws-UID/), mode 0600.\n"             \
+    "Environment: LSWS_HOLD=0 makes a command ignore holders and open the device itself."
+
 static const char *const ledger_subcommands[] = {"init", "list", "show", "export", NULL};
 
 static const char *const template_subcommands[] = {"new", "lint", "show", NULL};
@@ -281,6 +294,9 @@ const struct cli_command cli_commands[] = {
               "command again after an interruption and it continues where it stopped.\n"
               "--clear deletes stored records (asks first unless --yes).",
      .options = history_options},
+    {"hold", cmd_hold, .synopsis = "[--idle SECONDS]",
+     .summary = "keep the device's link (an NFC reader) open and serve other lsws commands through it",
+     .notes = HOLD_NOTES, .options = hold_options},
     {"help", cmd_help, .max_args = 1, .synopsis = "[COMMAND]", .summary = "show help for lsws or a command"},
     {0},
 };

@@ -152,6 +152,11 @@ int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri_te
     lsws_client_set_deadline(s->client, cli->deadline_ms ? cli->deadline_ms : CLI_DEFAULT_DEADLINE_MS);
     if (cli->verbose)
         lsws_client_set_log(s->client, log_line, (void *)s->uri);
+    if (cli->verbose && lsws_client_holder(s->client)) {
+        char line[64];
+        snprintf(line, sizeof line, "via lsws hold (pid %d)", lsws_client_holder(s->client));
+        log_line((void *)s->uri, line);
+    }
     if (cli->timeout_ms)
         lsws_client_set_timeout(s->client, cli->timeout_ms, 0);
     /* With the password at hand, AUTH alone opens the session (it answers

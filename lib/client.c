@@ -30,6 +30,7 @@ struct lsws_client {
     enum lsws_model_id model;
     char sn[17];
     int other_unit; /* the last reconnect reached another unit */
+    int holder_pid; /* the link is an `lsws hold` process's; 0: our own */
     char password[16]; /* for reconnect; "" when not authenticated */
     struct lsws_client_stats stats;
     void (*log)(void *ctx, const char *line);
@@ -76,7 +77,10 @@ static uint8_t random_seq(void)
 
 static int open_link(struct lsws_client *c, struct lsws_error *err)
 {
-    int rc = c->t->open(&c->uri, &c->opts, &c->h, err);
+    /* The link may come from an `lsws hold` process, whose vtable then
+     * drives it: c->t can change on each reconnect (the holder went away). */
+    int rc = c->uri.open_link ? c->uri.open_link(&c->uri, &c->opts, &c->t, &c->h, &c->holder_pid, err)
+                              : c->uri.transport->open(&c->uri, &c->opts, &c->h, err);
     if (rc != LSWS_OK) {
         c->h = NULL;
         return rc;
@@ -146,7 +150,7 @@ int lsws_client_present(struct lsws_client *c, struct lsws_error *err)
 {
     if (!c->t->present)
         return lsws_fail(err, LSWS_ERR_UNSUPPORTED, SIZE_MAX, "the %s transport cannot tell whether '%s' is still "
-                         "in reach", c->t->scheme, c->uri.text);
+                         "in reach", c->uri.transport->scheme, c->uri.text);
     if (!c->h)
         return lsws_fail(err, LSWS_ERR_NODEV, SIZE_MAX, "'%s': the link is down", c->uri.text);
     return c->t->present(c->h, err);
@@ -199,7 +203,7 @@ size_t lsws_client_bulk_msg(const struct lsws_client *c)
     size_t max = lsws_client_max_msg(c), frag = c->link_frag;
     /* Only BLE's fragments cost a radio interval each; NFC's APDUs and an
      * uncut link gain nothing from smaller messages. */
-    if (!frag || strcmp(c->t->scheme, "ble") != 0)
+    if (!frag || strcmp(c->uri.transport->scheme, "ble") != 0)
         return max;
     size_t best = max, best_n = lsws_ble_fragment_count(max, frag);
     for (size_t m = max; best_n && m > max / 2 && m >= LSWS_MSG_MIN; m--) {
@@ -215,7 +219,7 @@ size_t lsws_client_bulk_msg(const struct lsws_client *c)
 unsigned lsws_client_window(const struct lsws_client *c, unsigned window)
 {
     /* An NFC reader exchanges one APDU at a time: one request in flight. */
-    if (window < 1 || strcmp(c->t->scheme, "nfc") == 0)
+    if (window < 1 || strcmp(c->uri.transport->scheme, "nfc") == 0)
         return 1;
     return window > LSWS_PIPELINE_MAX ? LSWS_PIPELINE_MAX : window;
 }
@@ -223,6 +227,11 @@ unsigned lsws_client_window(const struct lsws_client *c, unsigned window)
 const char *lsws_client_uri(const struct lsws_client *c)
 {
     return c->uri.text;
+}
+
+int lsws_client_holder(const struct lsws_client *c)
+{
+    return c->holder_pid;
 }
 
 int lsws_client_maybe_applied(const struct lsws_client *c)

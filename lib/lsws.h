@@ -575,6 +575,8 @@ void lsws_nfc_card_answer(struct lsws_nfc_card *c, const uint8_t *resp, size_t r
  * timeout (ms per exchange). */
 #define LSWS_URI_MAX 1024
 #define LSWS_URI_OPTS 16
+struct lsws_link_opts;
+struct lsws_transport;
 struct lsws_uri_opt {
     const char *name, *value; /* point into lsws_uri.buf */
 };
@@ -585,6 +587,11 @@ struct lsws_uri {
     struct lsws_uri_opt opt[LSWS_URI_OPTS];
     size_t n_opt;
     char buf[LSWS_URI_MAX];
+    /* How its link opens: lsws_transport_open, set by lsws_uri_parse (so
+     * that the library's client reaches an `lsws hold` without knowing
+     * sockets); NULL: transport->open. */
+    int (*open_link)(const struct lsws_uri *uri, const struct lsws_link_opts *opts,
+                     const struct lsws_transport **t, void **h, int *holder_pid, struct lsws_error *err);
 };
 /* Parses text into *uri (caller-owned; no heap). LSWS_ERR_INVALID with the
  * character offset for a bad URI; LSWS_ERR_UNSUPPORTED for a scheme this
@@ -663,12 +670,42 @@ struct lsws_transport {
      * the reader's field), without a protocol exchange: LSWS_OK when it is,
      * LSWS_ERR_NODEV when it left. Absent: the transport cannot tell. */
     int (*present)(void *h, struct lsws_error *err);
+    /* Optional: a fresh device session on the open link, for the next
+     * client of `lsws hold`: everything open() does but opening the link
+     * itself (NFC: release the card, select the one in the field now,
+     * waiting opts->wait_ms, and SELECT the lsws application). Errors as
+     * open() gives them; LSWS_ERR_IO when the link itself failed (the
+     * reader went away): it cannot be renewed again. */
+    int (*renew)(void *h, const struct lsws_link_opts *opts, struct lsws_error *err);
     int timeout_ms; /* default reply timeout */
 };
 
 /* The transports this build has (transports/registry.c), NULL past the end. */
 const struct lsws_transport *lsws_transport_at(size_t i);
 const struct lsws_transport *lsws_transport_find(const char *scheme);
+/* Opens a link to uri: through the `lsws hold` process that holds it when
+ * one answers (unless $LSWS_HOLD is "0"), else with uri's transport. *t is
+ * the vtable that drives *h; *holder_pid the holder's pid, 0 when direct. */
+int lsws_transport_open(const struct lsws_uri *uri, const struct lsws_link_opts *opts,
+                        const struct lsws_transport **t, void **h, int *holder_pid, struct lsws_error *err);
+
+/* ---- lsws hold (transports/hold_serve.c, docs/nfc.md "lsws hold") ---------------- */
+/* Keeps the link to a URI open and serves other lsws processes that name
+ * it, one at a time, over a UNIX socket (lsws_transport_open finds it). */
+struct lsws_hold_opts {
+    int idle_s;                        /* stop after this long without a client; 0: never */
+    const volatile sig_atomic_t *stop; /* set by a signal: stop (NULL: never) */
+    /* Optional: called once the socket is ready (path of the socket). */
+    void (*ready)(void *ctx, const char *socket_path);
+    /* Optional: one line per client (sizes only, never message contents). */
+    void (*log)(void *ctx, const char *line);
+    void *ctx;
+};
+/* Runs the holder until stopped (LSWS_OK: a signal or the idle time) or
+ * until the link goes away (LSWS_ERR_NODEV). LSWS_ERR_BUSY when another
+ * holder has uri; the socket is removed on every return. */
+int lsws_hold_serve(const struct lsws_uri *uri, const struct lsws_link_opts *link, const struct lsws_hold_opts *opts,
+                    struct lsws_error *err);
 
 /* ---- the protocol client (lib/client.c) ----------------------------------------- */
 
@@ -722,6 +759,8 @@ size_t lsws_client_fragment(const struct lsws_client *c);
 size_t lsws_client_bulk_msg(const struct lsws_client *c);
 /* The URI the client was opened on, for messages. */
 const char *lsws_client_uri(const struct lsws_client *c);
+/* The pid of the `lsws hold` whose link the client uses; 0: its own link. */
+int lsws_client_holder(const struct lsws_client *c);
 /* 1 when the last failed request may have been executed by the device (an
  * answer was lost, the link dropped after sending): what it did is unknown. */
 int lsws_client_maybe_applied(const struct lsws_client *c);

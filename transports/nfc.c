@@ -70,6 +70,7 @@ struct nfc_link {
     size_t fragment;   /* message bytes per APDU */
     int timeout_ms;    /* per APDU: the client's, from its last recv */
     int broken;        /* the card left or the reader stopped: every later call says so */
+    int reader_lost;   /* ... and it was the reader: renew cannot help */
     int broken_code;
     char broken_msg[sizeof ((struct lsws_error *)0)->msg];
     uint8_t msg[LSWS_MSG_MAX]; /* the request whose last fragment recv() sends */
@@ -159,6 +160,7 @@ static int lost(struct nfc_link *l, int res, int timeout_ms, struct lsws_error *
      * by a reader that works): is it still there? */
     if ((res == NFC_ETIMEOUT || res == NFC_EIO) && !reader_answers(l)) {
         trace(l, '<', NULL, 0, "lost: the reader does not answer");
+        l->reader_lost = 1;
         if (res == NFC_EIO)
             return broken(l, err, LSWS_ERR_NODEV, "'%s': the reader went away (%s)", l->uri, why);
         return broken(l, err, LSWS_ERR_TIMEOUT, "'%s': the reader stopped answering (no answer within %d ms)",
@@ -175,6 +177,7 @@ static int lost(struct nfc_link *l, int res, int timeout_ms, struct lsws_error *
         return broken(l, err, LSWS_ERR_NODEV, "'%s': the card left the field", l->uri);
     }
     trace(l, '<', NULL, 0, "lost: the reader does not answer");
+    l->reader_lost = 1;
     return broken(l, err, LSWS_ERR_TIMEOUT, "'%s': the reader stopped answering (no answer within %d ms)", l->uri,
                   timeout_ms);
 }
@@ -270,9 +273,11 @@ static int select_card(struct nfc_link *l, int wait_ms, struct lsws_error *err)
     double until = now_ms() + (wait_ms > 0 ? wait_ms : 0);
     for (;;) {
         int res = nfc_initiator_select_passive_target(l->pnd, nm, NULL, 0, &l->target);
-        if (res == NFC_ETIMEOUT)
+        if (res == NFC_ETIMEOUT) {
+            l->reader_lost = 1;
             return broken(l, err, LSWS_ERR_NODEV, "'%s': the reader stopped answering (it does not report what is "
                           "in its field)", l->uri);
+        }
         if (res < 0)
             return nfc_err(l, err, LSWS_ERR_IO, res, "cannot look for a card");
         if (res > 0)
@@ -417,6 +422,31 @@ static void nfc_transport_close(void *h)
     link_free(h);
 }
 
+/* A new session on the open reader (for the next client of lsws hold):
+ * the card released, then selected and SELECTed as open() does, so that
+ * the card in the field now is the one reached (a tap loop's next unit).
+ * A reader that failed is LSWS_ERR_IO: only reopening could help. */
+static int nfc_transport_renew(void *h, const struct lsws_link_opts *opts, struct lsws_error *err)
+{
+    struct nfc_link *l = h;
+    if (!l->reader_lost) {
+        if (l->have_card)
+            nfc_initiator_deselect_target(l->pnd);
+        l->have_card = 0;
+        l->broken = 0;
+        l->pending = 0;
+        l->uid[0] = '\0';
+        l->opts.wait_ms = opts ? opts->wait_ms : 0;
+        l->opts.cancel = opts ? opts->cancel : NULL;
+        int rc = select_card(l, l->opts.wait_ms, err);
+        if (rc == LSWS_OK)
+            rc = select_app(l, err);
+        if (!l->reader_lost)
+            return rc;
+    }
+    return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "%s", l->broken_msg);
+}
+
 /* ---- messages ---------------------------------------------------------------- */
 
 static int nfc_transport_send(void *h, const uint8_t *msg, size_t len, struct lsws_error *err)
@@ -503,9 +533,11 @@ static int nfc_transport_present(void *h, struct lsws_error *err)
     if (res == NFC_SUCCESS)
         return LSWS_OK;
     if (res == NFC_ETIMEOUT || res == NFC_EIO) {
-        if (!reader_answers(l))
+        if (!reader_answers(l)) {
+            l->reader_lost = 1;
             return broken(l, err, res == NFC_EIO ? LSWS_ERR_NODEV : LSWS_ERR_TIMEOUT,
                           "'%s': the reader stopped answering", l->uri);
+        }
     }
     return broken(l, err, LSWS_ERR_NODEV, "'%s': the card left the field", l->uri);
 }
@@ -612,5 +644,6 @@ const struct lsws_transport lsws_transport_nfc = {
     .discover = nfc_transport_discover,
     .wire_bytes = nfc_transport_wire_bytes,
     .present = nfc_transport_present,
+    .renew = nfc_transport_renew,
     .timeout_ms = NFC_DEFAULT_TIMEOUT_MS,
 };

@@ -73,6 +73,7 @@ int lsws_uri_parse(const char *text, struct lsws_uri *uri, struct lsws_error *er
                          text, uri->buf, have);
     }
     uri->transport = t;
+    uri->open_link = lsws_transport_open;
     uri->path = colon + 1;
     char *q = strchr(colon + 1, '?');
     if (!q)

@@ -11,39 +11,10 @@
 # LIBNFC_INTRUSIVE_SCAN is never set: every reader is named.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/device_checks.sh"
-BUILD=${LSWS_BUILD_DIR:?}
-SIM="$BUILD/lsws-sim"
+. "$(dirname "$0")/nfc_lib.sh"
 export XDG_STATE_HOME="$TMP/state" LSWS_BACKUP_DIR="$TMP/backups"
-unset LSWS_PASSWORD LSWS_DEVICE LIBNFC_DEVICE LIBNFC_DEFAULT_DEVICE LIBNFC_LOG_LEVEL
-if "$LSWS" -d nfc: info 2>&1 | grep -q "unknown transport 'nfc'"; then
-    echo "nfc: built without the NFC transport: skipped"
-    exit 77
-fi
 
-SIM_PID=
-start_sim() {
-    "$SIM" --nfc -v "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 100); do
-        PTY=$(head -1 "$TMP/sim.out" 2>/dev/null)
-        if [ -n "$PTY" ]; then
-            dev="nfc:pn532_uart:$PTY"
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "FAIL: lsws-sim --nfc did not start: $(cat "$TMP/sim.err")"
-    exit 1
-}
-stop_sim() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-    [ -n "$SIM_PID" ] && wait "$SIM_PID" 2>/dev/null
-    SIM_PID=
-}
 trap 'stop_sim; rm -rf "$TMP"' EXIT
-now() { date +%s%N; }
-# within MS START: less than MS milliseconds passed since START (from now).
-within() { [ $((($(now) - $2) / 1000000)) -lt "$1" ]; }
 
 # ---- libnfc's own tools see the emulated reader and card --------------------------
 start_sim --state "$TMP/ws523.json"

@@ -1,0 +1,33 @@
+# lsws-sim --nfc for the NFC tests (sourced after lib.sh): start_sim ARGS...
+# starts the emulated reader and sets $dev (its URI), $PTY and $SIM_PID;
+# stop_sim ends it. Skips the test (77) when lsws has no NFC transport.
+SIM="${LSWS_BUILD_DIR:?}/lsws-sim"
+unset LSWS_PASSWORD LSWS_DEVICE LIBNFC_DEVICE LIBNFC_DEFAULT_DEVICE LIBNFC_LOG_LEVEL
+if "$LSWS" -d nfc: info 2>&1 | grep -q "unknown transport 'nfc'"; then
+    echo "nfc: built without the NFC transport: skipped"
+    exit 77
+fi
+
+SIM_PID=
+start_sim() {
+    "$SIM" --nfc -v "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
+    SIM_PID=$!
+    for _ in $(seq 100); do
+        PTY=$(head -1 "$TMP/sim.out" 2>/dev/null)
+        if [ -n "$PTY" ]; then
+            dev="nfc:pn532_uart:$PTY"
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "FAIL: lsws-sim --nfc did not start: $(cat "$TMP/sim.err")"
+    exit 1
+}
+stop_sim() {
+    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+    [ -n "$SIM_PID" ] && wait "$SIM_PID" 2>/dev/null
+    SIM_PID=
+}
+now() { date +%s%N; }
+# within MS START: less than MS milliseconds passed since START (from now).
+within() { [ $((($(now) - $2) / 1000000)) -lt "$1" ]; }
