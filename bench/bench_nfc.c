@@ -14,7 +14,9 @@
  * and then the whole commands as a user runs them (the real lsws binary,
  * the password in LSWS_PASSWORD): `lsws get` and `lsws set` of one setting
  * (AUTH, READ of every setting for the plan and the backup, WRITE, READ
- * back), from process start to exit.
+ * back), from process start to exit; and the same two through an
+ * `lsws hold` the bench starts, which keeps the reader open (each command
+ * still gets the card selected and SELECTed: the same bound).
  *
  * The bound of each: every byte that must cross, at both links' rates in
  * series (the PN532 takes a whole frame before it sends it on): the
@@ -176,10 +178,54 @@ out:
  * ratio without libnfc's share too. */
 static void print_cmd(const char *what, const struct cmd_run *r, double bound, double opened)
 {
-    printf("ws523  nfc %-14s %7.1f ms  %2u exchanges  %5lu msg bytes out  %5lu in  bound %7.1f ms  ratio %.2f"
-           "  (%.2f without the reader's opening)\n",
-           what, r->seconds * 1e3, r->exchanges, r->out, r->in, bound * 1e3, r->seconds / bound,
-           (r->seconds - opened) / bound);
+    printf("ws523  nfc %-21s %7.1f ms  %2u exchanges  %5lu msg bytes out  %5lu in  bound %7.1f ms  ratio %.2f",
+           what, r->seconds * 1e3, r->exchanges, r->out, r->in, bound * 1e3, r->seconds / bound);
+    if (opened >= 0)
+        printf("  (%.2f without the reader's opening)", (r->seconds - opened) / bound);
+    printf("\n");
+}
+
+/* lsws -d DEV hold --idle 0, its sockets in a private directory of the
+ * bench's (XDG_RUNTIME_DIR, which the commands run after it inherit);
+ * returns once it says it is ready, or -1. */
+static pid_t start_holder(const char *lsws, const char *dev, char *run, size_t n)
+{
+    snprintf(run, n, "/tmp/bench_nfc.XXXXXX");
+    int fds[2];
+    if (!mkdtemp(run) || pipe(fds) != 0)
+        return -1;
+    setenv("XDG_RUNTIME_DIR", run, 1);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execl(lsws, lsws, "-d", dev, "hold", "--idle", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[512];
+    FILE *f = fdopen(fds[0], "r");
+    int ready = f && fgets(line, sizeof line, f) && strstr(line, "holding ");
+    if (f)
+        fclose(f); /* the holder writes nothing more without -v */
+    if (pid > 0 && !ready) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    return pid;
+}
+
+static void stop_holder(pid_t pid, const char *run)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    char path[600];
+    snprintf(path, sizeof path, "rm -rf '%s'", run);
+    if (system(path) != 0)
+        fprintf(stderr, "bench_nfc: cannot remove %s\n", run);
+    unsetenv("XDG_RUNTIME_DIR");
 }
 
 static int bench_commands(const char *sim, const char *lsws, const struct link_model *lm, double opened)
@@ -229,6 +275,27 @@ static int bench_commands(const char *sim, const char *lsws, const struct link_m
     double setup = opened - select_card - select_app;
     print_cmd("lsws get", &get, select_card + select_app + auth + read_all, setup);
     print_cmd("lsws set (one)", &set, select_card + select_app + auth + read_all + write + back, setup);
+    /* The same commands through lsws hold: the reader stays open; each
+     * command's fresh card session (renew: selection and SELECT) is in the
+     * bound as before. */
+    char run[64];
+    pid_t holder = start_holder(lsws, dev, run, sizeof run);
+    if (holder < 0) {
+        snprintf(err.msg, sizeof err.msg, "lsws hold did not start");
+        goto out;
+    }
+    /* Another value than the one the cold set wrote: this set writes too. */
+    char other[64];
+    const char *eq = strchr(one, '=');
+    snprintf(other, sizeof other, "%.*s=%ld", (int)(eq - one), one, strtol(eq + 1, NULL, 10) - 1);
+    char *const hset_args[] = {(char *)lsws, "-v", "-d", dev, "set", other, NULL};
+    struct cmd_run hget, hset;
+    int hrc = run_lsws(lsws, get_args, &hget) || run_lsws(lsws, hset_args, &hset);
+    stop_holder(holder, run);
+    if (hrc)
+        goto out;
+    print_cmd("lsws get (held)", &hget, select_card + select_app + auth + read_all, -1);
+    print_cmd("lsws set (one) (held)", &hset, select_card + select_app + auth + read_all + write + back, -1);
     rc = 0;
 out:
     if (rc)
