@@ -10,7 +10,7 @@
 # simulator URI (-d sim:ws523, or $LSWS_DEVICE) for get and set. Otherwise
 # nothing is offered for them.
 
-_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help"
+_lsws_commands="decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history hold help"
 _lsws_global_opts="--device -d --password-file --timeout --deadline --wait --yes -y --quiet -q --verbose -v
     --trace --json --show-secrets --help -h --version -V"
 _lsws_models="ws523 ws52x cth01"
@@ -31,6 +31,7 @@ _lsws_opts_batch="--all --loop --scan-time --manifest -M --pool --generate -g --
 _lsws_opts_ledger="--ledger -L --format -f --output -o --frequency-plan"
 _lsws_opts_upgrade="--force --dry-run"
 _lsws_opts_history="--kind -k --since --until --tz --output -o --at --clear --columns"
+_lsws_opts_hold="--idle"
 _lsws_history_kinds="alarm periodic monthly-energy monthly-extremes"
 _lsws_subs_template="new lint show"
 _lsws_subs_time="sync"
@@ -57,7 +58,7 @@ _lsws_optarg()
         ledger:--ledger | ledger:-L | ledger:--output | ledger:-o) echo FILE ;;
         ledger:--format | ledger:-f) echo FORMAT ;;
         template:--band | template:-b) echo BAND ;;
-        time:--at | time:--tz | list:--scan-time | batch:--scan-time | batch:--ledger-wait) echo ARG ;;
+        time:--at | time:--tz | list:--scan-time | batch:--scan-time | batch:--ledger-wait | hold:--idle) echo ARG ;;
         restore:--only | restore:--exclude | diff:--only | diff:--exclude | batch:--only | batch:--exclude) echo ARG ;;
         batch:--generate | batch:-g | batch:--operator | batch:--station | ledger:--frequency-plan) echo ARG ;;
         history:--kind | history:-k) echo KIND ;;

@@ -162,6 +162,7 @@ complete -c lsws -n 'not __lsws_command' -a restore -d 'write a template or back
 complete -c lsws -n 'not __lsws_command' -a diff -d 'compare the device with a file, or two files'
 complete -c lsws -n 'not __lsws_command' -a batch -d 'provision many units from one template, recorded in the ledger'
 complete -c lsws -n 'not __lsws_command' -a ledger -d 'create the schema, list or show provisioning records, export units and keys'
+complete -c lsws -n 'not __lsws_command' -a hold -d "keep the device's link (an NFC reader) open and serve other lsws commands through it"
 complete -c lsws -n 'not __lsws_command' -a upgrade -d 'install a firmware image, resuming an interrupted transfer'
 complete -c lsws -n 'not __lsws_command' -a firmware -d "show and check a firmware image's header"
 complete -c lsws -n 'not __lsws_command' -a history -d "show, export (resumable) or clear the CTH01's stored records"
@@ -277,6 +278,8 @@ complete -c lsws -n '__lsws_using history' -l at -x -d 'show the record nearest 
 complete -c lsws -n '__lsws_using history' -l clear -d 'delete the stored records of --kind'
 complete -c lsws -n '__lsws_using history' -l columns -d 'list the CSV columns and exit'
 
+# hold [--idle SECONDS]
+complete -c lsws -n '__lsws_using hold' -l idle -x -d 'stop after SECONDS without a client (default 600; 0: no limit)'
 # upgrade [--force] [--dry-run] FIRMWARE
 complete -c lsws -n '__lsws_needs_sub upgrade' -F
 complete -c lsws -n '__lsws_using upgrade' -l force -d 'install an older image, or the same version'
@@ -287,4 +290,4 @@ complete -c lsws -n '__lsws_needs_sub firmware' -a info -d "show and check an im
 complete -c lsws -n '__lsws_using firmware; and test (__lsws_sub) = info' -F
 
 # help [COMMAND]
-complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history help'
+complete -c lsws -n '__lsws_needs_sub help' -a 'decode encode template keys list info get set reset reboot password time upgrade firmware backup restore diff batch ledger history hold help'
