@@ -60,10 +60,11 @@ int hold_resp_decode(uint8_t op, const uint8_t *in, size_t len, struct hold_resp
  * but timeout in name order, so that ?timeout=500 names the same holder. */
 uint64_t hold_key(const struct lsws_uri *uri);
 /* The holder's directory, socket and lock file for uri:
- * $XDG_RUNTIME_DIR/lsws/ or /tmp/lsws-UID/, hold-KEY.sock and .lock. With
- * create the directory is made (0700); either way it must be a real
- * directory of this user with mode 0700, else LSWS_ERR_IO says why. Without
- * create a missing directory returns 1 (no holder). */
+ * $XDG_RUNTIME_DIR/lsws/ or /tmp/lsws-UID/, hold-KEY.sock and .lock. It
+ * must be a real directory of this user with mode 0700. With create (the
+ * holder) it is made so, and anything else is LSWS_ERR_IO saying why;
+ * without create (a client) a missing or unsafe directory returns 1: no
+ * holder. */
 struct hold_paths {
     char dir[256], sock[108], lock[300];
 };

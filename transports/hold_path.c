@@ -72,10 +72,14 @@ int hold_paths(const struct lsws_uri *uri, int create, struct hold_paths *p, str
         return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "lsws hold: the socket path in '%s' would be longer than %zu "
                          "characters", p->dir, sizeof p->sock - 1);
     snprintf(p->lock, sizeof p->lock, "%s/hold-%016llx.lock", p->dir, key);
-    struct stat st;
-    if (!create && lstat(p->dir, &st) != 0 && errno == ENOENT)
-        return 1;
-    if (create && mkdir(p->dir, 0700) != 0 && errno != EEXIST)
+    if (!create) {
+        /* A client uses no holder in a place another user could have made
+         * (/tmp/lsws-UID is a name anyone can take): it opens the device
+         * itself, as without a holder. `lsws hold` says what is wrong. */
+        struct lsws_error ignored;
+        return dir_safe(p->dir, &ignored) == LSWS_OK ? LSWS_OK : 1;
+    }
+    if (mkdir(p->dir, 0700) != 0 && errno != EEXIST)
         return lsws_fail(err, LSWS_ERR_IO, SIZE_MAX, "lsws hold: cannot create '%s': %s", p->dir, strerror(errno));
     return dir_safe(p->dir, err);
 }
