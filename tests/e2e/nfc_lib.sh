@@ -10,6 +10,7 @@ fi
 
 SIM_PID=
 start_sim() {
+    : >"$TMP/sim.out" # not the last simulator's pty: the child truncates it only once it runs
     "$SIM" --nfc -v "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
     SIM_PID=$!
     for _ in $(seq 100); do

@@ -8,35 +8,19 @@
 # loop waits for a card ends it cleanly; then the ledger and every unit
 # read back (over the sim: transport, on the same state files).
 . "$(dirname "$0")/lib.sh"
-BUILD=${LSWS_BUILD_DIR:?}
-SIM="$BUILD/lsws-sim"
+. "$(dirname "$0")/nfc_lib.sh"
 PY=/usr/bin/python3
 export XDG_STATE_HOME="$TMP/state" LSWS_BACKUP_DIR="$TMP/backups" XDG_DATA_HOME="$TMP/data"
-unset LSWS_PASSWORD LSWS_DEVICE LSWS_LEDGER LIBNFC_DEVICE LIBNFC_DEFAULT_DEVICE LIBNFC_LOG_LEVEL
-if "$LSWS" -d nfc: info 2>&1 | grep -q "unknown transport 'nfc'"; then
-    echo "nfc: built without the NFC transport: skipped"
-    exit 77
-fi
+unset LSWS_LEDGER
 LEDGER="$TMP/ledger.sqlite"
-SIM_PID= LOOP_PID=
+LOOP_PID=
 cleanup() {
     [ -n "$LOOP_PID" ] && kill -9 "$LOOP_PID" 2>/dev/null
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
+    stop_sim
     wait 2>/dev/null
     rm -rf "$TMP"
 }
 trap cleanup EXIT
-start_sim() {
-    "$SIM" --nfc -v "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 100); do
-        PTY=$(head -1 "$TMP/sim.out" 2>/dev/null)
-        [ -n "$PTY" ] && dev="nfc:pn532_uart:$PTY" && return 0
-        sleep 0.05
-    done
-    echo "FAIL: lsws-sim --nfc did not start: $(cat "$TMP/sim.err")"
-    exit 1
-}
 # lines N: wait (up to 30 s) until the loop has reported N units.
 lines() {
     for _ in $(seq 300); do
@@ -93,7 +77,7 @@ assert units[2]["outcome"] is None and units[2]["changed"] == [], units[2]
 assert summary["units"] == 4 and summary["ok"] == 3 and summary["again"] == 1 and summary["failed"] == 0, summary
 assert summary["interrupted"] is False, summary
 ' "$TMP/run.jsonl"
-kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=
+stop_sim
 
 # ---- the ledger, and every unit read back ------------------------------------------------
 ok "the ledger: one ok record per unit, none for the second tap" "$PY" -c '
@@ -133,7 +117,7 @@ LOOP_PID=
 ok "--wait 2 ends the loop when no other card comes within 2 s (status $rc)" test "$rc" -eq 0
 ok "a unit done in an earlier run is skipped" grep -q "^skipped .*provisioned with this template already" "$TMP/run2.out"
 ok "...and counted" grep -q "^1 unit: 0 ok, 1 skipped, 0 held elsewhere, 0 failed" "$TMP/run2.out"
-kill "$SIM_PID"; wait "$SIM_PID" 2>/dev/null; SIM_PID=
+stop_sim
 ok "unit 2 still written once" "$PY" -c 'import json,sys; assert json.load(open(sys.argv[1]))["writes"] == 1' "$TMP/u.json.2"
 
 finish fleet_nfc

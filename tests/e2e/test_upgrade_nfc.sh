@@ -7,32 +7,8 @@
 # the same command resumes); the card taken away and put back during one
 # command with --wait (it resumes by itself).
 . "$(dirname "$0")/lib.sh"
-BUILD=${LSWS_BUILD_DIR:?}
-SIM="$BUILD/lsws-sim"
+. "$(dirname "$0")/nfc_lib.sh"
 export XDG_STATE_HOME="$TMP/state" LSWS_BACKUP_DIR="$TMP/backups"
-unset LSWS_PASSWORD LSWS_DEVICE LIBNFC_DEVICE LIBNFC_DEFAULT_DEVICE LIBNFC_LOG_LEVEL
-if "$LSWS" -d nfc: info 2>&1 | grep -q "unknown transport 'nfc'"; then
-    echo "nfc: built without the NFC transport: skipped"
-    exit 77
-fi
-SIM_PID=
-start_sim() {
-    : >"$TMP/sim.out"
-    "$SIM" --nfc "$@" >"$TMP/sim.out" 2>"$TMP/sim.err" &
-    SIM_PID=$!
-    for _ in $(seq 100); do
-        PTY=$(head -1 "$TMP/sim.out" 2>/dev/null)
-        [ -n "$PTY" ] && dev="nfc:pn532_uart:$PTY" && return 0
-        sleep 0.05
-    done
-    echo "FAIL: lsws-sim --nfc did not start: $(cat "$TMP/sim.err")"
-    exit 1
-}
-stop_sim() {
-    [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-    [ -n "$SIM_PID" ] && wait "$SIM_PID" 2>/dev/null
-    SIM_PID=
-}
 trap 'stop_sim; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 fw_of() { "$LSWS" --json -d "$1" info 2>/dev/null | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["firmware_version"])' 2>/dev/null; }
