@@ -32,3 +32,16 @@ stop_sim() {
 now() { date +%s%N; }
 # within MS START: less than MS milliseconds passed since START (from now).
 within() { [ $((($(now) - $2) / 1000000)) -lt "$1" ]; }
+# busy_while_get SIM_LOG WANT: a get runs on the slow simulator; once SIM_LOG
+# is in its log, a second lsws gets exit 3 with WANT; the get finishes whole.
+busy_while_get() {
+    "$LSWS" -d "$dev" get >"$TMP/first.out" 2>&1 &
+    local first=$!
+    for _ in $(seq 100); do
+        grep -q -- "$1" "$TMP/sim.err" && break
+        sleep 0.05
+    done
+    expect 3 "$2" -- "$LSWS" -d "$dev" info
+    wait "$first"
+    ok "the first lsws finished undisturbed" grep -q "general.report_interval" "$TMP/first.out"
+}

@@ -87,18 +87,10 @@ expect 3 "libnfc finds no reader 'nosuchdriver'" -- "$LSWS" -d nfc:nosuchdriver 
 expect 2 "unknown option 'baud' for nfc" -- "$LSWS" -d "nfc:pn532_uart:/dev/ttyUSB0?baud=9600" info
 
 # A reader is used by one program at a time (libnfc claims its port).
-start_sim --latency-ms 500
-"$LSWS" -d "$dev" get >"$TMP/first.out" 2>&1 &
-first=$!
 # Once the first lsws talks to the reader (it holds the port from before
 # its first byte until it exits, 4 messages of 500 ms later):
-for _ in $(seq 100); do
-    grep -q "apdu 1:" "$TMP/sim.err" && break
-    sleep 0.05
-done
-expect 3 "busy: another program has the reader open" -- "$LSWS" -d "$dev" info
-wait "$first"
-ok "the first lsws finished undisturbed" grep -q "general.report_interval" "$TMP/first.out"
+start_sim --latency-ms 500
+busy_while_get "apdu 1:" "busy: another program has the reader open"
 stop_sim
 
 # ---- a reader that stops answering, or is unplugged ---------------------------------
