@@ -1,5 +1,6 @@
-/* What the BLE benchmarks share (bench/ble_bus.c): a private dbus-daemon,
- * never the machine's system bus, and lsws-sim --ble on it. */
+/* What the BLE benchmarks (and tests/unit/test_ble.c, for the bus) share
+ * (bench/ble_bus.c): a private dbus-daemon, never the machine's system bus,
+ * and lsws-sim --ble on it. */
 #ifndef LSWS_BENCH_BLE_BUS_H
 #define LSWS_BENCH_BLE_BUS_H
 

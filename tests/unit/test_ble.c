@@ -6,6 +6,7 @@
  * reached the unit is reported as a write that may have been applied.
  * Needs LSWS_SIM (the lsws-sim binary) and dbus-daemon; skipped (77) without. */
 #include "test_util.h"
+#include "../../bench/ble_bus.h" /* the private dbus-daemon the BLE benchmarks start too */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,51 +28,6 @@ static void sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
-}
-
-static int start_bus(void)
-{
-    char conf[128], sock[128], address[160];
-    snprintf(conf, sizeof conf, "%s/bus.conf", dir);
-    snprintf(sock, sizeof sock, "%s/bus", dir);
-    FILE *f = fopen(conf, "w");
-    if (!f)
-        return -1;
-    fputs("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-          " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-          "<busconfig><type>session</type><listen>unix:tmpdir=/tmp</listen><auth>EXTERNAL</auth>\n"
-          "<policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>"
-          "<allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
-          f);
-    fclose(f);
-    snprintf(address, sizeof address, "--address=unix:path=%s", sock);
-    int fds[2];
-    if (pipe(fds) < 0)
-        return -1;
-    bus_pid = fork();
-    if (bus_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a test that aborts leaves no daemon behind */
-        int null = open("/dev/null", O_WRONLY);
-        dup2(fds[1], 1);
-        dup2(null, 2);
-        close(fds[0]);
-        char cf[160];
-        snprintf(cf, sizeof cf, "--config-file=%s", conf);
-        execlp("dbus-daemon", "dbus-daemon", cf, "--nofork", address, "--print-address", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    /* It prints its address once it listens: the socket file alone exists
-     * a moment earlier, when connections are still refused. */
-    FILE *out = fdopen(fds[0], "r");
-    char line[300];
-    int ok = out && fgets(line, sizeof line, out) != NULL;
-    if (out)
-        fclose(out);
-    snprintf(address, sizeof address, "unix:path=%s", sock);
-    setenv("DBUS_SYSTEM_BUS_ADDRESS", address, 1); /* the private bus, for lsws and lsws-sim */
-    unsetenv("DBUS_SESSION_BUS_ADDRESS");
-    return ok ? 0 : -1;
 }
 
 static void stop_sim(void)
@@ -134,7 +90,7 @@ static int sim_teardown(void **state)
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(dir) || start_bus() < 0)
+    if (!mkdtemp(dir) || (bus_pid = bench_bus_start(dir)) < 0)
         return -1;
     setenv("XDG_STATE_HOME", dir, 1);
     return 0;
@@ -144,10 +100,7 @@ static int teardown(void **state)
 {
     (void)state;
     stop_sim();
-    if (bus_pid > 0) {
-        kill(bus_pid, SIGTERM);
-        waitpid(bus_pid, NULL, 0);
-    }
+    bench_stop(bus_pid);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
