@@ -224,6 +224,8 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth);
 /* The same for the device uri; may_prompt 0: never ask on the terminal
  * (a batch runs unattended: a unit whose password is not given fails). */
 int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri, int need_auth, int may_prompt);
+/* The exit status for a link that could not be opened (LSWS_ERR_* rc). */
+int session_open_exit(int rc);
 void session_close(struct session *s);
 /* Prints a liblsws error from a device operation; returns the exit code. */
 int session_fail(const struct session *s, const char *what, int rc, const struct lsws_error *err);

@@ -86,7 +86,7 @@ int cmd_hold(int argc, char **argv, struct lsws_cli *cli)
     lrc = lsws_hold_serve(&uri, &link, &opts, &err);
     if (lrc == LSWS_OK)
         return EXIT_OK;
-    /* As session_open: a card that is not a WS523 fails, the rest is "unavailable". */
-    int code = lrc == LSWS_ERR_MODEL ? EXIT_FAILED : lrc == LSWS_ERR_IO ? EXIT_FAILED : EXIT_NODEV;
-    return cli_fail(code, lrc, "%s", err.msg);
+    /* As a session's link, but the holder's own place (its directory,
+     * socket, lock) failing is no unavailable device. */
+    return cli_fail(lrc == LSWS_ERR_IO ? EXIT_FAILED : session_open_exit(lrc), lrc, "%s", err.msg);
 }

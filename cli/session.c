@@ -122,6 +122,16 @@ int session_open(struct lsws_cli *cli, struct session *s, int need_auth)
     return session_open_uri(cli, s, cli->device ? cli->device : getenv("LSWS_DEVICE"), need_auth, 1);
 }
 
+/* A device that is there but not one lsws speaks to (an NFC card that is
+ * not a WS523: LSWS_ERR_MODEL) fails; anything else is unavailable. */
+int session_open_exit(int rc)
+{
+    return rc == LSWS_ERR_INVALID ? EXIT_USAGE
+           : rc == LSWS_ERR_MODEL ? EXIT_FAILED
+           : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV
+                                             : cli_exit_for(rc);
+}
+
 int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri_text, int need_auth, int may_prompt)
 {
     memset(s, 0, sizeof *s);
@@ -141,14 +151,8 @@ int session_open_uri(struct lsws_cli *cli, struct session *s, const char *uri_te
     struct lsws_link_opts opts = {.trace = cli->trace ? cli_trace : NULL, .wait_ms = cli->wait_ms,
                                  .cancel = cli->cancel};
     int rc = lsws_client_open(&uri, &opts, &s->client, &err);
-    /* A device that is there but not one lsws speaks to (an NFC card that
-     * is not a WS523: LSWS_ERR_MODEL) fails; anything else is unavailable. */
     if (rc != LSWS_OK)
-        return cli_fail(rc == LSWS_ERR_INVALID ? EXIT_USAGE
-                        : rc == LSWS_ERR_MODEL ? EXIT_FAILED
-                        : cli_exit_for(rc) == EXIT_FAILED ? EXIT_NODEV
-                                                          : cli_exit_for(rc),
-                        rc, "%s", err.msg);
+        return cli_fail(session_open_exit(rc), rc, "%s", err.msg);
     lsws_client_set_deadline(s->client, cli->deadline_ms ? cli->deadline_ms : CLI_DEFAULT_DEADLINE_MS);
     if (cli->verbose)
         lsws_client_set_log(s->client, log_line, (void *)s->uri);
