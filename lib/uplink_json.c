@@ -192,6 +192,12 @@ static inline __attribute__((always_inline)) size_t fmt_small(char *d, int64_t v
 
 static void put_num_any(struct out *o, int64_t value, unsigned scale);
 
+/* What fmt_small writes: |value| < 2^32, 0-2 decimals. */
+static inline int fits_small(int64_t value, unsigned scale)
+{
+    return value >= -(int64_t)UINT32_MAX && value <= (int64_t)UINT32_MAX && scale <= 2;
+}
+
 /* value / 10^scale with exactly `scale` decimals (-30, 2 -> "-0.30"),
  * straight into the buffer. The common number (fmt_small) is written in
  * place, inlined where readings are written; put_num_any does the rest. */
@@ -199,8 +205,7 @@ static inline __attribute__((always_inline)) void put_num(struct out *o, int64_t
                                                                unsigned scale)
 {
     size_t len = o->len;
-    if (value >= -(int64_t)UINT32_MAX && value <= (int64_t)UINT32_MAX && scale <= 2 &&
-        len <= o->cap && o->cap - len >= 16)
+    if (fits_small(value, scale) && len <= o->cap && o->cap - len >= 16)
         o->len = len + fmt_small(o->buf + len, value, scale);
     else
         put_num_any(o, value, scale);
@@ -627,8 +632,7 @@ static int json_groups(struct out *o, const struct lsws_reading *r, size_t a, si
 /* A number fmt_small writes: json_value's for it, without the switch. */
 static inline int small_number(const struct lsws_reading *x)
 {
-    return x->kind == LSWS_RD_NUM && !(x->flags & LSWS_RDF_INVALID) &&
-           x->value >= -(int64_t)UINT32_MAX && x->value <= (int64_t)UINT32_MAX && x->scale <= 2;
+    return x->kind == LSWS_RD_NUM && !(x->flags & LSWS_RDF_INVALID) && fits_small(x->value, x->scale);
 }
 
 /* The values of readings [a, b) as array elements, a comma before each but

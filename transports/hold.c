@@ -3,7 +3,7 @@
  * retries, read-back and reconnects work as on the holder's own link. The
  * holder going away is LSWS_ERR_NODEV, as a link that dropped; its
  * reconnect then finds no holder and opens the device itself. */
-#define _GNU_SOURCE /* struct ucred, SO_PEERCRED, accept4 */
+#define _GNU_SOURCE /* struct ucred, SO_PEERCRED */
 #include "hold.h"
 
 #include <errno.h>
